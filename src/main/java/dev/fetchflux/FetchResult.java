@@ -1,0 +1,108 @@
+package dev.fetchflux;
+
+import java.net.URI;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The outcome of one input: a {@link Success} or a {@link Failure}, both carrying the input's index.
+ *
+ * <p>Keep-going streams deliver exactly one result per input, in its place, so a failure is a value,
+ * not the end of the stream:
+ *
+ * {@snippet :
+ * fetcher.fetch(urls).subscribe(result -> {
+ *   if (result instanceof FetchResult.Success ok) {
+ *     System.out.println(ok.index() + " " + ok.status() + " " + ok.body().size());
+ *   } else if (result instanceof FetchResult.Failure failed) {
+ *     System.err.println(failed.error().getMessage());
+ *   }
+ * });
+ * }
+ */
+public sealed interface FetchResult permits FetchResult.Success, FetchResult.Failure {
+
+  /** Zero-based position of the input. */
+  long index();
+
+  /** The input URL as given. */
+  String url();
+
+  /** Whether this is a {@link Success}. */
+  default boolean isSuccess() {
+    return this instanceof Success;
+  }
+
+  /**
+   * A response was read completely (and, with {@code failOnHttpError}, its status is below 400).
+   *
+   * @param index zero-based position of the input
+   * @param request the request as sent first (before redirects)
+   * @param finalUri the URI that produced this response, after redirects
+   * @param status HTTP status code
+   * @param headers response headers
+   * @param body response body, decoded when the server compressed it
+   * @param timings when it started, time to first byte, total
+   * @param attempts attempts made, at least 1
+   * @param redirects redirects followed
+   */
+  record Success(
+      long index,
+      FetchRequest request,
+      URI finalUri,
+      int status,
+      Headers headers,
+      Body body,
+      Timings timings,
+      int attempts,
+      int redirects)
+      implements FetchResult {
+    public Success {
+      Objects.requireNonNull(request, "request");
+      Objects.requireNonNull(finalUri, "finalUri");
+      Objects.requireNonNull(headers, "headers");
+      Objects.requireNonNull(body, "body");
+      Objects.requireNonNull(timings, "timings");
+    }
+
+    @Override
+    public String url() {
+      return request.uri().toString();
+    }
+
+    /** The URI requested (before redirects). */
+    public URI uri() {
+      return request.uri();
+    }
+  }
+
+  /**
+   * No usable response: {@link #error()} says which input, what kind of failure and the original cause.
+   *
+   * @param index zero-based position of the input
+   * @param url the input as given
+   * @param error the failure, with the original exception as its cause
+   * @param timings when it started and how long it took until the failure was known
+   */
+  record Failure(long index, String url, FetchException error, Timings timings)
+      implements FetchResult {
+    public Failure {
+      Objects.requireNonNull(url, "url");
+      Objects.requireNonNull(error, "error");
+      Objects.requireNonNull(timings, "timings");
+    }
+
+    /** The parsed URI, or {@code null} when the input could not be parsed. */
+    public @Nullable URI uri() {
+      return error.uri();
+    }
+
+    public FetchException.Kind kind() {
+      return error.kind();
+    }
+
+    public int attempts() {
+      return error.attempts();
+    }
+  }
+}

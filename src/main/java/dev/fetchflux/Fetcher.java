@@ -1,0 +1,543 @@
+package dev.fetchflux;
+
+import dev.fetchflux.internal.EngineSettings;
+import dev.fetchflux.internal.Errors;
+import dev.fetchflux.internal.HttpEngine;
+import dev.fetchflux.internal.OrderedAdmission;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.TrustManagerFactory;
+import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Fetches many requests concurrently and streams the results back in input order.
+ *
+ * {@snippet :
+ * try (Fetcher fetcher = Fetcher.builder().maxInFlight(32).build()) {
+ *   fetcher.fetch(Flux.just("http://127.0.0.1:8080/a", "http://127.0.0.1:8080/b"))
+ *       .doOnNext(r -> System.out.println(r.index() + " " + r.isSuccess()))
+ *       .blockLast();
+ * }
+ * }
+ *
+ * <h2>Inputs</h2>
+ * Every method that takes a {@code Publisher<?>} accepts elements of three types: a
+ * {@link CharSequence} (a URL, parsed here), a {@link URI}, or a {@link FetchRequest}. Input is pulled
+ * lazily: at most {@link Builder#reorderWindow(int) reorderWindow} inputs are admitted ahead of the
+ * output, so a source of a million URLs is fine. An input that is not an absolute http(s) URL, or of
+ * another type, becomes a {@link FetchResult.Failure} of kind {@link FetchException.Kind#INVALID_REQUEST}
+ * at its index; it neither stops the stream nor is skipped.
+ *
+ * <h2>Signals</h2>
+ * <ul>
+ *   <li>{@link #fetch} and {@link #fetchUnordered} emit exactly one {@link FetchResult} per input and
+ *       never signal {@code onError} for a failed request; {@code onError} comes only from the input
+ *       publisher's own error, after the results of every input before it.
+ *   <li>{@link #fetchOrFail} emits the successes in input order and, at the first failure in input
+ *       order, signals {@code onError(FetchException)} and cancels every request behind it.
+ *   <li>{@link #fetchOne} emits one result and completes.
+ * </ul>
+ * Every method is cold: nothing is sent until subscription, and each subscription fetches again.
+ * Cancelling a subscription (for example by {@code take(n)}) aborts the requests in flight and closes
+ * their connections. Results are emitted on the event-loop thread that completed the last needed
+ * response; move blocking work downstream with {@code publishOn}.
+ *
+ * <h2>Limits</h2>
+ * {@code maxInFlight} (C) bounds the requests on the wire per {@code fetch} call; {@code reorderWindow}
+ * (W ≥ C) bounds inputs admitted but not yet emitted, so a slow response at the head lets up to W - 1
+ * results behind it finish and wait instead of stalling after C; {@code reorderWindowBytes} bounds the
+ * bytes those waiting results hold. See {@code docs/architecture.md}.
+ *
+ * <p>A fetcher is immutable and thread-safe; share one. It owns its connection pool and event loops:
+ * {@link #close()} it when done.
+ */
+public final class Fetcher implements AutoCloseable {
+
+  /** The default {@link Builder#maxInFlight(int)}: 32. */
+  public static final int DEFAULT_MAX_IN_FLIGHT = 32;
+  /** The default {@link Builder#reorderWindow(int)}: 4096 (raised to maxInFlight when smaller). */
+  public static final int DEFAULT_REORDER_WINDOW = 4096;
+  /** The default {@link Builder#reorderWindowBytes(long)}: 64 MiB. */
+  public static final long DEFAULT_REORDER_WINDOW_BYTES = 64L << 20;
+  /** The default {@link Builder#maxBodySize(long)}: 32 MiB. */
+  public static final long DEFAULT_MAX_BODY_SIZE = 32L << 20;
+  /** The default {@link Builder#connectTimeout(Duration)}: 10 seconds. */
+  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /** The default {@link Builder#readTimeout(Duration)}: 30 seconds. */
+  public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(30);
+  /** The default {@link Builder#requestTimeout(Duration)}: 60 seconds. */
+  public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
+  /** The default {@link Builder#maxRedirects(int)}: 10. */
+  public static final int DEFAULT_MAX_REDIRECTS = 10;
+  /** The default {@code User-Agent}. */
+  public static final String DEFAULT_USER_AGENT = "fetchflux/" + Version.VERSION;
+
+  private static final AtomicInteger INSTANCES = new AtomicInteger();
+  private static final long RESULT_OVERHEAD_BYTES = 256;
+
+  private final Builder config;
+  private final Transport transport;
+  private final boolean ownsTransport;
+
+  private Fetcher(Builder b) {
+    this.config = b.copy();
+    if (b.transport != null) {
+      this.transport = b.transport;
+      this.ownsTransport = false;
+      return;
+    }
+    Headers defaults = b.headers;
+    if (!defaults.contains("User-Agent")) {
+      defaults = defaults.with("User-Agent", b.userAgent);
+    }
+    EngineSettings settings =
+        new EngineSettings(
+            "fetchflux-" + INSTANCES.incrementAndGet(),
+            b.maxInFlight,
+            b.connectTimeout,
+            b.readTimeout,
+            b.requestTimeout,
+            b.maxBodySize,
+            b.followRedirects,
+            b.maxRedirects,
+            b.allowHttpsToHttpRedirect,
+            b.compression,
+            defaults,
+            Set.copyOf(b.sensitiveHeaders),
+            b.protocol,
+            b.insecure,
+            b.trustManagerFactory,
+            b.eventLoopThreads);
+    this.transport = new HttpEngine(settings);
+    this.ownsTransport = true;
+  }
+
+  /** A builder with every default. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder holding this fetcher's settings, to build a variant (with its own pool). */
+  public Builder toBuilder() {
+    return config.copy();
+  }
+
+  /**
+   * Fetches every input and emits one result per input, in input order; failures are values.
+   *
+   * @param requests {@link CharSequence}, {@link URI} or {@link FetchRequest} elements
+   */
+  public Flux<FetchResult> fetch(Publisher<?> requests) {
+    return merge(requests, true);
+  }
+
+  /** Like {@link #fetch} but emits each result as soon as it is ready; each still has its index. */
+  public Flux<FetchResult> fetchUnordered(Publisher<?> requests) {
+    return merge(requests, false);
+  }
+
+  /**
+   * Emits the successes in input order and ends with {@code onError(FetchException)} at the first
+   * failure in input order, cancelling the requests behind it.
+   */
+  public Flux<FetchResult.Success> fetchOrFail(Publisher<?> requests) {
+    return fetch(requests)
+        .handle((result, sink) -> {
+          if (result instanceof FetchResult.Success ok) {
+            sink.next(ok);
+          } else if (result instanceof FetchResult.Failure failed) {
+            sink.error(failed.error());
+          }
+        });
+  }
+
+  /**
+   * Fetches one request, with the same timeouts, limits and error mapping; emits its result (index 0)
+   * and completes. Never signals {@code onError} for a failed request.
+   *
+   * @param request a {@link CharSequence}, {@link URI} or {@link FetchRequest}
+   */
+  public Mono<FetchResult> fetchOne(Object request) {
+    return one(0, request);
+  }
+
+  private Flux<FetchResult> merge(Publisher<?> requests, boolean ordered) {
+    Objects.requireNonNull(requests, "requests");
+    return OrderedAdmission.create(
+        requests,
+        this::one,
+        config.maxInFlight,
+        config.effectiveWindow(),
+        config.reorderWindowBytes,
+        Fetcher::weight,
+        ordered);
+  }
+
+  private static long weight(FetchResult result) {
+    if (result instanceof FetchResult.Success ok) {
+      return RESULT_OVERHEAD_BYTES + ok.body().size();
+    }
+    return RESULT_OVERHEAD_BYTES;
+  }
+
+  private Mono<FetchResult> one(long index, Object input) {
+    FetchRequest request;
+    try {
+      request = toRequest(input);
+    } catch (IllegalArgumentException e) {
+      String text = String.valueOf(input);
+      FetchException error = new FetchException(index, text, null, "GET",
+          FetchException.Kind.INVALID_REQUEST, 0, 0, String.valueOf(e.getMessage()), e);
+      return Mono.just(new FetchResult.Failure(index, text, error, Timings.none()));
+    }
+    FetchRequest req = request;
+    return Mono.defer(() -> {
+      Instant startWall = Instant.now();
+      long start = System.nanoTime();
+      return transport.exchange(req)
+          .timeout(config.requestTimeout)
+          .checkpoint("fetchflux #" + index + " " + req.method() + " " + req.uri())
+          .map(response -> toResult(index, req, response, startWall, start))
+          .onErrorResume(e -> Mono.just(toFailure(index, req, e, startWall, start)));
+    });
+  }
+
+  private FetchResult toResult(
+      long index, FetchRequest req, Transport.Response o, Instant startWall, long start) {
+    long now = System.nanoTime();
+    Timings timings = new Timings(startWall,
+        Duration.ofNanos(Math.max(0, o.headersNanos() - start)), Duration.ofNanos(now - start));
+    if (config.failOnHttpError && o.status() >= 400) {
+      FetchException error = new FetchException(index, req.uri().toString(), req.uri(),
+          req.method(), FetchException.Kind.HTTP_STATUS, 1, o.status(),
+          "status " + o.status() + (o.finalUri().equals(req.uri()) ? "" : " from " + o.finalUri()),
+          null);
+      return new FetchResult.Failure(index, req.uri().toString(), error, timings);
+    }
+    return new FetchResult.Success(index, req, o.finalUri(), o.status(), o.headers(), o.body(),
+        timings, 1, o.redirects());
+  }
+
+  private static FetchResult toFailure(
+      long index, FetchRequest req, Throwable e, Instant startWall, long start) {
+    long now = System.nanoTime();
+    Errors.Classified c = Errors.classify(e);
+    Throwable cause = e;
+    int status = 0;
+    long headersAt = 0;
+    if (e instanceof TransportException f) {
+      status = f.status();
+      headersAt = f.headersNanos();
+      if (f.getCause() != null) {
+        cause = f.getCause();
+      }
+    }
+    FetchException error = new FetchException(index, req.uri().toString(), req.uri(),
+        req.method(), c.kind(), 1, status, c.detail(), cause);
+    Timings timings = new Timings(startWall,
+        headersAt == 0 ? Duration.ZERO : Duration.ofNanos(Math.max(0, headersAt - start)),
+        Duration.ofNanos(now - start));
+    return new FetchResult.Failure(index, req.uri().toString(), error, timings);
+  }
+
+  private static FetchRequest toRequest(Object input) {
+    if (input instanceof FetchRequest r) {
+      return r;
+    }
+    if (input instanceof URI u) {
+      return FetchRequest.get(u);
+    }
+    if (input instanceof CharSequence s) {
+      return FetchRequest.get(s.toString());
+    }
+    throw new IllegalArgumentException(
+        "unsupported request type " + input.getClass().getName()
+            + " (expected CharSequence, URI or FetchRequest)");
+  }
+
+  /**
+   * Releases the connection pool and the event loops, waiting up to a few seconds. Blocking: do not call
+   * it on an event loop; use {@link #closeLater()} there.
+   */
+  @Override
+  public void close() {
+    closeLater().block(Duration.ofSeconds(10));
+  }
+
+  /**
+   * Releases the pool and event loops when subscribed, without blocking. A transport handed to
+   * {@link Builder#transport(Transport)} is not closed: its owner closes it.
+   */
+  public Mono<Void> closeLater() {
+    return ownsTransport ? transport.closeLater() : Mono.empty();
+  }
+
+  /**
+   * Configures a {@link Fetcher}. Every setting has a stated default; {@link #build()} checks the
+   * settings together and names the offending option.
+   */
+  public static final class Builder {
+    private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
+    private int reorderWindow = -1;
+    private long reorderWindowBytes = DEFAULT_REORDER_WINDOW_BYTES;
+    private long maxBodySize = DEFAULT_MAX_BODY_SIZE;
+    private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+    private Duration readTimeout = DEFAULT_READ_TIMEOUT;
+    private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+    private boolean followRedirects = true;
+    private int maxRedirects = DEFAULT_MAX_REDIRECTS;
+    private boolean allowHttpsToHttpRedirect;
+    private boolean compression = true;
+    private boolean failOnHttpError;
+    private Headers headers = Headers.empty();
+    private String userAgent = DEFAULT_USER_AGENT;
+    private Set<String> sensitiveHeaders = new LinkedHashSet<>();
+    private HttpProtocol protocol = HttpProtocol.HTTP_1_1;
+    private boolean insecure;
+    private @Nullable TrustManagerFactory trustManagerFactory;
+    private int eventLoopThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
+    private @Nullable Transport transport;
+
+    private Builder() {}
+
+    private Builder copy() {
+      Builder b = new Builder();
+      b.maxInFlight = maxInFlight;
+      b.reorderWindow = reorderWindow;
+      b.reorderWindowBytes = reorderWindowBytes;
+      b.maxBodySize = maxBodySize;
+      b.connectTimeout = connectTimeout;
+      b.readTimeout = readTimeout;
+      b.requestTimeout = requestTimeout;
+      b.followRedirects = followRedirects;
+      b.maxRedirects = maxRedirects;
+      b.allowHttpsToHttpRedirect = allowHttpsToHttpRedirect;
+      b.compression = compression;
+      b.failOnHttpError = failOnHttpError;
+      b.headers = headers;
+      b.userAgent = userAgent;
+      b.sensitiveHeaders = new LinkedHashSet<>(sensitiveHeaders);
+      b.protocol = protocol;
+      b.insecure = insecure;
+      b.trustManagerFactory = trustManagerFactory;
+      b.eventLoopThreads = eventLoopThreads;
+      b.transport = transport;
+      return b;
+    }
+
+    int effectiveWindow() {
+      return reorderWindow < 0 ? Math.max(DEFAULT_REORDER_WINDOW, maxInFlight) : reorderWindow;
+    }
+
+    /**
+     * Requests on the wire at once per {@code fetch} call (C); also the connection pool's limit per
+     * host. Default {@value #DEFAULT_MAX_IN_FLIGHT}.
+     */
+    public Builder maxInFlight(int maxInFlight) {
+      if (maxInFlight < 1) {
+        throw new IllegalArgumentException("maxInFlight < 1: " + maxInFlight);
+      }
+      this.maxInFlight = maxInFlight;
+      return this;
+    }
+
+    /**
+     * Inputs admitted and not yet emitted (W), in flight or finished and waiting for the head. Must be
+     * at least {@code maxInFlight}. Default {@value #DEFAULT_REORDER_WINDOW}, or maxInFlight if larger.
+     */
+    public Builder reorderWindow(int reorderWindow) {
+      if (reorderWindow < 1) {
+        throw new IllegalArgumentException("reorderWindow < 1: " + reorderWindow);
+      }
+      this.reorderWindow = reorderWindow;
+      return this;
+    }
+
+    /**
+     * Bytes that finished results may hold while they wait for the head; past it no new request starts
+     * until the head moves. Default 64 MiB.
+     */
+    public Builder reorderWindowBytes(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("reorderWindowBytes < 0: " + bytes);
+      }
+      this.reorderWindowBytes = bytes;
+      return this;
+    }
+
+    /**
+     * The largest body accepted, counted after decompression; a larger one is a
+     * {@link FetchException.Kind#BODY_TOO_LARGE} failure for that input. Default 32 MiB.
+     */
+    public Builder maxBodySize(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("maxBodySize < 0: " + bytes);
+      }
+      if (bytes > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException("maxBodySize > " + (Integer.MAX_VALUE - 8) + ": " + bytes);
+      }
+      this.maxBodySize = bytes;
+      return this;
+    }
+
+    /** Time allowed for the TCP connect. Default 10 seconds. */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = positive("connectTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * Longest silence while waiting for response bytes (an idle timeout, reset by every read). Default
+     * 30 seconds. A body dribbled in byte by byte never trips it; {@link #requestTimeout} does.
+     */
+    public Builder readTimeout(Duration timeout) {
+      this.readTimeout = positive("readTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * Total deadline for one input, from the first byte sent to the last byte read, across redirects.
+     * Default 60 seconds.
+     */
+    public Builder requestTimeout(Duration timeout) {
+      this.requestTimeout = positive("requestTimeout", timeout);
+      return this;
+    }
+
+    /** Whether to follow redirects (301, 302, 303, 307, 308). Default {@code true}. */
+    public Builder followRedirects(boolean follow) {
+      this.followRedirects = follow;
+      return this;
+    }
+
+    /** Redirects followed before {@link FetchException.Kind#TOO_MANY_REDIRECTS}. Default 10. */
+    public Builder maxRedirects(int max) {
+      if (max < 0) {
+        throw new IllegalArgumentException("maxRedirects < 0: " + max);
+      }
+      this.maxRedirects = max;
+      return this;
+    }
+
+    /** Whether a redirect may go from https to http. Default {@code false}. */
+    public Builder allowHttpsToHttpRedirect(boolean allow) {
+      this.allowHttpsToHttpRedirect = allow;
+      return this;
+    }
+
+    /**
+     * Whether to ask for gzip/deflate and decode it; the body limit counts decoded bytes. Default
+     * {@code true}.
+     */
+    public Builder compression(boolean compression) {
+      this.compression = compression;
+      return this;
+    }
+
+    /** Whether a status of 400 or more is a {@link FetchException.Kind#HTTP_STATUS} failure. Default off. */
+    public Builder failOnHttpError(boolean fail) {
+      this.failOnHttpError = fail;
+      return this;
+    }
+
+    /**
+     * Adds a header sent with every request (a request's own header of the same name wins).
+     *
+     * @throws IllegalArgumentException if the name is not a token or the value has CR, LF or other
+     *     control characters
+     */
+    public Builder header(String name, String value) {
+      this.headers = headers.with(name, value);
+      return this;
+    }
+
+    /** The {@code User-Agent} header. Default {@code fetchflux/<version>}. */
+    public Builder userAgent(String userAgent) {
+      Headers.validateValue("User-Agent", userAgent);
+      this.userAgent = userAgent;
+      return this;
+    }
+
+    /**
+     * Marks a header as secret: like {@code Authorization}, {@code Cookie} and
+     * {@code Proxy-Authorization} (always stripped), it is not sent after a redirect to another origin.
+     */
+    public Builder sensitiveHeader(String name) {
+      Headers.validateName(name);
+      this.sensitiveHeaders.add(name);
+      return this;
+    }
+
+    /** HTTP/1.1 (default) or HTTP/2 over TLS with ALPN. */
+    public Builder protocol(HttpProtocol protocol) {
+      this.protocol = Objects.requireNonNull(protocol, "protocol");
+      return this;
+    }
+
+    /** Turns TLS certificate and host name verification off (like curl's {@code -k}). Default off. */
+    public Builder insecure(boolean insecure) {
+      this.insecure = insecure;
+      return this;
+    }
+
+    /** Trust these certificates (for example a private CA) instead of the JDK's defaults. */
+    public Builder trustManagerFactory(TrustManagerFactory factory) {
+      this.trustManagerFactory = Objects.requireNonNull(factory, "trustManagerFactory");
+      return this;
+    }
+
+    /** Event-loop threads this fetcher owns. Default: the number of processors. */
+    public Builder eventLoopThreads(int threads) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("eventLoopThreads < 1: " + threads);
+      }
+      this.eventLoopThreads = threads;
+      return this;
+    }
+
+    /**
+     * Exchanges requests through {@code transport} instead of the built-in reactor-netty engine; the
+     * ordering, limits, {@link #requestTimeout total deadline}, {@link #failOnHttpError} and error
+     * mapping still apply, while the transport settings (connect and read timeouts, redirects, TLS,
+     * compression, body size, headers) are the transport's business. The fetcher does not close it.
+     * Used by {@code dev.fetchflux.testing.StubFetcher}.
+     */
+    public Builder transport(Transport transport) {
+      this.transport = Objects.requireNonNull(transport, "transport");
+      return this;
+    }
+
+    /**
+     * Builds the fetcher, which owns a new connection pool and event loops.
+     *
+     * @throws IllegalArgumentException if reorderWindow &lt; maxInFlight, or insecure is combined with
+     *     a trust manager factory
+     */
+    public Fetcher build() {
+      if (reorderWindow >= 0 && reorderWindow < maxInFlight) {
+        throw new IllegalArgumentException(
+            "reorderWindow (" + reorderWindow + ") must be >= maxInFlight (" + maxInFlight + ")");
+      }
+      if (insecure && trustManagerFactory != null) {
+        throw new IllegalArgumentException("insecure and trustManagerFactory exclude each other");
+      }
+      return new Fetcher(this);
+    }
+
+    private static Duration positive(String name, Duration d) {
+      Objects.requireNonNull(d, name);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + " must be positive: " + d);
+      }
+      return d;
+    }
+  }
+}

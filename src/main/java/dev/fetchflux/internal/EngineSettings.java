@@ -1,0 +1,30 @@
+package dev.fetchflux.internal;
+
+import dev.fetchflux.Headers;
+import dev.fetchflux.HttpProtocol;
+import java.time.Duration;
+import java.util.Set;
+import javax.net.ssl.TrustManagerFactory;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The transport settings a {@code Fetcher} hands to its {@link HttpEngine}; validated by the public
+ * builder before they get here.
+ */
+public record EngineSettings(
+    String name,
+    int maxConnectionsPerHost,
+    Duration connectTimeout,
+    Duration readTimeout,
+    Duration requestTimeout,
+    long maxBodyBytes,
+    boolean followRedirects,
+    int maxRedirects,
+    boolean allowHttpsToHttpRedirect,
+    boolean compression,
+    Headers defaultHeaders,
+    Set<String> sensitiveHeaders,
+    HttpProtocol protocol,
+    boolean insecure,
+    @Nullable TrustManagerFactory trustManagerFactory,
+    int eventLoopThreads) {}

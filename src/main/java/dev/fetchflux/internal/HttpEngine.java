@@ -1,0 +1,330 @@
+package dev.fetchflux.internal;
+
+import dev.fetchflux.Body;
+import dev.fetchflux.FetchException.Kind;
+import dev.fetchflux.FetchRequest;
+import dev.fetchflux.Headers;
+import dev.fetchflux.Transport;
+import dev.fetchflux.TransportException;
+import dev.fetchflux.HttpProtocol;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import javax.net.ssl.TrustManagerFactory;
+import reactor.core.publisher.Mono;
+import reactor.netty.Connection;
+import reactor.netty.http.Http11SslContextSpec;
+import reactor.netty.http.Http2SslContextSpec;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.http.client.HttpClientResponse;
+import reactor.netty.resources.ConnectionProvider;
+import reactor.netty.resources.LoopResources;
+import reactor.netty.tcp.SslProvider;
+
+/**
+ * The reactor-netty glue: one {@link HttpClient} on a connection pool and event loops owned by this
+ * engine, and the exchange of one request including redirects, the body limit and the deadline.
+ *
+ * <p>reactor-netty's own redirect following is off: it returns the last 3xx of a loop as a success
+ * after about 50 hops and forwards custom secret headers to other hosts, so redirects are followed here,
+ * with a hop limit, loop detection, sensitive-header stripping and no https→http downgrade.
+ */
+public final class HttpEngine implements Transport {
+
+  /** How much of a redirect response's body is drained to keep the connection; beyond, close it. */
+  private static final long REDIRECT_DRAIN_LIMIT = 64 * 1024;
+
+  private static final Set<String> ALWAYS_SENSITIVE =
+      Set.of("authorization", "cookie", "proxy-authorization");
+
+  private final EngineSettings settings;
+  private final ConnectionProvider provider;
+  private final LoopResources loops;
+  private final HttpClient client;
+  private final Set<String> sensitive;
+
+  public HttpEngine(EngineSettings settings) {
+    this.settings = settings;
+    this.provider =
+        ConnectionProvider.builder(settings.name())
+            .maxConnections(settings.maxConnectionsPerHost())
+            // Admission already bounds what is in flight; the pool must never be the limit, nor fail
+            // acquires that admission let through.
+            .pendingAcquireMaxCount(-1)
+            .pendingAcquireTimeout(settings.requestTimeout().plusSeconds(1))
+            .maxIdleTime(Duration.ofSeconds(30))
+            .evictInBackground(Duration.ofSeconds(30))
+            .build();
+    this.loops = LoopResources.create(settings.name(), settings.eventLoopThreads(), true);
+    Set<String> s = new HashSet<>(ALWAYS_SENSITIVE);
+    for (String h : settings.sensitiveHeaders()) {
+      s.add(h.toLowerCase(Locale.ROOT));
+    }
+    this.sensitive = Set.copyOf(s);
+    this.client = buildClient(settings);
+  }
+
+  private HttpClient buildClient(EngineSettings s) {
+    HttpClient c =
+        HttpClient.create(provider)
+            .runOn(loops)
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) s.connectTimeout().toMillis())
+            .responseTimeout(s.readTimeout())
+            .followRedirect(false)
+            .compress(s.compression())
+            .keepAlive(true);
+    if (s.protocol() == HttpProtocol.HTTP_2) {
+      c = c.protocol(reactor.netty.http.HttpProtocol.H2, reactor.netty.http.HttpProtocol.HTTP11);
+    } else {
+      c = c.protocol(reactor.netty.http.HttpProtocol.HTTP11);
+    }
+    TrustManagerFactory tmf =
+        s.insecure() ? InsecureTrustManagerFactory.INSTANCE : s.trustManagerFactory();
+    if (s.protocol() == HttpProtocol.HTTP_2) {
+      Http2SslContextSpec spec = Http2SslContextSpec.forClient();
+      SslProvider.GenericSslContextSpec<?> configured =
+          tmf == null ? spec : spec.configure(b -> b.trustManager(tmf));
+      c = c.secure(ssl -> ssl.sslContext(configured));
+    } else {
+      Http11SslContextSpec spec = Http11SslContextSpec.forClient();
+      SslProvider.GenericSslContextSpec<?> configured =
+          tmf == null ? spec : spec.configure(b -> b.trustManager(tmf));
+      c = c.secure(ssl -> ssl.sslContext(configured));
+    }
+    return c;
+  }
+
+  /**
+   * Exchanges {@code request}: follows redirects, reads the whole (decoded) body under the limit,
+   * Cold: nothing is sent until subscription. Errors are the original transport exceptions or a
+   * {@link TransportException} for what this engine detects. The total deadline is the fetcher's.
+   */
+  @Override
+  public Mono<Response> exchange(FetchRequest request) {
+    return Mono.defer(() -> hop(request, 0, new HashSet<>()));
+  }
+
+  private Mono<Response> hop(FetchRequest current, int redirects, Set<String> visited) {
+    visited.add(current.method() + " " + current.uri());
+    Headers headers = settings.defaultHeaders().withAll(current.headers());
+    HttpClient.RequestSender sender =
+        client
+            .headers(h -> {
+              for (Map.Entry<String, String> e : headers.entries()) {
+                h.add(e.getKey(), e.getValue());
+              }
+            })
+            .request(HttpMethod.valueOf(current.method()))
+            .uri(current.uri());
+    HttpClient.ResponseReceiver<?> receiver =
+        current.body().isEmpty()
+            ? sender
+            : sender.send((req, out) -> out.sendByteArray(Mono.just(current.body().toByteArray())));
+    return receiver
+        .responseConnection((response, connection) -> {
+          long headersAt = System.nanoTime();
+          int status = response.status().code();
+          if (settings.followRedirects() && isRedirect(status)) {
+            String location = response.responseHeaders().get(HttpHeaderNames.LOCATION);
+            if (location != null) {
+              return drain(connection).then(
+                  Mono.defer(() ->
+                      redirect(current, redirects, visited, status, location, headersAt)));
+            }
+          }
+          return readBody(response, connection, headersAt)
+              .map(body ->
+                  new Response(current.uri(), status, Headers.ofDecoded(headerList(response)),
+                      Body.adopt(body), headersAt, redirects));
+        })
+        .next();
+  }
+
+  private static boolean isRedirect(int status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+  }
+
+  private Mono<Response> redirect(
+      FetchRequest current, int redirects, Set<String> visited, int status, String location,
+      long headersAt) {
+    URI next;
+    try {
+      next = resolve(current.uri(), location);
+    } catch (IllegalArgumentException e) {
+      return Mono.error(new TransportException(Kind.REDIRECT_REFUSED,
+          "invalid Location header " + truncate(location), status, headersAt, e));
+    }
+    if (redirects + 1 > settings.maxRedirects()) {
+      return Mono.error(new TransportException(Kind.TOO_MANY_REDIRECTS,
+          "more than " + settings.maxRedirects() + " redirects, last to " + next, status, headersAt,
+          null));
+    }
+    String scheme = current.uri().getScheme().toLowerCase(Locale.ROOT);
+    String nextScheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(Locale.ROOT);
+    if (!nextScheme.equals("http") && !nextScheme.equals("https")) {
+      return Mono.error(new TransportException(Kind.REDIRECT_REFUSED,
+          "redirect to unsupported scheme: " + truncate(next.toString()), status, headersAt, null));
+    }
+    if (scheme.equals("https") && nextScheme.equals("http") && !settings.allowHttpsToHttpRedirect()) {
+      return Mono.error(new TransportException(Kind.REDIRECT_REFUSED,
+          "https to http downgrade to " + next, status, headersAt, null));
+    }
+    String method = current.method();
+    boolean dropBody = false;
+    if (status == 303 && !method.equals("HEAD")) {
+      method = "GET";
+      dropBody = true;
+    } else if ((status == 301 || status == 302) && method.equals("POST")) {
+      method = "GET";
+      dropBody = true;
+    }
+    if (visited.contains(method + " " + next)) {
+      return Mono.error(new TransportException(Kind.REDIRECT_LOOP,
+          "back to " + next + " after " + (redirects + 1) + " redirects", status, headersAt, null));
+    }
+    Headers headers = current.headers();
+    if (!sameOrigin(current.uri(), next)) {
+      for (String name : headers.names()) {
+        if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
+          headers = headers.without(name);
+        }
+      }
+    }
+    if (dropBody) {
+      headers = headers.without("Content-Type").without("Content-Length");
+    }
+    FetchRequest nextRequest =
+        FetchRequest.builder(next)
+            .method(method)
+            .headers(headers)
+            .body(dropBody ? Body.empty() : current.body())
+            .build();
+    return hop(nextRequest, redirects + 1, visited);
+  }
+
+  /** Whether default headers that are sensitive may go to {@code uri}: only to the original origin. */
+  static boolean sameOrigin(URI a, URI b) {
+    return a.getScheme().equalsIgnoreCase(String.valueOf(b.getScheme()))
+        && a.getHost().equalsIgnoreCase(String.valueOf(b.getHost()))
+        && port(a) == port(b);
+  }
+
+  private static int port(URI u) {
+    if (u.getPort() != -1) {
+      return u.getPort();
+    }
+    return "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
+  }
+
+  private static URI resolve(URI base, String location) {
+    try {
+      URI loc = new URI(location.strip());
+      URI next = base.resolve(loc);
+      if (next.getHost() == null) {
+        throw new IllegalArgumentException("no host in " + next);
+      }
+      return next;
+    } catch (URISyntaxException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  private static String truncate(String s) {
+    return s.length() > 200 ? s.substring(0, 200) + "…" : s;
+  }
+
+  private static Mono<Void> drain(Connection connection) {
+    long[] seen = {0};
+    return connection.inbound().receive()
+        .takeUntil(buf -> (seen[0] += buf.readableBytes()) > REDIRECT_DRAIN_LIMIT)
+        .then();
+  }
+
+  private Mono<byte[]> readBody(HttpClientResponse response, Connection connection, long headersAt) {
+    long limit = settings.maxBodyBytes();
+    int status = response.status().code();
+    long announced = contentLength(response);
+    if (announced > limit && !settings.compression()) {
+      return Mono.error(new TransportException(Kind.BODY_TOO_LARGE,
+          "Content-Length " + announced + " > limit " + limit, status, headersAt, null));
+    }
+    return Mono.defer(() -> {
+      BodyBuffer buffer = new BodyBuffer(announced > 0 && announced <= limit ? (int) announced : 0);
+      return connection.inbound().receive()
+          .handle((ByteBuf buf, reactor.core.publisher.SynchronousSink<Object> sink) -> {
+            if (buffer.size() + (long) buf.readableBytes() > limit) {
+              sink.error(new TransportException(Kind.BODY_TOO_LARGE,
+                  "more than " + limit + " bytes" + (settings.compression() ? " (decoded)" : ""),
+                  status, headersAt, null));
+              return;
+            }
+            buffer.append(buf);
+          })
+          .then(Mono.fromSupplier(buffer::toByteArray));
+    });
+  }
+
+  private static long contentLength(HttpClientResponse response) {
+    String value = response.responseHeaders().get(HttpHeaderNames.CONTENT_LENGTH);
+    if (value == null) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(value.strip());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static List<Map.Entry<String, String>> headerList(HttpClientResponse response) {
+    List<Map.Entry<String, String>> list = new ArrayList<>(response.responseHeaders().size());
+    for (Map.Entry<String, String> e : response.responseHeaders()) {
+      list.add(Map.entry(e.getKey(), e.getValue()));
+    }
+    return list;
+  }
+
+  @Override
+  public Mono<Void> closeLater() {
+    return provider.disposeLater().then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)));
+  }
+
+  /** A growable byte array that copies from Netty buffers (which reactor-netty then releases). */
+  static final class BodyBuffer {
+    private byte[] bytes;
+    private int size;
+
+    BodyBuffer(int expected) {
+      this.bytes = new byte[Math.max(expected, 256)];
+    }
+
+    int size() {
+      return size;
+    }
+
+    void append(ByteBuf buf) {
+      int n = buf.readableBytes();
+      if (size + n > bytes.length) {
+        long grown = Math.max((long) size + n, (long) bytes.length * 2);
+        bytes = java.util.Arrays.copyOf(bytes, (int) Math.min(grown, Integer.MAX_VALUE - 8));
+      }
+      buf.getBytes(buf.readerIndex(), bytes, size, n);
+      size += n;
+    }
+
+    byte[] toByteArray() {
+      return size == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, size);
+    }
+  }
+}

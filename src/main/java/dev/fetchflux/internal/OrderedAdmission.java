@@ -1,0 +1,504 @@
+package dev.fetchflux.internal;
+
+import java.util.ArrayDeque;
+import java.util.Objects;
+import java.util.Queue;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
+import java.util.function.ToLongFunction;
+import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
+import reactor.util.concurrent.Queues;
+import reactor.util.context.Context;
+
+/**
+ * The ordering and admission stage: maps each input to a {@code Mono} and merges the results, in input
+ * order or in completion order, under two separate limits.
+ *
+ * <p>{@code flatMapSequential(f, C)} counts an inner that has finished but is not yet at the head against
+ * its concurrency, so one slow element at the head lets the next {@code C - 1} finish and then stalls all
+ * work. This stage keeps the two quantities apart:
+ *
+ * <ul>
+ *   <li><b>in flight</b> ({@code maxInFlight}, C): inners subscribed and not yet finished;
+ *   <li><b>window</b> ({@code window}, W ≥ C): inputs admitted and not yet emitted downstream, whether in
+ *       flight or finished and waiting for the head. Also bounded by {@code maxWaitingBytes}, the summed
+ *       weight of finished results that wait.
+ * </ul>
+ *
+ * <p>An input is admitted while fewer than C are in flight, fewer than W are admitted-but-unemitted and
+ * the waiting results weigh at most {@code maxWaitingBytes}. Upstream is requested only for inputs that
+ * can be admitted now, so a lazy source is pulled at most W ahead of the output. A finished result is
+ * always accepted (it is never made to wait for demand it cannot get), so the head can never be starved:
+ * when nothing is waiting the byte condition holds trivially and the head is admitted.
+ *
+ * <p>All state except the two queues is touched only inside {@link Main#drain()}, which is serialised by a
+ * work-in-progress counter (the queue-drain pattern used throughout reactor-core). Inner results arrive
+ * on whatever thread completes them (a Netty event loop) and only enqueue and signal; nothing blocks.
+ *
+ * <p>An inner that signals {@code onError} (or completes empty) terminates the whole stage with that error
+ * after cancelling everything else: callers that want a result per input map failures to values before
+ * they reach this stage, as {@code Fetcher} does.
+ */
+public final class OrderedAdmission<T, R> extends Flux<R> {
+
+  /** Maps an input and its zero-based index to the {@code Mono} that produces its result. */
+  @FunctionalInterface
+  public interface Mapper<T, R> {
+    Mono<R> apply(long index, T input);
+  }
+
+  private final Publisher<? extends T> source;
+  private final Mapper<? super T, ? extends R> mapper;
+  private final int maxInFlight;
+  private final int window;
+  private final long maxWaitingBytes;
+  private final ToLongFunction<? super R> weigher;
+  private final boolean ordered;
+
+  private OrderedAdmission(
+      Publisher<? extends T> source,
+      Mapper<? super T, ? extends R> mapper,
+      int maxInFlight,
+      int window,
+      long maxWaitingBytes,
+      ToLongFunction<? super R> weigher,
+      boolean ordered) {
+    this.source = source;
+    this.mapper = mapper;
+    this.maxInFlight = maxInFlight;
+    this.window = window;
+    this.maxWaitingBytes = maxWaitingBytes;
+    this.weigher = weigher;
+    this.ordered = ordered;
+  }
+
+  /**
+   * Creates the stage.
+   *
+   * @param ordered {@code true} to emit by input index, {@code false} to emit in completion order
+   * @throws IllegalArgumentException if {@code maxInFlight < 1}, {@code window < maxInFlight} or
+   *     {@code maxWaitingBytes < 0}
+   */
+  public static <T, R> Flux<R> create(
+      Publisher<? extends T> source,
+      Mapper<? super T, ? extends R> mapper,
+      int maxInFlight,
+      int window,
+      long maxWaitingBytes,
+      ToLongFunction<? super R> weigher,
+      boolean ordered) {
+    if (maxInFlight < 1) {
+      throw new IllegalArgumentException("maxInFlight < 1: " + maxInFlight);
+    }
+    if (window < maxInFlight) {
+      throw new IllegalArgumentException(
+          "window (" + window + ") must be >= maxInFlight (" + maxInFlight + ")");
+    }
+    if (maxWaitingBytes < 0) {
+      throw new IllegalArgumentException("maxWaitingBytes < 0: " + maxWaitingBytes);
+    }
+    return new OrderedAdmission<T, R>(
+        Objects.requireNonNull(source, "source"),
+        Objects.requireNonNull(mapper, "mapper"),
+        maxInFlight,
+        window,
+        maxWaitingBytes,
+        Objects.requireNonNull(weigher, "weigher"),
+        ordered);
+  }
+
+  @Override
+  public void subscribe(CoreSubscriber<? super R> actual) {
+    source.subscribe(new Main<T, R>(actual, this));
+  }
+
+  private record Done<R>(long index, R value) {}
+
+  static final class Main<T, R> implements CoreSubscriber<T>, Subscription {
+
+    private final CoreSubscriber<? super R> actual;
+    private final Mapper<? super T, ? extends R> mapper;
+    private final int maxInFlight;
+    private final int window;
+    private final long maxWaitingBytes;
+    private final ToLongFunction<? super R> weigher;
+    private final boolean ordered;
+
+    /** Received from upstream, not yet admitted; single producer (onNext), single consumer (drain). */
+    private final Queue<T> inputs = Queues.<T>unbounded(16).get();
+    /** Finished inners; many producers (event loops), single consumer (drain). */
+    private final Queue<Done<R>> done = Queues.<Done<R>>unboundedMultiproducer().get();
+
+    private final Disposable.Composite active = Disposables.composite();
+
+    private @Nullable Subscription upstream;
+
+    private volatile int wip;
+    @SuppressWarnings("rawtypes")
+    private static final AtomicIntegerFieldUpdater<Main> WIP =
+        AtomicIntegerFieldUpdater.newUpdater(Main.class, "wip");
+
+    private volatile long requested;
+    @SuppressWarnings("rawtypes")
+    private static final AtomicLongFieldUpdater<Main> REQUESTED =
+        AtomicLongFieldUpdater.newUpdater(Main.class, "requested");
+
+    private volatile boolean cancelled;
+    private volatile boolean upstreamDone;
+    private @Nullable Throwable upstreamError;
+
+    private volatile @Nullable Throwable innerError;
+    @SuppressWarnings("rawtypes")
+    private static final AtomicReferenceFieldUpdater<Main, Throwable> INNER_ERROR =
+        AtomicReferenceFieldUpdater.newUpdater(Main.class, Throwable.class, "innerError");
+
+    // ---- state owned by drain() ----
+    /** Index the next admitted input gets; also the number admitted so far. */
+    private long admitted;
+    /** Results emitted downstream so far (in ordered mode also the index of the head). */
+    private long emitted;
+    /** Requested from upstream and not yet admitted (received and queued, or still to come). */
+    private long pendingInput;
+    private int inFlight;
+    private long waitingBytes;
+    /** Ordered mode: finished results by index modulo window. */
+    private final @Nullable Object[] slots;
+    /** Unordered mode: finished results in completion order. */
+    private final @Nullable ArrayDeque<R> ready;
+    private boolean terminated;
+
+    Main(CoreSubscriber<? super R> actual, OrderedAdmission<T, R> parent) {
+      this.actual = actual;
+      this.mapper = parent.mapper;
+      this.maxInFlight = parent.maxInFlight;
+      this.window = parent.window;
+      this.maxWaitingBytes = parent.maxWaitingBytes;
+      this.weigher = parent.weigher;
+      this.ordered = parent.ordered;
+      this.slots = ordered ? new Object[window] : null;
+      this.ready = ordered ? null : new ArrayDeque<>();
+    }
+
+    @Override
+    public Context currentContext() {
+      return actual.currentContext();
+    }
+
+    @Override
+    public void onSubscribe(Subscription s) {
+      if (Operators.validate(upstream, s)) {
+        upstream = s;
+        actual.onSubscribe(this);
+        drain();
+      }
+    }
+
+    @Override
+    public void onNext(T t) {
+      if (upstreamDone) {
+        Operators.onNextDropped(t, actual.currentContext());
+        return;
+      }
+      inputs.offer(t);
+      drain();
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      if (upstreamDone) {
+        Operators.onErrorDropped(t, actual.currentContext());
+        return;
+      }
+      upstreamError = t;
+      upstreamDone = true;
+      drain();
+    }
+
+    @Override
+    public void onComplete() {
+      if (upstreamDone) {
+        return;
+      }
+      upstreamDone = true;
+      drain();
+    }
+
+    @Override
+    public void request(long n) {
+      if (Operators.validate(n)) {
+        Operators.addCap(REQUESTED, this, n);
+        drain();
+      }
+    }
+
+    @Override
+    public void cancel() {
+      if (cancelled) {
+        return;
+      }
+      cancelled = true;
+      Subscription s = upstream;
+      if (s != null) {
+        s.cancel();
+      }
+      active.dispose();
+      drain();
+    }
+
+    void innerDone(Inner<R> inner, R value) {
+      active.remove(inner);
+      done.offer(new Done<>(inner.index, value));
+      drain();
+    }
+
+    void innerFailed(Inner<R> inner, Throwable error) {
+      active.remove(inner);
+      if (!INNER_ERROR.compareAndSet(this, null, error)) {
+        Operators.onErrorDropped(error, actual.currentContext());
+      }
+      drain();
+    }
+
+    private void drain() {
+      if (WIP.getAndIncrement(this) != 0) {
+        return;
+      }
+      int missed = 1;
+      for (;;) {
+        if (terminated) {
+          return;
+        }
+        if (cancelled) {
+          clearAll();
+          terminated = true;
+          return;
+        }
+        Throwable failure = innerError;
+        if (failure != null) {
+          terminate();
+          actual.onError(failure);
+          return;
+        }
+
+        collectFinished();
+        emitReady();
+        if (terminated || cancelled) {
+          continue;
+        }
+        admit();
+        requestUpstream();
+
+        if (upstreamDone && inputs.isEmpty() && inFlight == 0
+            && emitted == admitted && done.isEmpty()) {
+          Throwable e = upstreamError;
+          terminated = true;
+          if (e != null) {
+            actual.onError(e);
+          } else {
+            actual.onComplete();
+          }
+          return;
+        }
+
+        missed = WIP.addAndGet(this, -missed);
+        if (missed == 0) {
+          return;
+        }
+      }
+    }
+
+    private void collectFinished() {
+      Done<R> d;
+      while ((d = done.poll()) != null) {
+        inFlight--;
+        waitingBytes += Math.max(0, weigher.applyAsLong(d.value()));
+        if (ordered) {
+          slots[(int) (d.index() % window)] = d.value();
+        } else {
+          ready.offer(d.value());
+        }
+      }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void emitReady() {
+      long r = requested;
+      long e = 0;
+      while (e != r && !cancelled) {
+        R next;
+        if (ordered) {
+          int slot = (int) (emitted % window);
+          next = (R) slots[slot];
+          if (next == null) {
+            break;
+          }
+          slots[slot] = null;
+        } else {
+          next = ready.poll();
+          if (next == null) {
+            break;
+          }
+        }
+        waitingBytes -= Math.max(0, weigher.applyAsLong(next));
+        emitted++;
+        e++;
+        actual.onNext(next);
+      }
+      if (e != 0 && r != Long.MAX_VALUE) {
+        REQUESTED.addAndGet(this, -e);
+      }
+    }
+
+    private boolean windowHasRoom() {
+      return inFlight < maxInFlight
+          && admitted - emitted < window
+          && (waitingBytes <= maxWaitingBytes || admitted == emitted);
+    }
+
+    private void admit() {
+      while (windowHasRoom() && !cancelled) {
+        T input = inputs.poll();
+        if (input == null) {
+          return;
+        }
+        pendingInput--;
+        long index = admitted++;
+        Mono<? extends R> mono;
+        try {
+          mono = Objects.requireNonNull(mapper.apply(index, input), "mapper returned null");
+        } catch (Throwable t) {
+          INNER_ERROR.compareAndSet(this, null, Operators.onOperatorError(t, currentContext()));
+          return;
+        }
+        Inner<R> inner = new Inner<>(this, index);
+        inFlight++;
+        if (active.add(inner)) {
+          mono.subscribe(inner);
+        }
+      }
+    }
+
+    private void requestUpstream() {
+      Subscription s = upstream;
+      if (s == null || upstreamDone || cancelled) {
+        return;
+      }
+      long slots = 0;
+      if (windowHasRoom()) {
+        slots = Math.min(maxInFlight - inFlight, window - (admitted - emitted));
+      }
+      long want = slots - pendingInput;
+      if (want > 0) {
+        pendingInput += want;
+        s.request(want);
+      }
+    }
+
+    private void terminate() {
+      terminated = true;
+      Subscription s = upstream;
+      if (s != null) {
+        s.cancel();
+      }
+      active.dispose();
+      clearAll();
+    }
+
+    @SuppressWarnings("unchecked")
+    private void clearAll() {
+      Context ctx = actual.currentContext();
+      Operators.onDiscardQueueWithClear(inputs, ctx, null);
+      Done<R> d;
+      while ((d = done.poll()) != null) {
+        Operators.onDiscard(d.value(), ctx);
+      }
+      if (slots != null) {
+        for (int i = 0; i < slots.length; i++) {
+          if (slots[i] != null) {
+            Operators.onDiscard((R) slots[i], ctx);
+            slots[i] = null;
+          }
+        }
+      }
+      if (ready != null) {
+        Operators.onDiscardQueueWithClear(ready, ctx, null);
+      }
+    }
+  }
+
+  static final class Inner<R> implements CoreSubscriber<R>, Disposable {
+    private final Main<?, R> parent;
+    final long index;
+    private boolean finished;
+
+    private volatile @Nullable Subscription subscription;
+    @SuppressWarnings("rawtypes")
+    private static final AtomicReferenceFieldUpdater<Inner, Subscription> SUBSCRIPTION =
+        AtomicReferenceFieldUpdater.newUpdater(Inner.class, Subscription.class, "subscription");
+
+    Inner(Main<?, R> parent, long index) {
+      this.parent = parent;
+      this.index = index;
+    }
+
+    @Override
+    public Context currentContext() {
+      return parent.currentContext();
+    }
+
+    @Override
+    public void onSubscribe(Subscription s) {
+      if (Operators.setOnce(SUBSCRIPTION, this, s)) {
+        s.request(Long.MAX_VALUE);
+      }
+    }
+
+    @Override
+    public void onNext(R value) {
+      if (finished) {
+        Operators.onNextDropped(value, currentContext());
+        return;
+      }
+      finished = true;
+      parent.innerDone(this, value);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      if (finished) {
+        Operators.onErrorDropped(t, currentContext());
+        return;
+      }
+      finished = true;
+      parent.innerFailed(this, t);
+    }
+
+    @Override
+    public void onComplete() {
+      if (!finished) {
+        finished = true;
+        parent.innerFailed(
+            this, new IllegalStateException("mapper produced no value for index " + index));
+      }
+    }
+
+    @Override
+    public void dispose() {
+      Operators.terminate(SUBSCRIPTION, this);
+    }
+
+    @Override
+    public boolean isDisposed() {
+      return subscription == Operators.cancelledSubscription();
+    }
+  }
+}
