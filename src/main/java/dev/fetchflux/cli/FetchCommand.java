@@ -1,0 +1,385 @@
+package dev.fetchflux.cli;
+
+import dev.fetchflux.Fetcher;
+import dev.fetchflux.HttpProtocol;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * {@code fetchflux [OPTIONS] [URL...]}: fetches every URL concurrently and writes the results in
+ * input order. The flags follow curl where the meaning matches; {@code docs/cli.md} documents them.
+ */
+@Command(
+    name = "fetchflux",
+    mixinStandardHelpOptions = true,
+    versionProvider = FetchCommand.VersionProvider.class,
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    headerHeading = "",
+    header = "Fetch many URLs concurrently; write the results in input order.",
+    synopsisHeading = "%nUsage: ",
+    customSynopsis = {"fetchflux [OPTIONS] [URL...]", "       fetchflux demo | serve [--port N]"},
+    descriptionHeading = "%n",
+    description = {
+        "URLs come from the arguments; with none, or '-', one per line from stdin (read as the "
+            + "fetch goes, so it may be endless); -i reads a file. Blank lines and lines starting "
+            + "with # are skipped. Bodies go to stdout as raw bytes, in input order. Each failure "
+            + "is one line on stderr.",
+    },
+    parameterListHeading = "%n",
+    optionListHeading = "%nOptions:%n",
+    commandListHeading = "%nCommands:%n",
+    footerHeading = "%n",
+    footer = {
+        "Times: seconds (10, 2.5) or 500ms, 10s, 1m. Sizes: bytes or 100k, 5M, 1G.",
+        "Exit status: 0 all succeeded, 1 some URL failed, 2 usage or input error, 130 "
+            + "interrupted.",
+        "Try: fetchflux demo     Manual: docs/cli.md"})
+final class FetchCommand implements Callable<Integer> {
+
+  /** Default {@code --max-filesize}: the library's body limit, 32 MiB. */
+  static final long DEFAULT_MAX_FILESIZE = Fetcher.DEFAULT_MAX_BODY_SIZE;
+
+  @Spec
+  CommandSpec spec;
+
+  @Parameters(paramLabel = "URL", arity = "0..*",
+      description = "URLs to fetch; '-' reads them from stdin, one per line.")
+  List<String> urls = new ArrayList<>();
+
+  @Option(names = {"-i", "--input"}, paramLabel = "FILE",
+      description = "Read URLs from FILE, one per line ('-' for stdin); repeatable.")
+  List<String> inputFiles = new ArrayList<>();
+
+  @Option(names = {"-c", "--concurrency"}, paramLabel = "N",
+      converter = Converters.PositiveInt.class,
+      description = "Requests in flight at once (default: ${DEFAULT-VALUE}).")
+  int concurrency = Fetcher.DEFAULT_MAX_IN_FLIGHT;
+
+  @Option(names = "--unordered",
+      description = "Write each result as soon as it is ready, not in input order.")
+  boolean unordered;
+
+  @Option(names = "--fail-fast",
+      description = "Stop at the first failure (in input order); by default keep going.")
+  boolean failFast;
+
+  @Option(names = {"-f", "--fail"}, description = "An HTTP status of 400 or more is a failure.")
+  boolean fail;
+
+  @Option(names = {"-o", "--output-dir"}, paramLabel = "DIR",
+      description = "Write each body to a file of its own in DIR (created if missing), with "
+          + "DIR/manifest.jsonl listing index, URL, file and status.")
+  @Nullable Path outputDir;
+
+  @Option(names = "--jsonl",
+      description = "Write one JSON object per URL (index, url, status, headers, bytes, timings, "
+          + "attempts, error) instead of bodies.")
+  boolean jsonl;
+
+  @Option(names = {"-H", "--header"}, paramLabel = "'NAME: VALUE'",
+      converter = Converters.HeaderConverter.class,
+      description = "Send this header with every request; repeatable.")
+  List<Converters.Header> headers = new ArrayList<>();
+
+  @Option(names = {"-A", "--user-agent"}, paramLabel = "NAME",
+      description = "The User-Agent header (default: ${DEFAULT-VALUE}).")
+  String userAgent = Fetcher.DEFAULT_USER_AGENT;
+
+  @Option(names = {"-L", "--location"}, description = "Follow redirects (as curl, off by default).")
+  boolean location;
+
+  @Option(names = "--max-redirs", paramLabel = "N", converter = Converters.NonNegativeInt.class,
+      description = "Redirects followed with -L before failing (default: ${DEFAULT-VALUE}).")
+  int maxRedirects = Fetcher.DEFAULT_MAX_REDIRECTS;
+
+  @Option(names = "--connect-timeout", paramLabel = "TIME",
+      converter = Converters.PositiveDuration.class,
+      description = "Time allowed to connect (default: 10s).")
+  @Nullable Duration connectTimeout;
+
+  @Option(names = "--read-timeout", paramLabel = "TIME",
+      converter = Converters.PositiveDuration.class,
+      description = "Longest silence while reading a response (default: 30s).")
+  @Nullable Duration readTimeout;
+
+  @Option(names = {"-m", "--max-time"}, paramLabel = "TIME",
+      converter = Converters.PositiveDuration.class,
+      description = "Total time allowed per URL, redirects and retries included (default: 60s).")
+  @Nullable Duration maxTime;
+
+  @Option(names = "--retry", paramLabel = "N", converter = Converters.NonNegativeInt.class,
+      description = "Retry a failed request up to N times when it is safe to (default: 0).")
+  @Nullable Integer retry;
+
+  @Option(names = "--retry-max-time", paramLabel = "TIME",
+      converter = Converters.PositiveDuration.class,
+      description = "Stop retrying a URL after this long.")
+  @Nullable Duration retryMaxTime;
+
+  @Option(names = "--rate", paramLabel = "N[/s|/m|/h]", converter = Converters.RateConverter.class,
+      description = "At most N requests per second (or minute, hour), over all hosts.")
+  Converters.@Nullable Rate rate;
+
+  @Option(names = "--per-host", paramLabel = "N", converter = Converters.PositiveInt.class,
+      description = "At most N requests in flight to one host.")
+  @Nullable Integer perHost;
+
+  @Option(names = "--max-filesize", paramLabel = "SIZE", converter = Converters.Size.class,
+      description = "Largest body accepted, after decompression; larger is a failure "
+          + "(default: 32M).")
+  @Nullable Long maxFilesize;
+
+  @Option(names = "--compressed", description = "Ask for a gzip/deflate response and decode it.")
+  boolean compressed;
+
+  @Option(names = "--http2", description = "Use HTTP/2 for https URLs (by ALPN).")
+  boolean http2;
+
+  @Option(names = {"-k", "--insecure"},
+      description = "Do not verify TLS certificates or host names.")
+  boolean insecure;
+
+  @Option(names = "--window", paramLabel = "N", converter = Converters.PositiveInt.class,
+      description = "Results allowed to wait behind a slow one, at least -c (default: 4096).")
+  @Nullable Integer window;
+
+  @Option(names = "--window-bytes", paramLabel = "SIZE", converter = Converters.Size.class,
+      description = "Bytes those waiting results may hold (default: 64M).")
+  @Nullable Long windowBytes;
+
+  @Option(names = {"-s", "--silent"}, description = "No progress line and no summary; failures "
+      + "are still reported.")
+  boolean silent;
+
+  @Option(names = "--progress",
+      description = "Show the live progress line even when stderr is not a terminal.")
+  boolean progress;
+
+  @Option(names = {"-v", "--verbose"},
+      description = "Add stack traces to failures and show the libraries' warnings.")
+  boolean verbose;
+
+  private final InputStream stdin;
+  private final OutputStream stdout;
+
+  FetchCommand(InputStream stdin, OutputStream stdout) {
+    this.stdin = stdin;
+    this.stdout = stdout;
+  }
+
+  /** The command line with its subcommands and one-line error reporting, ready to execute. */
+  static CommandLine commandLine(InputStream stdin, OutputStream stdout) {
+    FetchCommand command = new FetchCommand(stdin, stdout);
+    CommandLine cl = new CommandLine(command);
+    cl.addSubcommand("demo", new DemoCommand(stdout));
+    cl.addSubcommand("serve", new ServeCommand());
+    cl.setParameterExceptionHandler(FetchCommand::usageError);
+    cl.setExecutionExceptionHandler((e, line, parsed) -> {
+      line.getErr().println("fetchflux: internal error: " + Converters.oneLine(String.valueOf(e)));
+      e.printStackTrace(line.getErr());
+      line.getErr().flush();
+      return 1;
+    });
+    return cl;
+  }
+
+  /** One line naming the option and the value; exit status 2. */
+  private static int usageError(ParameterException e, String[] args) {
+    CommandLine cl = e.getCommandLine();
+    String message = String.valueOf(e.getMessage()).strip();
+    int newline = message.indexOf('\n');
+    if (newline >= 0) {
+      message = message.substring(0, newline).strip();
+    }
+    cl.getErr().println("fetchflux: " + Converters.oneLine(message)
+        + " (see fetchflux --help)");
+    cl.getErr().flush();
+    return 2;
+  }
+
+  @Override
+  public Integer call() {
+    Logging.configure(verbose);
+    notYetSupported("--retry", retry);
+    notYetSupported("--retry-max-time", retryMaxTime);
+    notYetSupported("--rate", rate);
+    notYetSupported("--per-host", perHost);
+    if (window != null && window < concurrency) {
+      throw new ParameterException(spec.commandLine(), "Invalid value for option '--window': '"
+          + window + "' must be at least -c (" + concurrency + ")");
+    }
+    Stderr stderr = new Stderr(spec.commandLine().getErr());
+    List<Inputs.Source> sources = openSources();
+    Scheduler reader = Schedulers.newSingle("fetchflux-input", true);
+    // As curl, no live line over bodies printed on the same terminal, unless asked for; then each
+    // body is written with the line wiped and redrawn below it.
+    boolean bodiesOnTerminal = stdoutIsTty() && (outputDir == null || jsonl);
+    boolean live = !silent && (progress || stderrIsTty() && !bodiesOnTerminal);
+    try (Fetcher fetcher = buildFetcher()) {
+      ResultSink sink = openSink(live && bodiesOnTerminal ? stderr : null);
+      Inputs inputs = new Inputs(urlArguments(), sources, reader);
+      Stats stats = new Stats();
+      Runner runner = new Runner(fetcher, inputs.flux(stats::total), inputs::origin, sink, stderr,
+          new Runner.Options(!unordered, failFast, verbose, silent, live), stats);
+      return runner.run();
+    } finally {
+      reader.dispose();
+    }
+  }
+
+  private List<String> urlArguments() {
+    List<String> args = new ArrayList<>(urls);
+    args.removeIf("-"::equals);
+    return args;
+  }
+
+  private List<Inputs.Source> openSources() {
+    List<Inputs.Source> sources = new ArrayList<>();
+    boolean stdinNamed = urls.contains("-") || inputFiles.contains("-");
+    // stdin comes first when named among the arguments, then the files in the order given.
+    if (urls.contains("-") || (urls.isEmpty() && inputFiles.isEmpty())) {
+      sources.add(new Inputs.Source("stdin", stdin, null));
+    }
+    for (String file : inputFiles) {
+      if (file.equals("-")) {
+        if (!urls.contains("-")) {
+          sources.add(new Inputs.Source("stdin", stdin, null));
+        }
+        continue;
+      }
+      Path path = Path.of(file);
+      if (Files.isDirectory(path)) {
+        throw inputError(file, "is a directory");
+      }
+      try {
+        InputStream in = Files.newInputStream(path);
+        sources.add(new Inputs.Source(file, in, Files.isRegularFile(path) ? path : null));
+      } catch (NoSuchFileException e) {
+        throw inputError(file, "no such file");
+      } catch (AccessDeniedException e) {
+        throw inputError(file, "permission denied");
+      } catch (IOException e) {
+        throw inputError(file, String.valueOf(e.getMessage()));
+      }
+    }
+    if (stdinNamed && sources.stream().filter(s -> s.countable() == null).count() > 1) {
+      throw new ParameterException(spec.commandLine(), "stdin ('-') can be read only once");
+    }
+    return sources;
+  }
+
+  private ParameterException inputError(String file, String reason) {
+    return new ParameterException(spec.commandLine(),
+        "cannot read option '--input' (-i) file " + Converters.quote(file) + ": " + reason);
+  }
+
+  private ResultSink openSink(@Nullable Stderr terminal) {
+    Path dir = outputDir;
+    try {
+      if (dir != null) {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+          throw new ParameterException(spec.commandLine(), "Invalid value for option "
+              + "'--output-dir' (-o): " + Converters.quote(dir.toString()) + " is not a directory");
+        }
+        return DirectorySink.open(dir, jsonl ? stdout : null);
+      }
+      return jsonl ? new JsonlSink(stdout) : new RawSink(stdout, terminal);
+    } catch (IOException e) {
+      throw new ParameterException(spec.commandLine(), "Invalid value for option '--output-dir' "
+          + "(-o): " + Converters.quote(String.valueOf(dir)) + ": cannot write there ("
+          + Converters.oneLine(e.toString()) + ")");
+    }
+  }
+
+  private Fetcher buildFetcher() {
+    Fetcher.Builder b = Fetcher.builder();
+    set("--concurrency", b::maxInFlight, concurrency);
+    set("--window", b::reorderWindow, window);
+    set("--window-bytes", b::reorderWindowBytes, windowBytes);
+    set("--max-filesize", b::maxBodySize, maxFilesize);
+    set("--connect-timeout", b::connectTimeout, connectTimeout);
+    set("--read-timeout", b::readTimeout, readTimeout);
+    set("--max-time", b::requestTimeout, maxTime);
+    set("--max-redirs", b::maxRedirects, maxRedirects);
+    set("--user-agent", b::userAgent, userAgent);
+    for (Converters.Header h : headers) {
+      set("--header", v -> b.header(h.name(), h.value()), h);
+    }
+    b.followRedirects(location);
+    b.compression(compressed);
+    b.failOnHttpError(fail);
+    b.insecure(insecure);
+    if (http2) {
+      b.protocol(HttpProtocol.HTTP_2);
+    }
+    try {
+      return b.build();
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), Converters.oneLine(e.getMessage()));
+    }
+  }
+
+  /** Passes {@code value} to the builder, turning its refusal into a usage error naming the option. */
+  private <T> void set(String option, Consumer<T> setter, @Nullable T value) {
+    if (value == null) {
+      return;
+    }
+    try {
+      setter.accept(value);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "Invalid value for option '" + option
+          + "': " + Converters.quote(String.valueOf(value)) + ": "
+          + Converters.oneLine(e.getMessage()));
+    }
+  }
+
+  private void notYetSupported(String option, @Nullable Object value) {
+    if (value != null) {
+      throw new ParameterException(spec.commandLine(),
+          "option '" + option + "' is not supported yet by this version of fetchflux");
+    }
+  }
+
+  /** Set by the launcher when stderr is a terminal ({@code [ -t 2 ]}); Java cannot tell. */
+  static boolean stderrIsTty() {
+    return Boolean.getBoolean("fetchflux.stderr.tty");
+  }
+
+  /** Set by the launcher when stdout is a terminal ({@code [ -t 1 ]}). */
+  static boolean stdoutIsTty() {
+    return Boolean.getBoolean("fetchflux.stdout.tty");
+  }
+
+  /** {@code fetchflux 0.1.0}, from the library's User-Agent. */
+  static final class VersionProvider implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String ua = Fetcher.DEFAULT_USER_AGENT;
+      return new String[] {
+          "fetchflux " + ua.substring(ua.indexOf('/') + 1),
+          "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name")
+              + ")"};
+    }
+  }
+}

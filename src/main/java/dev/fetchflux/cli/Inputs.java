@@ -1,0 +1,183 @@
+package dev.fetchflux.cli;
+
+import dev.fetchflux.FetchRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * The command's inputs as one lazy stream of URL strings: arguments first, then each input file or
+ * stdin, read line by line only as fast as the fetcher asks for more (a million lines on stdin hold
+ * no more than the fetcher's window in memory, and the first request starts after the first line).
+ *
+ * <p>Blank lines and lines starting with {@code #} are skipped. A line that is not a URL is still
+ * handed to the fetcher, which makes it a failure at its index; this class remembers where that line
+ * came from (until {@link #origin} takes it), so the failure message can name the line number.
+ */
+final class Inputs {
+  /** Lines longer than this are failures, not URLs (browsers give up near 2 MB; 64 kB is plenty). */
+  static final int MAX_LINE = 64 * 1024;
+
+  /** One stream of lines: a file or stdin, opened up front so an unreadable file fails early. */
+  record Source(String name, InputStream stream, @Nullable Path countable) {}
+
+  /** Where a malformed input came from: {@code urls.txt line 4}. */
+  record Origin(String source, long line) {
+    @Override
+    public String toString() {
+      return source + " line " + line;
+    }
+  }
+
+  private final List<String> args;
+  private final List<Source> sources;
+  private final Scheduler reader;
+  private final AtomicLong emitted = new AtomicLong();
+  private final Map<Long, Origin> malformed = new ConcurrentHashMap<>();
+
+  Inputs(List<String> args, List<Source> sources, Scheduler reader) {
+    this.args = List.copyOf(args);
+    this.sources = List.copyOf(sources);
+    this.reader = reader;
+  }
+
+  /**
+   * The URLs, in order; {@code total} is told the number of inputs once it is known (at once for
+   * arguments and regular files, which are counted ahead; at the end of stdin).
+   */
+  Flux<Object> flux(LongConsumer total) {
+    List<Flux<String>> parts = new ArrayList<>();
+    parts.add(Flux.fromIterable(args).map(a -> admit(a, null, 0)));
+    for (Source s : sources) {
+      parts.add(lines(s).subscribeOn(reader));
+    }
+    boolean countable = sources.stream().allMatch(s -> s.countable() != null);
+    Flux<String> all = Flux.concat(parts);
+    if (countable) {
+      // Counted on a thread of its own, so that a long file does not delay the first request.
+      all = all.doOnSubscribe(sub -> {
+        Thread counter = new Thread(() -> {
+          long n = countAhead();
+          if (n >= 0) {
+            total.accept(n);
+          }
+        }, "fetchflux-count");
+        counter.setDaemon(true);
+        counter.start();
+      });
+    }
+    return all.doOnComplete(() -> total.accept(emitted.get())).cast(Object.class);
+  }
+
+  /** Where the input at {@code index} came from if it was a malformed line; forgets it. */
+  @Nullable Origin origin(long index) {
+    return malformed.remove(index);
+  }
+
+  private Flux<String> lines(Source source) {
+    return Flux.generate(
+        () -> new LineReader(new InputStreamReader(source.stream(), StandardCharsets.UTF_8),
+            MAX_LINE),
+        (LineReader in, reactor.core.publisher.SynchronousSink<String> sink) -> {
+          try {
+            String line;
+            while ((line = in.next()) != null) {
+              if (in.lastWasTooLong()) {
+                sink.next(admit(tooLong(in), source.name(), in.lineNumber()));
+                return in;
+              }
+              String url = line.strip();
+              if (!url.isEmpty() && !url.startsWith("#")) {
+                sink.next(admit(url, source.name(), in.lineNumber()));
+                return in;
+              }
+            }
+            sink.complete();
+          } catch (IOException e) {
+            sink.error(new InputException(source.name() + ": " + e.getMessage(), e));
+          }
+          return in;
+        },
+        in -> {
+          // Closing System.in while another thread may block in read() can hang; the process ends
+          // soon anyway, so stdin is left open.
+          if (source.countable() != null) {
+            try {
+              in.close();
+            } catch (IOException ignored) {
+              // Read-only file; nothing was lost.
+            }
+          }
+        });
+  }
+
+  /**
+   * A text that cannot parse as a URL (it has spaces) and says why, so the fetcher's failure for
+   * it explains itself.
+   */
+  private static String tooLong(LineReader in) {
+    return "<line of " + in.lastLength() + " characters, longer than " + MAX_LINE + ">";
+  }
+
+  private String admit(String url, @Nullable String source, long line) {
+    long index = emitted.getAndIncrement();
+    if (source != null && !isUrl(url)) {
+      malformed.put(index, new Origin(source, line));
+    }
+    return url;
+  }
+
+  private static boolean isUrl(String url) {
+    try {
+      FetchRequest.parseUrl(url);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  private long countAhead() {
+    long n = args.size();
+    for (Source s : sources) {
+      Path p = s.countable();
+      if (p == null) {
+        return -1;
+      }
+      try (LineReader in = new LineReader(Files.newBufferedReader(p, StandardCharsets.UTF_8),
+          MAX_LINE)) {
+        String line;
+        while ((line = in.next()) != null) {
+          String url = line.strip();
+          if (in.lastWasTooLong() || !url.isEmpty() && !url.startsWith("#")) {
+            n++;
+          }
+        }
+      } catch (IOException | UncheckedIOException e) {
+        return -1;
+      }
+    }
+    return n;
+  }
+
+  /** The input could not be read (after the run started); exit status 2. */
+  static final class InputException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    InputException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package dev.fetchflux.cli;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.fetchflux.FetchException;
+import dev.fetchflux.FetchResult;
+import dev.fetchflux.Timings;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Writes one JSON object per result, one per line (the schema is in {@code docs/cli.md}). Used for
+ * {@code --jsonl} on stdout and for the manifest of {@code -o}.
+ */
+final class JsonLines {
+  private static final JsonFactory FACTORY = JsonFactory.builder().build();
+
+  private final JsonGenerator gen;
+
+  JsonLines(OutputStream out) throws IOException {
+    this.gen = FACTORY.createGenerator(out, JsonEncoding.UTF8);
+    gen.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+    gen.setRootValueSeparator(null);
+  }
+
+  /**
+   * Writes the record of {@code result}.
+   *
+   * @param failure the failure's message as printed on stderr
+   * @param withFile whether to write the {@code file} field (only with {@code -o})
+   * @param file the file the body went to, relative to the output directory
+   */
+  void write(FetchResult result, @Nullable String failure, boolean withFile, @Nullable String file)
+      throws IOException {
+    gen.writeStartObject();
+    gen.writeNumberField("index", result.index());
+    gen.writeStringField("url", result.url());
+    gen.writeBooleanField("ok", result.isSuccess());
+    if (result instanceof FetchResult.Success ok) {
+      gen.writeStringField("final_url", ok.finalUri().toString());
+      gen.writeNumberField("status", ok.status());
+      gen.writeObjectFieldStart("headers");
+      for (Map.Entry<String, List<String>> h : ok.headers().toMap().entrySet()) {
+        gen.writeArrayFieldStart(h.getKey());
+        for (String v : h.getValue()) {
+          gen.writeString(v);
+        }
+        gen.writeEndArray();
+      }
+      gen.writeEndObject();
+      gen.writeNumberField("bytes", Bodies.size(ok));
+      timings(ok.timings());
+      gen.writeNumberField("attempts", ok.attempts());
+      gen.writeNumberField("redirects", ok.redirects());
+    } else if (result instanceof FetchResult.Failure f) {
+      FetchException e = f.error();
+      gen.writeNullField("final_url");
+      if (e.status() > 0) {
+        gen.writeNumberField("status", e.status());
+      } else {
+        gen.writeNullField("status");
+      }
+      gen.writeNullField("headers");
+      gen.writeNullField("bytes");
+      timings(f.timings());
+      gen.writeNumberField("attempts", e.attempts());
+      gen.writeNullField("redirects");
+    }
+    if (withFile) {
+      gen.writeStringField("file", file);
+    }
+    if (result instanceof FetchResult.Failure f) {
+      gen.writeObjectFieldStart("error");
+      gen.writeStringField("kind", f.kind().name().toLowerCase(Locale.ROOT));
+      gen.writeStringField("message", failure != null ? failure : f.error().getMessage());
+      gen.writeEndObject();
+    } else {
+      gen.writeNullField("error");
+    }
+    gen.writeEndObject();
+    gen.writeRaw('\n');
+  }
+
+  private void timings(Timings t) throws IOException {
+    gen.writeObjectFieldStart("timings");
+    if (t.start().toEpochMilli() == 0) {
+      gen.writeNullField("start");
+    } else {
+      gen.writeStringField("start", t.start().toString());
+    }
+    gen.writeNumberField("ttfb_ms", millis(t.timeToFirstByte()));
+    gen.writeNumberField("total_ms", millis(t.total()));
+    gen.writeEndObject();
+  }
+
+  /** Milliseconds with microsecond precision. */
+  private static double millis(Duration d) {
+    return Math.round(d.toNanos() / 1_000.0) / 1_000.0;
+  }
+
+  void flush() throws IOException {
+    gen.flush();
+  }
+
+  void close() throws IOException {
+    gen.close();
+  }
+}

@@ -1,0 +1,24 @@
+package dev.fetchflux.cli;
+
+import dev.fetchflux.FetchResult;
+import java.io.IOException;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Where results go: stdout as raw bodies or JSON lines, or files in a directory. Called on the writer
+ * thread only, one result at a time, in the order the results are to appear; blocking is expected.
+ */
+interface ResultSink {
+  /**
+   * Writes one result.
+   *
+   * @param failure for a failure, its message as printed on stderr (without the program name)
+   */
+  void write(FetchResult result, @Nullable String failure) throws IOException;
+
+  /** Pushes buffered output out, so a reader downstream sees results while the run goes on. */
+  void flush() throws IOException;
+
+  /** Flushes and releases the sink's files; does not close stdout. */
+  void close() throws IOException;
+}

@@ -1,0 +1,264 @@
+package dev.fetchflux.cli;
+
+import dev.fetchflux.FetchResult;
+import dev.fetchflux.Fetcher;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongFunction;
+import org.jspecify.annotations.Nullable;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * One run of the command: fetch, write every result in order, report failures, count, and turn the
+ * outcome into an exit status.
+ *
+ * <p>Results arrive on Netty event loops; everything that blocks (writing stdout or files, printing
+ * on stderr) happens on one writer thread of its own ({@code publishOn}), which therefore also
+ * keeps the output in the order the results arrive. Only a few results wait in the hand-over queue,
+ * so what is held in memory stays bounded by the fetcher's window.
+ *
+ * <p>On SIGINT the JVM runs shutdown hooks; ours stops the fetch (aborting what is in flight), lets
+ * the writer finish the result it is writing, skips the rest, flushes and prints the summary, so the
+ * output is a clean prefix of what a full run would have written. The JVM then exits with 130.
+ */
+final class Runner {
+  /** Results handed from the event loops to the writer ahead of time. */
+  static final int PREFETCH = 8;
+  /** How often buffered output is pushed out while results keep coming. */
+  private static final long FLUSH_MILLIS = 50;
+  /** How long Ctrl-C waits for the writer to finish the result it is writing. */
+  private static final Duration INTERRUPT_GRACE = Duration.ofSeconds(5);
+
+  /**
+   * How to run.
+   *
+   * @param ordered input order (else completion order)
+   * @param failFast stop after the first failure
+   * @param verbose stack traces for failures
+   * @param silent no progress line and no summary
+   * @param live draw the live progress line
+   */
+  record Options(boolean ordered, boolean failFast, boolean verbose, boolean silent, boolean live) {}
+
+  private final Fetcher fetcher;
+  private final Flux<Object> inputs;
+  private final LongFunction<@Nullable Object> originOf;
+  private final ResultSink sink;
+  private final Stderr stderr;
+  private final Options options;
+  private final Stats stats;
+  private final Object sinkLock = new Object();
+  private final Sinks.Empty<Void> stop = Sinks.empty();
+  private final CountDownLatch finished = new CountDownLatch(1);
+  private final CountDownLatch reportDone = new CountDownLatch(1);
+  private final AtomicBoolean reporting = new AtomicBoolean();
+  private final AtomicBoolean firstInput = new AtomicBoolean();
+  private volatile boolean stopping;
+  private volatile boolean interrupted;
+  private volatile @Nullable IOException outputError;
+  private volatile @Nullable Throwable streamError;
+  private @Nullable Progress progress;
+
+  /**
+   * @param originOf for an input index, where it came from if it was a malformed line (printed
+   *     after its failure message), else {@code null}
+   */
+  Runner(Fetcher fetcher, Flux<Object> inputs, LongFunction<@Nullable Object> originOf,
+      ResultSink sink, Stderr stderr, Options options, Stats stats) {
+    this.fetcher = fetcher;
+    this.inputs = inputs;
+    this.originOf = originOf;
+    this.sink = sink;
+    this.stderr = stderr;
+    this.options = options;
+    this.stats = stats;
+  }
+
+  /** Runs to the end and returns the exit status (0, 1 or 2; the JVM makes it 130 on SIGINT). */
+  int run() {
+    Scheduler writer = Schedulers.newSingle("fetchflux-writer", true);
+    progress = Progress.start(stats, stderr, options.live() && !options.silent());
+    Thread hook = new Thread(this::interrupt, "fetchflux-interrupt");
+    Runtime.getRuntime().addShutdownHook(hook);
+    Disposable flusher = writer.schedulePeriodically(this::flushQuietly,
+        FLUSH_MILLIS, FLUSH_MILLIS, TimeUnit.MILLISECONDS);
+    try {
+      Flux<Object> in = options.verbose() ? inputs.doOnNext(i -> noteStartup()) : inputs;
+      Flux<FetchResult> results = options.ordered() ? fetcher.fetch(in) : fetcher.fetchUnordered(in);
+      if (options.failFast()) {
+        results = results.takeUntil(r -> !r.isSuccess());
+      }
+      results.takeUntilOther(stop.asMono())
+          .publishOn(writer, PREFETCH)
+          .doOnDiscard(FetchResult.class, Bodies::release)
+          .subscribe(this::deliver, e -> {
+            streamError = e;
+            finished.countDown();
+          }, finished::countDown);
+      awaitUninterruptibly(finished, null);
+      flusher.dispose();
+      if (!reporting.compareAndSet(false, true)) {
+        // SIGINT arrived: the shutdown hook reports, and the JVM exits with 130.
+        awaitUninterruptibly(new CountDownLatch(1), null);
+      }
+      try {
+        return report();
+      } finally {
+        reportDone.countDown();
+      }
+    } finally {
+      flusher.dispose();
+      writer.dispose();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // The hook is running or has run; nothing to undo.
+      }
+    }
+  }
+
+  /** Whether the run was stopped by SIGINT. */
+  boolean interrupted() {
+    return interrupted;
+  }
+
+  private void deliver(FetchResult result) {
+    try {
+      if (stopping) {
+        return;
+      }
+      String failure = result instanceof FetchResult.Failure f ? describe(f) : null;
+      synchronized (sinkLock) {
+        sink.write(result, failure);
+      }
+      stats.record(result, Bodies.size(result));
+      if (result instanceof FetchResult.Failure f) {
+        stderr.line("fetchflux: " + failure);
+        if (options.verbose()) {
+          stderr.stackTrace(f.error());
+        }
+      }
+    } catch (IOException e) {
+      outputError = e;
+      stopEarly();
+    } finally {
+      Bodies.release(result);
+    }
+  }
+
+  private String describe(FetchResult.Failure failure) {
+    String message = Converters.oneLine(failure.error().getMessage());
+    Object origin = originOf.apply(failure.index());
+    return origin == null ? message : message + " (" + origin + ")";
+  }
+
+  private void stopEarly() {
+    stopping = true;
+    stop.tryEmitEmpty();
+  }
+
+  private void flushQuietly() {
+    if (outputError != null) {
+      return;
+    }
+    try {
+      synchronized (sinkLock) {
+        sink.flush();
+      }
+    } catch (IOException e) {
+      outputError = e;
+      stopEarly();
+    }
+  }
+
+  /** The shutdown hook: SIGINT (or SIGTERM) while running. */
+  private void interrupt() {
+    if (finished.getCount() > 0) {
+      interrupted = true;
+      stopEarly();
+      awaitUninterruptibly(finished, INTERRUPT_GRACE);
+    }
+    if (reporting.compareAndSet(false, true)) {
+      report();
+    } else {
+      // The run ended on its own just now; let it print its summary before the JVM goes.
+      awaitUninterruptibly(reportDone, INTERRUPT_GRACE);
+    }
+  }
+
+  private int report() {
+    Progress p = progress;
+    if (p != null) {
+      p.stop();
+    }
+    try {
+      synchronized (sinkLock) {
+        sink.close();
+      }
+    } catch (IOException e) {
+      if (outputError == null) {
+        outputError = e;
+      }
+    }
+    int status = stats.failed() > 0 ? 1 : 0;
+    Throwable error = streamError;
+    if (error instanceof Inputs.InputException) {
+      stderr.line("fetchflux: " + Converters.oneLine(error.getMessage()));
+      status = 2;
+    } else if (error != null) {
+      stderr.line("fetchflux: internal error: " + Converters.oneLine(String.valueOf(error)));
+      stderr.stackTrace(error);
+      status = 1;
+    }
+    IOException out = outputError;
+    if (out != null) {
+      // A reader that went away (| head) is not worth a message; a full disk is.
+      if (!String.valueOf(out.getMessage()).contains("Broken pipe")) {
+        stderr.line("fetchflux: cannot write output: " + Converters.oneLine(out.getMessage()));
+      }
+      status = Math.max(status, 1);
+    }
+    if (!options.silent()) {
+      stderr.line(stats.summary() + (interrupted ? " (interrupted)" : ""));
+    }
+    return status;
+  }
+
+  private void noteStartup() {
+    if (firstInput.compareAndSet(false, true)) {
+      ProcessHandle.current().info().startInstant().ifPresent(start -> stderr.line(
+          "fetchflux: first request starting " + Duration.between(start, Instant.now()).toMillis()
+              + " ms after JVM start"));
+    }
+  }
+
+  private static void awaitUninterruptibly(CountDownLatch latch, @Nullable Duration timeout) {
+    boolean wasInterrupted = false;
+    try {
+      while (true) {
+        try {
+          if (timeout == null) {
+            latch.await();
+          } else {
+            latch.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+          }
+          return;
+        } catch (InterruptedException e) {
+          wasInterrupted = true;
+        }
+      }
+    } finally {
+      if (wasInterrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}
