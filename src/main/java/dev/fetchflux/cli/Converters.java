@@ -92,7 +92,8 @@ final class Converters {
       if (number.signum() < 0) {
         throw new TypeConversionException(quote(value) + " is negative; a size must not be");
       }
-      int shift = "kmgt".indexOf(m.group(2).toLowerCase(Locale.ROOT)) + 1;
+      String suffix = m.group(2).toLowerCase(Locale.ROOT);
+      int shift = suffix.isEmpty() ? 0 : "kmgt".indexOf(suffix) + 1;
       BigDecimal bytes = number.multiply(BigDecimal.valueOf(2).pow(10 * shift));
       if (bytes.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
         throw new TypeConversionException(quote(value) + " is too large");

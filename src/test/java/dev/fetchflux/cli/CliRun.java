@@ -1,0 +1,45 @@
+package dev.fetchflux.cli;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import picocli.CommandLine;
+
+/** Runs the command in-process, as picocli teaches: captured writers, exit status returned. */
+record CliRun(int status, byte[] stdoutBytes, String stdoutText, String stderr) {
+
+  static CliRun of(String... args) {
+    return withStdin("", args);
+  }
+
+  static CliRun withStdin(String stdin, String... args) {
+    return withStdin(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), args);
+  }
+
+  static CliRun withStdin(InputStream stdin, String... args) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = FetchCommand.commandLine(stdin, bytes);
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    int status = cl.execute(args);
+    return new CliRun(status, bytes.toByteArray(), out.toString(), err.toString());
+  }
+
+  /** The bodies written, as UTF-8. */
+  String stdout() {
+    return new String(stdoutBytes, StandardCharsets.UTF_8);
+  }
+
+  List<String> stderrLines() {
+    return stderr.isEmpty() ? List.of() : Arrays.asList(stderr.split("\n", -1))
+        .subList(0, stderr.endsWith("\n") ? stderr.split("\n", -1).length - 1
+            : stderr.split("\n", -1).length);
+  }
+}

@@ -1,0 +1,383 @@
+package dev.fetchflux.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fetchflux.testing.Reply;
+import dev.fetchflux.testing.TestServer;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(60)
+class FetchCommandTest {
+  private static TestServer server;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start();
+    server.route("/big", Reply.ok(Reply.pattern(4096)));
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  private static String url(String path) {
+    return server.url(path);
+  }
+
+  // ---- usage errors: exit 2, one line naming the option and the value, nothing on stdout ----
+
+  @Test
+  void zeroConcurrencyIsAUsageErrorNamingOptionAndValue() {
+    assertUsageError(CliRun.of("-c", "0", url("/echo")), "'--concurrency'", "'0'");
+  }
+
+  @Test
+  void negativeTimeIsAUsageErrorNamingOptionAndValue() {
+    assertUsageError(CliRun.of("--connect-timeout", "-1", url("/echo")), "'--connect-timeout'",
+        "'-1'");
+    assertUsageError(CliRun.of("-m", "-2.5", url("/echo")), "'--max-time'", "'-2.5'");
+  }
+
+  @Test
+  void headerWithoutColonIsAUsageError() {
+    assertUsageError(CliRun.of("-H", "X-Key abc", url("/echo")), "'--header'", "'X-Key abc'");
+  }
+
+  @Test
+  void headerValueWithCrLfIsAUsageErrorOnOneLine() {
+    CliRun run = CliRun.of("-H", "X-Key: a\r\nInjected: yes", url("/echo"));
+    assertUsageError(run, "'--header'", "'X-Key: a\\r\\nInjected: yes'");
+  }
+
+  @Test
+  void unreadableInputFileIsAUsageErrorNamingIt(@TempDir Path dir) {
+    assertUsageError(CliRun.of("-i", dir.resolve("missing.txt").toString()), "'--input'",
+        "missing.txt': no such file");
+    assertUsageError(CliRun.of("-i", dir.toString()), "'--input'", "is a directory");
+  }
+
+  @Test
+  void malformedSizeIsAUsageError() {
+    assertUsageError(CliRun.of("--max-filesize", "lots", url("/echo")), "'--max-filesize'",
+        "'lots'");
+  }
+
+  @Test
+  void windowSmallerThanConcurrencyIsAUsageError() {
+    assertUsageError(CliRun.of("-c", "8", "--window", "4", url("/echo")), "'--window'", "'4'");
+  }
+
+  @Test
+  void unknownOptionIsAUsageError() {
+    assertUsageError(CliRun.of("--frobnicate", url("/echo")), "'--frobnicate'", "Unknown option");
+  }
+
+  @Test
+  void optionsOfFeaturesNotInTheLibraryYetFailClearlyInsteadOfBeingIgnored() {
+    String u = url("/echo?not-yet");
+    assertUsageError(CliRun.of("--retry", "3", u), "'--retry'", "not supported yet");
+    assertUsageError(CliRun.of("--rate", "10/s", u), "'--rate'", "not supported yet");
+    assertUsageError(CliRun.of("--per-host", "2", u), "'--per-host'", "not supported yet");
+    assertUsageError(CliRun.of("--retry-max-time", "5s", u), "'--retry-max-time'",
+        "not supported yet");
+    assertThat(server.requests("/echo")).noneMatch(r -> r.uri().equals("/echo?not-yet"));
+  }
+
+  private static void assertUsageError(CliRun run, String option, String value) {
+    assertThat(run.status()).isEqualTo(2);
+    assertThat(run.stdoutBytes()).isEmpty();
+    assertThat(run.stderrLines()).hasSize(1);
+    assertThat(run.stderrLines().get(0)).startsWith("fetchflux: ").contains(option, value);
+  }
+
+  @Test
+  void versionAndHelpExitZero() {
+    CliRun version = CliRun.of("--version");
+    assertThat(version.status()).isZero();
+    assertThat(version.stdoutText()).startsWith("fetchflux 0.");
+    CliRun help = CliRun.of("--help");
+    assertThat(help.status()).isZero();
+    assertThat(help.stdoutText()).contains("--concurrency", "--unordered", "--fail-fast", "--fail",
+        "--output-dir", "--jsonl", "--header", "--user-agent", "--location", "--max-redirs",
+        "--connect-timeout", "--max-time", "--retry", "--rate", "--per-host", "--max-filesize",
+        "--compressed", "--insecure", "--silent", "--progress", "--verbose", "demo", "serve");
+  }
+
+  // ---- runs ----
+
+  @Test
+  void bodiesAreWrittenInInputOrderWhenLaterUrlsFinishFirst() {
+    List<String> urls = new ArrayList<>();
+    StringBuilder expected = new StringBuilder();
+    for (int i = 0; i < 20; i++) {
+      String path = "/delay/" + (200 - i * 10) + "?i=" + i;
+      urls.add(url(path));
+      expected.append(path);
+    }
+    CliRun run = CliRun.of(urls.toArray(String[]::new));
+    assertThat(run.status()).isZero();
+    assertThat(run.stdout()).isEqualTo(expected.toString());
+    assertThat(run.stderrLines()).singleElement().asString()
+        .startsWith("20 URLs, 20 ok, 0 failed, ");
+  }
+
+  @Test
+  void keepsGoingPastFailuresAndReportsEachOnOneLine() throws IOException {
+    int closed = closedPort();
+    CliRun run = CliRun.of(url("/echo?a"), url("/reset"), "not a url", url("/status/404"),
+        "http://127.0.0.1:" + closed + "/x", url("/echo?c"));
+    assertThat(run.status()).isEqualTo(1);
+    assertThat(run.stdout()).isEqualTo("/echo?a/status/404/echo?c");
+    List<String> lines = run.stderrLines();
+    assertThat(lines).hasSize(4);
+    assertThat(lines.get(0)).startsWith("fetchflux: #1 GET " + url("/reset") + ": connection reset");
+    assertThat(lines.get(1)).isEqualTo("fetchflux: #2 GET not a url: invalid request: malformed URL"
+        + " 'not a url': Illegal character in path at index 3");
+    assertThat(lines.get(2))
+        .startsWith("fetchflux: #4 GET http://127.0.0.1:" + closed + "/x: connection refused");
+    assertThat(lines.get(3)).startsWith("6 URLs, 3 ok, 3 failed, ");
+  }
+
+  @Test
+  void failMakesHttpErrorsFailuresWithoutWritingTheirBodies() {
+    CliRun run = CliRun.of("-f", url("/status/404"), url("/echo"));
+    assertThat(run.status()).isEqualTo(1);
+    assertThat(run.stdout()).isEqualTo("/echo");
+    assertThat(run.stderrLines().get(0)).startsWith("fetchflux: #0 GET " + url("/status/404") + ": ")
+        .contains("404");
+  }
+
+  @Test
+  void silentDropsTheSummaryButNotTheFailures() {
+    CliRun run = CliRun.of("-s", url("/echo"), url("/reset"));
+    assertThat(run.stderrLines()).singleElement().asString().startsWith("fetchflux: #1 ");
+  }
+
+  @Test
+  void verboseAddsTheCauseStackTrace() {
+    CliRun run = CliRun.of("-v", url("/reset"), "not a url");
+    assertThat(run.stderr()).contains("fetchflux: #0 GET " + url("/reset"),
+        "Caused by: io.netty", "fetchflux: #1 GET not a url",
+        "Caused by: java.lang.IllegalArgumentException", "\tat java.base/java.net.URI");
+  }
+
+  @Test
+  void stdinLinesAreReadSkippingBlanksAndCommentsAndAMalformedLineNamesItsNumber() {
+    String input = url("/echo?1") + "\n\n# a comment\n   \nnot a url\n" + url("/echo?2") + "\n";
+    CliRun run = CliRun.withStdin(input);
+    assertThat(run.status()).isEqualTo(1);
+    assertThat(run.stdout()).isEqualTo("/echo?1/echo?2");
+    assertThat(run.stderrLines().get(0)).startsWith("fetchflux: #1 GET not a url: ")
+        .endsWith(" (stdin line 5)");
+  }
+
+  @Test
+  void dashReadsStdinAfterTheOtherArguments() {
+    CliRun run = CliRun.withStdin(url("/echo?2") + "\n", url("/echo?1"), "-");
+    assertThat(run.stdout()).isEqualTo("/echo?1/echo?2");
+  }
+
+  @Test
+  void inputFileSkipsBlanksAndCommentsAndNamesTheFileForMalformedLines(@TempDir Path dir)
+      throws IOException {
+    Path file = dir.resolve("urls.txt");
+    Files.writeString(file, "# urls\n" + url("/echo?1") + "\r\n\nftp://nope\n" + url("/echo?2"));
+    CliRun run = CliRun.of("-i", file.toString());
+    assertThat(run.stdout()).isEqualTo("/echo?1/echo?2");
+    assertThat(run.stderrLines().get(0)).startsWith("fetchflux: #1 GET ftp://nope: ")
+        .endsWith(" (" + file + " line 4)");
+    assertThat(run.stderrLines().get(1)).startsWith("3 URLs, 2 ok, 1 failed");
+  }
+
+  @Test
+  void aLineTooLongToBeAUrlIsAFailureAtItsIndex() {
+    String input = url("/echo?1") + "\n" + "x".repeat(Inputs.MAX_LINE + 10) + "\n" + url("/echo?2");
+    CliRun run = CliRun.withStdin(input);
+    assertThat(run.stdout()).isEqualTo("/echo?1/echo?2");
+    assertThat(run.stderrLines().get(0)).startsWith("fetchflux: #1 ")
+        .contains((Inputs.MAX_LINE + 10) + " characters").endsWith("(stdin line 2)");
+  }
+
+  @Test
+  void jsonlWritesOneParsableRecordPerInputInOrder() throws IOException {
+    CliRun run = CliRun.of("--jsonl", "-f", url("/echo?x"), url("/status/503"), "nope");
+    assertThat(run.status()).isEqualTo(1);
+    String[] lines = run.stdout().split("\n");
+    assertThat(lines).hasSize(3);
+    JsonNode ok = JSON.readTree(lines[0]);
+    assertThat(ok.get("index").asLong()).isZero();
+    assertThat(ok.get("url").asText()).isEqualTo(url("/echo?x"));
+    assertThat(ok.get("ok").asBoolean()).isTrue();
+    assertThat(ok.get("status").asInt()).isEqualTo(200);
+    assertThat(ok.get("headers").get("content-length").get(0).asText()).isEqualTo("7");
+    assertThat(ok.get("bytes").asLong()).isEqualTo(7);
+    assertThat(ok.get("attempts").asInt()).isEqualTo(1);
+    assertThat(ok.get("timings").get("total_ms").asDouble()).isPositive();
+    assertThat(ok.get("error").isNull()).isTrue();
+    JsonNode status = JSON.readTree(lines[1]);
+    assertThat(status.get("ok").asBoolean()).isFalse();
+    assertThat(status.get("status").asInt()).isEqualTo(503);
+    assertThat(status.get("error").get("kind").asText()).isEqualTo("http_status");
+    JsonNode bad = JSON.readTree(lines[2]);
+    assertThat(bad.get("index").asLong()).isEqualTo(2);
+    assertThat(bad.get("status").isNull()).isTrue();
+    assertThat(bad.get("error").get("kind").asText()).isEqualTo("invalid_request");
+    assertThat(bad.get("error").get("message").asText()).startsWith("#2 GET nope: invalid request");
+  }
+
+  @Test
+  void unorderedWritesEveryBodyExactlyOnce() {
+    List<String> paths = IntStream.range(0, 30).mapToObj(i -> "/delay/" + (i % 7) * 5 + "?i=" + i)
+        .collect(Collectors.toList());
+    CliRun run = CliRun.of(concat(List.of("--unordered", "--jsonl"),
+        paths.stream().map(FetchCommandTest::url).collect(Collectors.toList())));
+    assertThat(run.status()).isZero();
+    List<Long> indexes = run.stdout().lines().map(l -> {
+      try {
+        return JSON.readTree(l).get("index").asLong();
+      } catch (IOException e) {
+        throw new AssertionError(e);
+      }
+    }).sorted().collect(Collectors.toList());
+    assertThat(indexes).containsExactlyElementsOf(
+        LongStreamHelper.range(30));
+  }
+
+  @Test
+  void failFastStopsAtTheFirstFailureAndCancelsTheRest() {
+    server.resetCounters();
+    CliRun run = CliRun.of("--fail-fast", "-f", "-c", "4", url("/echo?0"), url("/echo?1"),
+        url("/status/500"), url("/stall?3"), url("/stall?4"));
+    assertThat(run.status()).isEqualTo(1);
+    assertThat(run.stdout()).isEqualTo("/echo?0/echo?1");
+    assertThat(run.stderrLines()).hasSize(2);
+    assertThat(run.stderrLines().get(0)).startsWith("fetchflux: #2 GET " + url("/status/500"));
+    assertThat(run.stderrLines().get(1)).startsWith("3 URLs, 2 ok, 1 failed");
+  }
+
+  @Test
+  void headersAndUserAgentAreSent() {
+    server.resetCounters();
+    CliRun run = CliRun.of("-H", "X-Api-Key: k1", "-A", "probe/1", url("/echo?h"));
+    assertThat(run.status()).isZero();
+    assertThat(server.requests("/echo").get(0).headers().first("X-Api-Key")).isEqualTo("k1");
+    assertThat(server.requests("/echo").get(0).headers().first("User-Agent")).isEqualTo("probe/1");
+  }
+
+  @Test
+  void redirectsAreFollowedOnlyWithLocation() {
+    CliRun plain = CliRun.of(url("/redirect/2"));
+    assertThat(plain.status()).isZero();
+    assertThat(plain.stdout()).isEmpty();
+    CliRun followed = CliRun.of("-L", url("/redirect/2"));
+    assertThat(followed.stdout()).isEqualTo("/redirect/0");
+    CliRun limited = CliRun.of("-L", "--max-redirs", "1", url("/redirect/2"));
+    assertThat(limited.status()).isEqualTo(1);
+    assertThat(limited.stderrLines().get(0)).contains("too many redirects");
+  }
+
+  @Test
+  void maxFilesizeMakesALargerBodyAFailure() {
+    CliRun run = CliRun.of("--max-filesize", "1k", url("/big"), url("/echo"));
+    assertThat(run.status()).isEqualTo(1);
+    assertThat(run.stdout()).isEqualTo("/echo");
+    assertThat(run.stderrLines().get(0)).contains("body too large");
+  }
+
+  @Test
+  void maxTimeEndsAStalledRequest() {
+    CliRun run = CliRun.of("-m", "300ms", url("/stall"), url("/echo"));
+    assertThat(run.status()).isEqualTo(1);
+    assertThat(run.stdout()).isEqualTo("/echo");
+    assertThat(run.stderrLines().get(0)).contains("deadline exceeded");
+  }
+
+  @Test
+  void compressedDecodesGzip() {
+    CliRun run = CliRun.of("--compressed", url("/gzip/1000"));
+    assertThat(run.status()).isZero();
+    assertThat(run.stdoutBytes()).hasSize(1000).containsOnly((byte) 0);
+  }
+
+  @Test
+  void outputDirectoryGetsOneFilePerUrlAndAManifest(@TempDir Path dir) throws IOException {
+    Path out = dir.resolve("out");
+    CliRun run = CliRun.of("-s", "-o", out.toString(), url("/echo?a"), url("/reset"),
+        url("/echo?a"));
+    assertThat(run.status()).isEqualTo(1);
+    assertThat(run.stdoutBytes()).isEmpty();
+    List<String> manifest = Files.readAllLines(out.resolve("manifest.jsonl"));
+    assertThat(manifest).hasSize(3);
+    JsonNode first = JSON.readTree(manifest.get(0));
+    JsonNode failed = JSON.readTree(manifest.get(1));
+    JsonNode third = JSON.readTree(manifest.get(2));
+    assertThat(first.get("file").asText()).isNotEqualTo(third.get("file").asText());
+    assertThat(failed.get("file").isNull()).isTrue();
+    assertThat(failed.get("error").get("kind").asText()).isEqualTo("connection_reset");
+    assertThat(Files.readString(out.resolve(first.get("file").asText()))).isEqualTo("/echo?a");
+    assertThat(Files.readString(out.resolve(third.get("file").asText()))).isEqualTo("/echo?a");
+    try (var files = Files.list(out)) {
+      assertThat(files.map(p -> p.getFileName().toString()))
+          .containsExactlyInAnyOrder("manifest.jsonl", first.get("file").asText(),
+              third.get("file").asText());
+    }
+  }
+
+  @Test
+  void outputDirectoryWithJsonlAlsoWritesTheRecordsToStdout(@TempDir Path dir) throws IOException {
+    CliRun run = CliRun.of("-s", "--jsonl", "-o", dir.toString(), url("/echo?a"));
+    JsonNode record = JSON.readTree(run.stdout());
+    assertThat(record.get("file").asText()).startsWith("000000_127.0.0.1_");
+    assertThat(Files.readString(dir.resolve("manifest.jsonl")).strip()).isEqualTo(run.stdout().strip());
+  }
+
+  @Test
+  void outputDirectoryThatIsAFileIsAUsageError(@TempDir Path dir) throws IOException {
+    Path file = Files.writeString(dir.resolve("f"), "x");
+    assertUsageError(CliRun.of("-o", file.toString(), url("/echo")), "'--output-dir'",
+        "is not a directory");
+  }
+
+  private static int closedPort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static String[] concat(List<String> a, List<String> b) {
+    List<String> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all.toArray(String[]::new);
+  }
+
+  /** 0..n-1 as boxed longs. */
+  private static final class LongStreamHelper {
+    static List<Long> range(int n) {
+      return java.util.stream.LongStream.range(0, n).boxed().collect(Collectors.toList());
+    }
+  }
+
+  static {
+    // Keep the unused-import checker quiet about types used only in some tests.
+    Duration.ZERO.getClass();
+    StandardCharsets.UTF_8.getClass();
+  }
+}
