@@ -7,7 +7,6 @@ import dev.fetchflux.Headers;
 import dev.fetchflux.Transport;
 import dev.fetchflux.TransportException;
 import dev.fetchflux.HttpProtocol;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
@@ -146,7 +145,7 @@ public final class HttpEngine implements Transport {
           return readBody(response, connection, headersAt)
               .map(body ->
                   new Response(current.uri(), status, Headers.ofDecoded(headerList(response)),
-                      Body.adopt(body), headersAt, redirects));
+                      body, headersAt, redirects));
         })
         .next();
   }
@@ -251,7 +250,7 @@ public final class HttpEngine implements Transport {
         .then();
   }
 
-  private Mono<byte[]> readBody(HttpClientResponse response, Connection connection, long headersAt) {
+  private Mono<Body> readBody(HttpClientResponse response, Connection connection, long headersAt) {
     long limit = settings.maxBodyBytes();
     int status = response.status().code();
     long announced = contentLength(response);
@@ -260,18 +259,22 @@ public final class HttpEngine implements Transport {
           "Content-Length " + announced + " > limit " + limit, status, headersAt, null));
     }
     return Mono.defer(() -> {
-      BodyBuffer buffer = new BodyBuffer(announced > 0 && announced <= limit ? (int) announced : 0);
-      return connection.inbound().receive()
-          .handle((ByteBuf buf, reactor.core.publisher.SynchronousSink<Object> sink) -> {
-            if (buffer.size() + (long) buf.readableBytes() > limit) {
-              sink.error(new TransportException(Kind.BODY_TOO_LARGE,
+      int expected = announced > 0 && announced <= limit ? (int) announced : 0;
+      BodySink sink = new BodySink(expected, settings.spillThreshold(), settings.spillDirectory());
+      long[] received = {0};
+      return connection.inbound().receive().asByteArray()
+          .concatMap(chunk -> {
+            received[0] += chunk.length;
+            if (received[0] > limit) {
+              return Mono.error(new TransportException(Kind.BODY_TOO_LARGE,
                   "more than " + limit + " bytes" + (settings.compression() ? " (decoded)" : ""),
                   status, headersAt, null));
-              return;
             }
-            buffer.append(buf);
-          })
-          .then(Mono.fromSupplier(buffer::toByteArray));
+            return sink.write(chunk);
+          }, 2)
+          .then(Mono.defer(sink::finish))
+          .doOnError(e -> sink.abort())
+          .doOnCancel(sink::abort);
     });
   }
 
@@ -298,33 +301,5 @@ public final class HttpEngine implements Transport {
   @Override
   public Mono<Void> closeLater() {
     return provider.disposeLater().then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)));
-  }
-
-  /** A growable byte array that copies from Netty buffers (which reactor-netty then releases). */
-  static final class BodyBuffer {
-    private byte[] bytes;
-    private int size;
-
-    BodyBuffer(int expected) {
-      this.bytes = new byte[Math.max(expected, 256)];
-    }
-
-    int size() {
-      return size;
-    }
-
-    void append(ByteBuf buf) {
-      int n = buf.readableBytes();
-      if (size + n > bytes.length) {
-        long grown = Math.max((long) size + n, (long) bytes.length * 2);
-        bytes = java.util.Arrays.copyOf(bytes, (int) Math.min(grown, Integer.MAX_VALUE - 8));
-      }
-      buf.getBytes(buf.readerIndex(), bytes, size, n);
-      size += n;
-    }
-
-    byte[] toByteArray() {
-      return size == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, size);
-    }
   }
 }
