@@ -81,6 +81,11 @@ public final class HttpEngine implements Transport {
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) s.connectTimeout().toMillis())
             .responseTimeout(s.readTimeout())
             .followRedirect(false)
+            .headers(h -> {
+              for (Map.Entry<String, String> e : s.defaultHeaders().entries()) {
+                h.add(e.getKey(), e.getValue());
+              }
+            })
             .compress(s.compression())
             .keepAlive(true);
     if (s.protocol() == HttpProtocol.HTTP_2) {
@@ -111,19 +116,42 @@ public final class HttpEngine implements Transport {
    */
   @Override
   public Mono<Response> exchange(FetchRequest request) {
-    return Mono.defer(() -> hop(request, 0, new HashSet<>()));
+    return Mono.defer(() -> hop(request, 0, new HashSet<>(), false));
   }
 
-  private Mono<Response> hop(FetchRequest current, int redirects, Set<String> visited) {
+  /**
+   * The client for one hop. The fetcher's default headers are configured once on {@link #client};
+   * {@code HttpClient.headers(...)} copies the client's configuration, which is measurably slow per
+   * request, so it is paid only by requests with headers of their own, or after a cross-origin
+   * redirect, where sensitive default headers must go.
+   */
+  private HttpClient clientFor(FetchRequest current, boolean crossedOrigin) {
+    if (current.headers().isEmpty() && !crossedOrigin) {
+      return client;
+    }
+    Headers own = current.headers();
+    return client.headers(h -> {
+      if (crossedOrigin) {
+        for (String name : settings.defaultHeaders().names()) {
+          if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
+            h.remove(name);
+          }
+        }
+      }
+      for (String name : own.names()) {
+        h.remove(name);
+      }
+      for (Map.Entry<String, String> e : own.entries()) {
+        h.add(e.getKey(), e.getValue());
+      }
+    });
+  }
+
+  private Mono<Response> hop(
+      FetchRequest current, int redirects, Set<String> visited, boolean crossedOrigin) {
     visited.add(current.method() + " " + current.uri());
-    Headers headers = settings.defaultHeaders().withAll(current.headers());
     HttpClient.RequestSender sender =
-        client
-            .headers(h -> {
-              for (Map.Entry<String, String> e : headers.entries()) {
-                h.add(e.getKey(), e.getValue());
-              }
-            })
+        clientFor(current, crossedOrigin)
             .request(HttpMethod.valueOf(current.method()))
             .uri(current.uri());
     HttpClient.ResponseReceiver<?> receiver =
@@ -139,7 +167,8 @@ public final class HttpEngine implements Transport {
             if (location != null) {
               return drain(connection).then(
                   Mono.defer(() ->
-                      redirect(current, redirects, visited, status, location, headersAt)));
+                      redirect(current, redirects, visited, crossedOrigin, status, location,
+                          headersAt)));
             }
           }
           return readBody(response, connection, headersAt)
@@ -155,8 +184,8 @@ public final class HttpEngine implements Transport {
   }
 
   private Mono<Response> redirect(
-      FetchRequest current, int redirects, Set<String> visited, int status, String location,
-      long headersAt) {
+      FetchRequest current, int redirects, Set<String> visited, boolean crossedOrigin, int status,
+      String location, long headersAt) {
     URI next;
     try {
       next = resolve(current.uri(), location);
@@ -193,7 +222,8 @@ public final class HttpEngine implements Transport {
           "back to " + next + " after " + (redirects + 1) + " redirects", status, headersAt, null));
     }
     Headers headers = current.headers();
-    if (!sameOrigin(current.uri(), next)) {
+    boolean crossing = !sameOrigin(current.uri(), next);
+    if (crossing) {
       for (String name : headers.names()) {
         if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
           headers = headers.without(name);
@@ -209,7 +239,7 @@ public final class HttpEngine implements Transport {
             .headers(headers)
             .body(dropBody ? Body.empty() : current.body())
             .build();
-    return hop(nextRequest, redirects + 1, visited);
+    return hop(nextRequest, redirects + 1, visited, crossedOrigin || crossing);
   }
 
   /** Whether default headers that are sensitive may go to {@code uri}: only to the original origin. */
