@@ -24,6 +24,8 @@ final class Bodies {
 
   /** Frees what the body holds beyond the heap (a spilled temporary file); idempotent. */
   static void release(FetchResult result) {
-    // Bodies are heap arrays until the library spills large ones to disk; then: body().release().
+    if (result instanceof FetchResult.Success ok) {
+      ok.body().release();
+    }
   }
 }

@@ -57,8 +57,11 @@ import reactor.core.scheduler.Schedulers;
         "Try: fetchflux demo     Manual: docs/cli.md"})
 final class FetchCommand implements Callable<Integer> {
 
-  /** Default {@code --max-filesize}: the library's body limit, 32 MiB. */
-  static final long DEFAULT_MAX_FILESIZE = Fetcher.DEFAULT_MAX_BODY_SIZE;
+  /**
+   * Default {@code --spill-threshold}: 1 MiB. Bodies in flight and waiting behind the head then hold
+   * at most about 1 MiB of heap each, so 50 bodies of 20 MiB run in the launcher's 256 MB heap.
+   */
+  static final long DEFAULT_SPILL_THRESHOLD = 1L << 20;
 
   @Spec
   CommandSpec spec;
@@ -150,6 +153,11 @@ final class FetchCommand implements Callable<Integer> {
           + "(default: 32M).")
   @Nullable Long maxFilesize;
 
+  @Option(names = "--spill-threshold", paramLabel = "SIZE", converter = Converters.Size.class,
+      description = "Bodies larger than this wait in temporary files (in java.io.tmpdir), not in "
+          + "memory (default: 1M).")
+  long spillThreshold = DEFAULT_SPILL_THRESHOLD;
+
   @Option(names = "--compressed", description = "Ask for a gzip/deflate response and decode it.")
   boolean compressed;
 
@@ -239,7 +247,7 @@ final class FetchCommand implements Callable<Integer> {
     try (Fetcher fetcher = buildFetcher()) {
       ResultSink sink = openSink(live && bodiesOnTerminal ? stderr : null);
       Inputs inputs = new Inputs(urlArguments(), sources, reader);
-      Stats stats = new Stats();
+      Stats stats = new Stats(fetcher::stats);
       Runner runner = new Runner(fetcher, inputs.flux(stats::total), inputs::origin, sink, stderr,
           new Runner.Options(!unordered, failFast, verbose, silent, live), stats);
       return runner.run();
@@ -318,6 +326,7 @@ final class FetchCommand implements Callable<Integer> {
     set("--window", b::reorderWindow, window);
     set("--window-bytes", b::reorderWindowBytes, windowBytes);
     set("--max-filesize", b::maxBodySize, maxFilesize);
+    set("--spill-threshold", b::spillThreshold, spillThreshold);
     set("--connect-timeout", b::connectTimeout, connectTimeout);
     set("--read-timeout", b::readTimeout, readTimeout);
     set("--max-time", b::requestTimeout, maxTime);

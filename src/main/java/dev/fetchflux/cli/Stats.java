@@ -1,19 +1,27 @@
 package dev.fetchflux.cli;
 
 import dev.fetchflux.FetchResult;
+import dev.fetchflux.FetcherStats;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * Counts of a run, written by the writer thread and read by the progress ticker and the summary.
  */
 final class Stats {
+  private final Supplier<FetcherStats> fetcher;
   private final long startNanos = System.nanoTime();
   private final AtomicLong done = new AtomicLong();
   private final AtomicLong failed = new AtomicLong();
   private final AtomicLong bytes = new AtomicLong();
   private final AtomicLong total = new AtomicLong(-1);
   private final AtomicLong firstResultNanos = new AtomicLong(-1);
+
+  /** @param fetcher the fetcher's live counters, for the progress line */
+  Stats(Supplier<FetcherStats> fetcher) {
+    this.fetcher = fetcher;
+  }
 
   void record(FetchResult result, long bodyBytes) {
     firstResultNanos.compareAndSet(-1, System.nanoTime() - startNanos);
@@ -66,7 +74,10 @@ final class Stats {
         + bytes(bytes()) + ", " + seconds(elapsedNanos());
   }
 
-  /** The live line: {@code 412/1000 41% | 183/s | 2 failed | 12.3 MB | ETA 3 s}. */
+  /**
+   * The live line: {@code 412/1000 41% | 183/s | 2 failed | 12.3 MB | 32 in flight, 7 waiting |
+   * ETA 3 s}; "waiting" counts results done but held behind a slower one (the reorder backlog).
+   */
   String progressLine() {
     long d = done();
     long t = total();
@@ -85,6 +96,9 @@ final class Stats {
         : String.format(Locale.ROOT, "%.1f", rate)).append("/s");
     b.append(" | ").append(failed()).append(" failed");
     b.append(" | ").append(bytes(bytes()));
+    FetcherStats live = fetcher.get();
+    b.append(" | ").append(live.inFlight()).append(" in flight, ").append(live.waiting())
+        .append(" waiting");
     if (t >= 0 && rate > 0 && d < t) {
       b.append(" | ETA ").append(eta((t - d) / rate));
     }
