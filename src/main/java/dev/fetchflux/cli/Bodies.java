@@ -3,6 +3,7 @@ package dev.fetchflux.cli;
 import dev.fetchflux.FetchResult;
 import java.io.IOException;
 import java.io.OutputStream;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * The one place where the writers touch a response body: size, write, release. Writers stream the
@@ -22,10 +23,23 @@ final class Bodies {
     result.body().writeTo(out);
   }
 
-  /** Frees what the body holds beyond the heap (a spilled temporary file); idempotent. */
+  /**
+   * Frees what the body holds beyond the heap (deletes a spilled temporary file); idempotent.
+   * Blocking: for the writer thread.
+   */
   static void release(FetchResult result) {
     if (result instanceof FetchResult.Success ok) {
       ok.body().release();
+    }
+  }
+
+  /**
+   * Like {@link #release} for results dropped by a cancelled stream, which may be dropped on an event
+   * loop: the file deletion is moved to a thread that may block.
+   */
+  static void releaseDiscarded(FetchResult result) {
+    if (result instanceof FetchResult.Success ok && !ok.body().isInMemory()) {
+      Schedulers.boundedElastic().schedule(ok.body()::release);
     }
   }
 }

@@ -22,6 +22,7 @@ import reactor.core.publisher.Flux;
  * proportion as the whole (with the default 300 URLs, exactly).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
+    versionProvider = FetchCommand.VersionProvider.class,
     description = {
         "Fetch a few hundred URLs with skewed latencies from an embedded server on 127.0.0.1 "
             + "(no network needed), stream the bodies to stdout in input order, then compare "

@@ -98,7 +98,7 @@ final class Runner {
       }
       results.takeUntilOther(stop.asMono())
           .publishOn(writer, PREFETCH)
-          .doOnDiscard(FetchResult.class, Bodies::release)
+          .doOnDiscard(FetchResult.class, Bodies::releaseDiscarded)
           .subscribe(this::deliver, e -> {
             streamError = e;
             finished.countDown();
@@ -219,15 +219,19 @@ final class Runner {
       status = 1;
     }
     IOException out = outputError;
+    String note = interrupted ? " (interrupted)" : "";
     if (out != null) {
       // A reader that went away (| head) is not worth a message; a full disk is.
-      if (!String.valueOf(out.getMessage()).contains("Broken pipe")) {
+      if (String.valueOf(out.getMessage()).contains("Broken pipe")) {
+        note = " (stopped: output closed)";
+      } else {
         stderr.line("fetchflux: cannot write output: " + Converters.oneLine(out.getMessage()));
+        note = " (stopped: cannot write output)";
       }
       status = Math.max(status, 1);
     }
     if (!options.silent()) {
-      stderr.line(stats.summary() + (interrupted ? " (interrupted)" : ""));
+      stderr.line(stats.summary() + note);
     }
     return status;
   }

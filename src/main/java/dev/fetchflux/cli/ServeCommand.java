@@ -12,6 +12,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code fetchflux serve}: the demo's local server, for trying things by hand, until Ctrl-C. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
+    versionProvider = FetchCommand.VersionProvider.class,
     description = {"Run the local test server on 127.0.0.1 until Ctrl-C (paths: docs/cli.md)."})
 final class ServeCommand implements Callable<Integer> {
 
