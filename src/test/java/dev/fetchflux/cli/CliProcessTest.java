@@ -197,6 +197,45 @@ class CliProcessTest {
   }
 
   @Test
+  void sigintWhileWritingAnOutputDirectoryLeavesOnlyWholeFiles(@TempDir Path tmp)
+      throws IOException {
+    Path dir = tmp.resolve("out");
+    Path manifest = dir.resolve("manifest.jsonl");
+    try (LauncherProcess p = LauncherProcess.start("-s", "-o", dir.toString(),
+        url("/bytes/300000?0"), url("/bytes/300000?1"), url("/stall"), url("/bytes/300000?3"))) {
+      long deadline = System.nanoTime() + EXIT.toNanos();
+      while (!Files.exists(manifest) || Files.readAllLines(manifest).size() < 2) {
+        assertThat(System.nanoTime()).as("manifest lists two files in time").isLessThan(deadline);
+        sleep(20);
+      }
+      assumeFalse(p.ignoresSigint(), "SIGINT is ignored in this environment (background job)");
+      p.signal("INT");
+      assertThat(p.waitFor(Duration.ofSeconds(15))).isEqualTo(130);
+    }
+    List<String> records = Files.readAllLines(manifest);
+    assertThat(records).hasSize(2);
+    List<String> names = new ArrayList<>();
+    for (String record : records) {
+      String file = JSON.readTree(record).get("file").asText();
+      assertThat(Files.size(dir.resolve(file))).isEqualTo(300_000);
+      names.add(file);
+    }
+    try (Stream<Path> entries = Files.list(dir)) {
+      assertThat(entries.map(e -> e.getFileName().toString()))
+          .containsExactlyInAnyOrderElementsOf(concat(names, "manifest.jsonl"));
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
   void badUsageExitsTwoWithOneLineAndNoRequest() {
     try (LauncherProcess p = LauncherProcess.start("-c", "0", url("/echo?never"))) {
       assertThat(p.waitFor(EXIT)).isEqualTo(2);

@@ -172,6 +172,15 @@ class FetchCommandTest {
   }
 
   @Test
+  void progressDrawsALiveLineAndWipesItBeforeTheSummary() {
+    CliRun run = CliRun.of("--progress", url("/delay/700"));
+    assertThat(run.status()).isZero();
+    assertThat(run.stderr()).contains("0/1 0% | ", " in flight, ", "\r\033[K");
+    // The last thing printed is the summary, on a clean line.
+    assertThat(run.stderr()).matches("(?s).*\r\033\[K1 URL, 1 ok, 0 failed, [^\r]*\n");
+  }
+
+  @Test
   void verboseAddsTheCauseStackTrace() {
     CliRun run = CliRun.of("-v", url("/reset"), "not a url");
     assertThat(run.stderr()).contains("fetchflux: #0 GET " + url("/reset"),
