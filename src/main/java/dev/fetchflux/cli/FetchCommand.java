@@ -264,8 +264,8 @@ final class FetchCommand implements Callable<Integer> {
 
   private List<Inputs.Source> openSources() {
     List<Inputs.Source> sources = new ArrayList<>();
-    boolean stdinNamed = urls.contains("-") || inputFiles.contains("-");
-    // stdin comes first when named among the arguments, then the files in the order given.
+    // stdin comes first when named among the arguments, then the files in the order given; it is
+    // read once even when named twice.
     if (urls.contains("-") || (urls.isEmpty() && inputFiles.isEmpty())) {
       sources.add(new Inputs.Source("stdin", stdin, null));
     }
@@ -290,9 +290,6 @@ final class FetchCommand implements Callable<Integer> {
       } catch (IOException e) {
         throw inputError(file, String.valueOf(e.getMessage()));
       }
-    }
-    if (stdinNamed && sources.stream().filter(s -> s.countable() == null).count() > 1) {
-      throw new ParameterException(spec.commandLine(), "stdin ('-') can be read only once");
     }
     return sources;
   }
