@@ -49,7 +49,7 @@ final class LauncherProcess implements AutoCloseable {
     // Netty's leak detector at its strictest, as in the rest of the test run; a leak report is
     // printed on stderr, which the tests check line by line.
     pb.environment().put("FETCHFLUX_JAVA_OPTS",
-        "-Dio.netty.leakDetection.level=paranoid -XX:TieredStopAtLevel=1");
+        "-Dio.netty.leakDetection.level=paranoid");
     try {
       return new LauncherProcess(pb.start());
     } catch (IOException e) {
