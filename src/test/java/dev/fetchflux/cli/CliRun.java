@@ -6,7 +6,6 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.List;
 import picocli.CommandLine;
 
@@ -38,8 +37,6 @@ record CliRun(int status, byte[] stdoutBytes, String stdoutText, String stderr) 
   }
 
   List<String> stderrLines() {
-    return stderr.isEmpty() ? List.of() : Arrays.asList(stderr.split("\n", -1))
-        .subList(0, stderr.endsWith("\n") ? stderr.split("\n", -1).length - 1
-            : stderr.split("\n", -1).length);
+    return stderr.lines().toList();
   }
 }

@@ -8,14 +8,13 @@ import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -269,7 +268,7 @@ class FetchCommandTest {
       }
     }).sorted().collect(Collectors.toList());
     assertThat(indexes).containsExactlyElementsOf(
-        LongStreamHelper.range(30));
+        LongStream.range(0, 30).boxed().collect(Collectors.toList()));
   }
 
   @Test
@@ -379,16 +378,4 @@ class FetchCommandTest {
     return all.toArray(String[]::new);
   }
 
-  /** 0..n-1 as boxed longs. */
-  private static final class LongStreamHelper {
-    static List<Long> range(int n) {
-      return java.util.stream.LongStream.range(0, n).boxed().collect(Collectors.toList());
-    }
-  }
-
-  static {
-    // Keep the unused-import checker quiet about types used only in some tests.
-    Duration.ZERO.getClass();
-    StandardCharsets.UTF_8.getClass();
-  }
 }
