@@ -23,7 +23,6 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * {@code fetchflux [OPTIONS] [URL...]}: fetches every URL concurrently and writes the results in
@@ -239,7 +238,7 @@ final class FetchCommand implements Callable<Integer> {
     }
     Stderr stderr = new Stderr(spec.commandLine().getErr());
     List<Inputs.Source> sources = openSources();
-    Scheduler reader = Schedulers.newSingle("fetchflux-input", true);
+    Scheduler reader = BlockingThreads.single("fetchflux-input");
     // As curl, no live line over bodies printed on the same terminal, unless asked for; then each
     // body is written with the line wiped and redrawn below it.
     boolean bodiesOnTerminal = stdoutIsTty() && (outputDir == null || jsonl);

@@ -14,7 +14,6 @@ import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * One run of the command: fetch, write every result in order, report failures, count, and turn the
@@ -84,7 +83,7 @@ final class Runner {
 
   /** Runs to the end and returns the exit status (0, 1 or 2; the JVM makes it 130 on SIGINT). */
   int run() {
-    Scheduler writer = Schedulers.newSingle("fetchflux-writer", true);
+    Scheduler writer = BlockingThreads.single("fetchflux-writer");
     progress = Progress.start(stats, stderr, options.live() && !options.silent());
     Thread hook = new Thread(this::interrupt, "fetchflux-interrupt");
     Runtime.getRuntime().addShutdownHook(hook);
