@@ -3,6 +3,7 @@ package dev.fetchflux.cli;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -22,13 +23,19 @@ record CliRun(int status, byte[] stdoutBytes, String stdoutText, String stderr) 
 
   static CliRun withStdin(InputStream stdin, String... args) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    CliRun run = withStreams(stdin, bytes, args);
+    return new CliRun(run.status(), bytes.toByteArray(), run.stdoutText(), run.stderr());
+  }
+
+  /** Bodies go to {@code stdout}; {@link #stdoutBytes()} is then empty. */
+  static CliRun withStreams(InputStream stdin, OutputStream stdout, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cl = FetchCommand.commandLine(stdin, bytes);
+    CommandLine cl = FetchCommand.commandLine(stdin, stdout);
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
     int status = cl.execute(args);
-    return new CliRun(status, bytes.toByteArray(), out.toString(), err.toString());
+    return new CliRun(status, new byte[0], out.toString(), err.toString());
   }
 
   /** The bodies written, as UTF-8. */

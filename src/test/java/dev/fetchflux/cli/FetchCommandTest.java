@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -136,6 +138,22 @@ class FetchCommandTest {
     assertThat(run.stdout()).isEqualTo(expected.toString());
     assertThat(run.stderrLines()).singleElement().asString()
         .startsWith("20 URLs, 20 ok, 0 failed, ");
+  }
+
+  @Test
+  void bodiesGoToARealFileDescriptorFromAThreadAllowedToBlock(@TempDir Path dir)
+      throws IOException {
+    // A FileOutputStream, as in production: with BlockHound in the test JVM, a write from a Netty
+    // event loop or a Reactor non-blocking thread would fail this run.
+    Path file = dir.resolve("stdout");
+    CliRun run;
+    try (FileOutputStream out = new FileOutputStream(file.toFile())) {
+      run = CliRun.withStreams(InputStream.nullInputStream(), out,
+          "-s", url("/echo?1"), url("/big"), url("/echo?2"));
+    }
+    assertThat(run.status()).isZero();
+    assertThat(run.stderr()).isEmpty();
+    assertThat(Files.size(file)).isEqualTo(7 + 4096 + 7);
   }
 
   @Test
