@@ -252,6 +252,19 @@ final class FetchCommand implements Callable<Integer> {
       return runner.run();
     } finally {
       reader.dispose();
+      for (Inputs.Source source : sources) {
+        if (source.stream() != stdin) {
+          closeQuietly(source.stream());
+        }
+      }
+    }
+  }
+
+  private static void closeQuietly(InputStream in) {
+    try {
+      in.close();
+    } catch (IOException ignored) {
+      // Read-only input: nothing to lose.
     }
   }
 
@@ -264,33 +277,43 @@ final class FetchCommand implements Callable<Integer> {
   private List<Inputs.Source> openSources() {
     List<Inputs.Source> sources = new ArrayList<>();
     // stdin comes first when named among the arguments, then the files in the order given; it is
-    // read once even when named twice.
-    if (urls.contains("-") || (urls.isEmpty() && inputFiles.isEmpty())) {
+    // read once even when named more than once.
+    boolean stdinNamed = urls.contains("-") || inputFiles.contains("-");
+    if (stdinNamed || urls.isEmpty() && inputFiles.isEmpty()) {
       sources.add(new Inputs.Source("stdin", stdin, null));
     }
-    for (String file : inputFiles) {
-      if (file.equals("-")) {
-        if (!urls.contains("-")) {
-          sources.add(new Inputs.Source("stdin", stdin, null));
+    try {
+      for (String file : inputFiles) {
+        if (!file.equals("-")) {
+          sources.add(openFile(file));
         }
-        continue;
       }
+    } catch (ParameterException e) {
+      sources.forEach(source -> {
+        if (source.stream() != stdin) {
+          closeQuietly(source.stream());
+        }
+      });
+      throw e;
+    }
+    return sources;
+  }
+
+  private Inputs.Source openFile(String file) {
+    try {
       Path path = Path.of(file);
       if (Files.isDirectory(path)) {
         throw inputError(file, "is a directory");
       }
-      try {
-        InputStream in = Files.newInputStream(path);
-        sources.add(new Inputs.Source(file, in, Files.isRegularFile(path) ? path : null));
-      } catch (NoSuchFileException e) {
-        throw inputError(file, "no such file");
-      } catch (AccessDeniedException e) {
-        throw inputError(file, "permission denied");
-      } catch (IOException e) {
-        throw inputError(file, String.valueOf(e.getMessage()));
-      }
+      InputStream in = Files.newInputStream(path);
+      return new Inputs.Source(file, in, Files.isRegularFile(path) ? path : null);
+    } catch (NoSuchFileException e) {
+      throw inputError(file, "no such file");
+    } catch (AccessDeniedException e) {
+      throw inputError(file, "permission denied");
+    } catch (IOException | java.nio.file.InvalidPathException e) {
+      throw inputError(file, Converters.oneLine(e.getMessage()));
     }
-    return sources;
   }
 
   private ParameterException inputError(String file, String reason) {

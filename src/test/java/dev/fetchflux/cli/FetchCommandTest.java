@@ -218,9 +218,13 @@ class FetchCommandTest {
   }
 
   @Test
-  void dashReadsStdinAfterTheOtherArguments() {
+  void dashReadsStdinAfterTheOtherArgumentsAndOnlyOnce(@TempDir Path dir) throws IOException {
     CliRun run = CliRun.withStdin(url("/echo?2") + "\n", url("/echo?1"), "-");
     assertThat(run.stdout()).isEqualTo("/echo?1/echo?2");
+    Path file = Files.writeString(dir.resolve("urls"), url("/echo?3") + "\n");
+    CliRun twice = CliRun.withStdin(url("/echo?2") + "\n", "-i", file.toString(), "-i", "-",
+        "-", url("/echo?1"));
+    assertThat(twice.stdout()).isEqualTo("/echo?1/echo?2/echo?3");
   }
 
   @Test
