@@ -51,6 +51,7 @@ public final class HttpEngine implements Transport {
   private final ConnectionProvider provider;
   private final LoopResources loops;
   private final HttpClient client;
+  private final Routing routing;
   private final Set<String> sensitive;
 
   public HttpEngine(EngineSettings settings) {
@@ -72,6 +73,9 @@ public final class HttpEngine implements Transport {
     }
     this.sensitive = Set.copyOf(s);
     this.client = buildClient(settings);
+    this.routing = Routing.create(client, settings.proxies(),
+        new NameRules(settings.resolveRules(), settings.connectToRules()), loops,
+        settings.connectTimeout());
   }
 
   private HttpClient buildClient(EngineSettings s) {
@@ -127,14 +131,16 @@ public final class HttpEngine implements Transport {
    * The client for one hop. The fetcher's default headers are configured once on {@link #client};
    * {@code HttpClient.headers(...)} copies the client's configuration, which is measurably slow per
    * request, so it is paid only by requests with headers of their own, or after a cross-origin
-   * redirect, where sensitive default headers must go.
+   * redirect, where sensitive default headers must go. The base client is the hop's route (direct or
+   * through a proxy), chosen per hop so that a redirect to another host follows its own route.
    */
   private HttpClient clientFor(FetchRequest current, boolean crossedOrigin) {
+    HttpClient route = routing.client(current.uri());
     if (current.headers().isEmpty() && !crossedOrigin) {
-      return client;
+      return route;
     }
     Headers own = current.headers();
-    return client.headers(h -> {
+    return route.headers(h -> {
       if (crossedOrigin) {
         for (String name : settings.defaultHeaders().names()) {
           if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
@@ -340,6 +346,8 @@ public final class HttpEngine implements Transport {
 
   @Override
   public Mono<Void> closeLater() {
-    return provider.disposeLater().then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)));
+    return routing.closeLater()
+        .then(provider.disposeLater())
+        .then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)));
   }
 }
