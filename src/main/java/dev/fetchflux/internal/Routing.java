@@ -151,23 +151,26 @@ final class Routing {
 
   /**
    * Names the proxy in a failure to reach it or to open a tunnel through it; other errors pass
-   * unchanged. The original exception stays the cause.
+   * unchanged. The exception reactor-netty signalled stays the cause: for a tunnel under TLS it is an
+   * {@code SSLException} caused by the proxy's refusal, so the chain is searched.
    */
   static Throwable proxyFailure(String proxy, Throwable e) {
-    if (e instanceof ProxyConnectException p) {
-      String m = String.valueOf(p.getMessage());
-      int arrow = m.indexOf(" => ");
-      String what = arrow < 0 ? m : "tunnel to " + m.substring(arrow + 4);
-      Kind kind = m.endsWith("timeout") ? Kind.CONNECT_TIMEOUT : Kind.CONNECT_REFUSED;
-      return new TransportException(kind, "proxy " + proxy + " failed: " + what, 0, 0, e);
-    }
-    if (e instanceof ConnectTimeoutException) {
-      return new TransportException(Kind.CONNECT_TIMEOUT,
-          "proxy " + proxy + ": " + e.getMessage(), 0, 0, e);
-    }
-    if (e instanceof ConnectException) {
-      return new TransportException(Kind.CONNECT_REFUSED,
-          "proxy " + proxy + ": " + e.getMessage(), 0, 0, e);
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof ProxyConnectException p) {
+        String m = String.valueOf(p.getMessage());
+        int arrow = m.indexOf(" => ");
+        String what = arrow < 0 ? m : "tunnel to " + m.substring(arrow + 4);
+        Kind kind = m.endsWith("timeout") ? Kind.CONNECT_TIMEOUT : Kind.CONNECT_REFUSED;
+        return new TransportException(kind, "proxy " + proxy + " failed: " + what, 0, 0, e);
+      }
+      if (t instanceof ConnectTimeoutException) {
+        return new TransportException(Kind.CONNECT_TIMEOUT,
+            "proxy " + proxy + ": " + t.getMessage(), 0, 0, e);
+      }
+      if (t instanceof ConnectException) {
+        return new TransportException(Kind.CONNECT_REFUSED,
+            "proxy " + proxy + ": " + t.getMessage(), 0, 0, e);
+      }
     }
     return e;
   }
