@@ -86,7 +86,7 @@ public record ResolveRule(String host, int port, List<InetAddress> addresses) {
       if (i > 0) {
         b.append(',');
       }
-      b.append(Rules.bracket(addresses.get(i).getHostAddress()));
+      b.append(Rules.bracket(NetUtil.toAddressString(addresses.get(i))));
     }
     return b.toString();
   }
