@@ -139,7 +139,8 @@ final class NoProxy {
             throw new IllegalArgumentException("invalid CIDR prefix in no_proxy entry: " + raw, e);
           }
           if (bits < 0 || bits > address.length * 8) {
-            throw new IllegalArgumentException("CIDR prefix out of range in no_proxy entry: " + raw);
+            throw new IllegalArgumentException(
+                "CIDR prefix out of range in no_proxy entry: " + raw);
           }
         }
         return new Entry("", address, bits, port);

@@ -36,7 +36,7 @@ public final class Proxy {
 
   /** The protocol spoken to the proxy. */
   public enum Type {
-    /** An HTTP proxy: absolute-form requests for {@code http://}, {@code CONNECT} for {@code https://}. */
+    /** HTTP: absolute-form requests for {@code http://}, {@code CONNECT} for {@code https://}. */
     HTTP("http"),
     /** SOCKS5, target host names resolved locally (curl's {@code socks5://}). */
     SOCKS5("socks5"),

@@ -79,18 +79,18 @@ public final class ProxySettings {
         noProxy == null ? NoProxy.NONE : NoProxy.parse(noProxy, false));
   }
 
-  /** These settings with {@code proxy} for every scheme (curl's {@code -x}); the no-proxy list stays. */
+  /** These settings with {@code proxy} for every scheme (curl's {@code -x}); no-proxy list kept. */
   public ProxySettings withProxy(Proxy proxy) {
     Objects.requireNonNull(proxy, "proxy");
     return new ProxySettings(proxy, proxy, noProxy);
   }
 
-  /** These settings with {@code proxy} for {@code http://} URLs; {@code null} sends them direct. */
+  /** These settings with {@code proxy} for {@code http://} URLs; {@code null}: direct. */
   public ProxySettings withHttpProxy(@Nullable Proxy proxy) {
     return new ProxySettings(proxy, https, noProxy);
   }
 
-  /** These settings with {@code proxy} for {@code https://} URLs; {@code null} sends them direct. */
+  /** These settings with {@code proxy} for {@code https://} URLs; {@code null}: direct. */
   public ProxySettings withHttpsProxy(@Nullable Proxy proxy) {
     return new ProxySettings(http, proxy, noProxy);
   }

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** Parsing shared by {@link ResolveRule} and {@link ConnectToRule}: curl's colon-separated forms. */
+/** Parsing shared by {@link ResolveRule} and {@link ConnectToRule}: curl's colon forms. */
 final class Rules {
   private Rules() {}
 

@@ -280,6 +280,24 @@ class ProxyRoutingTest {
     }
   }
 
+  @Test
+  void silentProxyIsAConnectTimeoutNamingTheProxy() throws IOException {
+    // The kernel completes the TCP handshake into the backlog; nobody ever answers SOCKS.
+    try (ServerSocket silent = new ServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress());
+        Fetcher fetcher = Fetcher.builder()
+            .connectTimeout(Duration.ofMillis(300))
+            .proxy(Proxy.socks5h("127.0.0.1", silent.getLocalPort()))
+            .build()) {
+      FetchResult result = fetcher.fetchOne(server.url("/hello")).block(WAIT);
+
+      assertThat(result).isInstanceOfSatisfying(FetchResult.Failure.class, f -> {
+        assertThat(f.error().kind()).isEqualTo(FetchException.Kind.CONNECT_TIMEOUT);
+        assertThat(f.error().getMessage())
+            .contains("proxy socks5h://127.0.0.1:" + silent.getLocalPort());
+      });
+    }
+  }
+
   /** A port nothing listens on (bound, then released). */
   private static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

@@ -363,12 +363,14 @@ final class ProxyTestServers {
         } else if (message instanceof Socks5PasswordAuthRequest auth) {
           if (!auth.username().equals(user) || !auth.password().equals(password)) {
             log.add("auth failed for " + auth.username());
-            ctx.writeAndFlush(new DefaultSocks5PasswordAuthResponse(Socks5PasswordAuthStatus.FAILURE))
+            ctx.writeAndFlush(
+                    new DefaultSocks5PasswordAuthResponse(Socks5PasswordAuthStatus.FAILURE))
                 .addListener(ChannelFutureListener.CLOSE);
             return;
           }
           ctx.pipeline().replace("decoder", "decoder", new Socks5CommandRequestDecoder());
-          ctx.writeAndFlush(new DefaultSocks5PasswordAuthResponse(Socks5PasswordAuthStatus.SUCCESS));
+          ctx.writeAndFlush(
+              new DefaultSocks5PasswordAuthResponse(Socks5PasswordAuthStatus.SUCCESS));
         } else if (message instanceof Socks5CommandRequest command) {
           connect(ctx, command);
         } else {
@@ -377,8 +379,8 @@ final class ProxyTestServers {
       }
 
       private void connect(ChannelHandlerContext ctx, Socks5CommandRequest command) {
-        log.add(name(command.type()) + " " + name(command.dstAddrType()) + " " + command.dstAddr() + ":"
-            + command.dstPort());
+        log.add(name(command.type()) + " " + name(command.dstAddrType()) + " "
+            + command.dstAddr() + ":" + command.dstPort());
         InetSocketAddress target = command.type() == Socks5CommandType.CONNECT
             ? target(command.dstAddr(), command.dstPort()) : null;
         if (target == null) {

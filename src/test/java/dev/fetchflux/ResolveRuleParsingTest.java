@@ -37,9 +37,11 @@ class ResolveRuleParsingTest {
         .withMessageContaining("host:port:addr");
     assertThatIllegalArgumentException().isThrownBy(() -> ResolveRule.parse("example.com::1.2.3.4"))
         .withMessageContaining("port must not be empty");
-    assertThatIllegalArgumentException().isThrownBy(() -> ResolveRule.parse("+example.com:80:1.2.3.4"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> ResolveRule.parse("+example.com:80:1.2.3.4"))
         .withMessageContaining("not supported");
-    assertThatIllegalArgumentException().isThrownBy(() -> ResolveRule.parse("example.com:0:1.2.3.4"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> ResolveRule.parse("example.com:0:1.2.3.4"))
         .withMessageContaining("port is not 1..65535: '0'");
   }
 

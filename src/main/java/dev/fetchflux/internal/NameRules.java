@@ -55,11 +55,7 @@ final class NameRules {
     return connectTo.isEmpty() && fixed.isEmpty() && anyHost.isEmpty();
   }
 
-  boolean hasConnectTo() {
-    return !connectTo.isEmpty();
-  }
-
-  /** Where a connection for {@code host:port} goes after {@code --connect-to}: an unresolved address. */
+  /** Where a connection for {@code host:port} goes after {@code --connect-to}, unresolved. */
   InetSocketAddress connectTo(String host, int port) {
     String h = canonical(host);
     for (ConnectToRule r : connectTo) {

@@ -135,7 +135,7 @@ final class Routing {
     return c.mapConnect(connection -> connection.onErrorMap(e -> proxyFailure(name, e)));
   }
 
-  /** {@code http://host[:port]} of a channel's origin, from the address reactor-netty pools it by. */
+  /** {@code http://host[:port]} of a channel's origin: the address reactor-netty pools it by. */
   private static String origin(@Nullable SocketAddress remote) {
     if (!(remote instanceof InetSocketAddress address)) {
       throw new IllegalStateException("not an internet address: " + remote);
