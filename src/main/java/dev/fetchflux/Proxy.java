@@ -69,6 +69,15 @@ public final class Proxy {
       throw new IllegalArgumentException("proxy port out of range 1..65535: " + port);
     }
     this.port = port;
+    if (type != Type.HTTP && username != null && password != null
+        && (username.getBytes(StandardCharsets.UTF_8).length > 255
+            || password.getBytes(StandardCharsets.UTF_8).length > 255)) {
+      throw new IllegalArgumentException("SOCKS5 user name and password are limited to 255 bytes");
+    }
+    if (type == Type.HTTP && username != null && username.indexOf(':') >= 0) {
+      // Basic authentication joins them with a colon: the proxy would split elsewhere.
+      throw new IllegalArgumentException("HTTP proxy user name must not contain ':'");
+    }
     this.username = username;
     this.password = password;
   }
@@ -169,14 +178,14 @@ public final class Proxy {
 
   /**
    * This proxy with credentials: {@code Proxy-Authorization: Basic} for HTTP, username/password
-   * authentication (RFC 1929) for SOCKS5.
+   * authentication (RFC 1929) for SOCKS5 (each at most 255 bytes).
+   *
+   * @throws IllegalArgumentException for an HTTP user name with {@code ':'}, or SOCKS5 credentials
+   *     that are too long
    */
   public Proxy withCredentials(String username, String password) {
     Objects.requireNonNull(username, "username");
     Objects.requireNonNull(password, "password");
-    if (type != Type.HTTP && (username.length() > 255 || password.length() > 255)) {
-      throw new IllegalArgumentException("SOCKS5 user name and password are limited to 255 bytes");
-    }
     return new Proxy(type, host, port, username, password);
   }
 

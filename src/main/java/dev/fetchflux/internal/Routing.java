@@ -9,6 +9,7 @@ import io.netty.handler.proxy.ProxyConnectException;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.util.NetUtil;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.URI;
@@ -93,6 +94,10 @@ final class Routing {
       DnsAddressResolverGroup dns, Duration connectTimeout) {
     String name = proxy.toString();
     InetSocketAddress address = InetSocketAddress.createUnresolved(proxy.host(), proxy.port());
+    InetAddress literal = NameRules.literal(proxy.host());
+    // An IP address needs no lookup; a name is looked up per connection by ProxyConnectResolver.
+    InetSocketAddress tunnelAddress =
+        literal == null ? address : new InetSocketAddress(literal, proxy.port());
     // The proxy's own name obeys --resolve (as in curl), never --connect-to.
     RoutingResolverGroup proxyNames = new RoutingResolverGroup(
         rules.withoutConnectTo(),
@@ -117,7 +122,7 @@ final class Routing {
             ProxyProvider.Builder b = spec
                 .type(proxy.type() == Proxy.Type.HTTP ? ProxyProvider.Proxy.HTTP
                     : ProxyProvider.Proxy.SOCKS5)
-                .socketAddress(() -> address)
+                .socketAddress(() -> tunnelAddress)
                 .connectTimeoutMillis(connectTimeout.toMillis());
             proxy.username().ifPresent(u -> {
               String password = proxy.password().orElse("");
