@@ -49,6 +49,18 @@ class ProxySettingsTest {
   }
 
   @Test
+  void credentialsThatCannotTravelAreRefused() {
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> Proxy.http("p", 1).withCredentials("a:b", "pw"))
+        .withMessage("HTTP proxy user name must not contain ':'");
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> Proxy.socks5("p", 1).withCredentials("ann", "x".repeat(256)))
+        .withMessage("SOCKS5 user name and password are limited to 255 bytes");
+    assertThatIllegalArgumentException().isThrownBy(() -> Proxy.parse("http://a%3Ab@p:1"))
+        .withMessageContaining("must not contain ':'");
+  }
+
+  @Test
   void credentialsNeverAppearInTextOrErrors() {
     Proxy p = Proxy.parse("http://ann:hunter2@proxy.example:3128");
     assertThat(p.toString()).isEqualTo("http://proxy.example:3128");
