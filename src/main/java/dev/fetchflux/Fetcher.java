@@ -1,16 +1,19 @@
 package dev.fetchflux;
 
+import dev.fetchflux.internal.AdmissionMetrics;
 import dev.fetchflux.internal.EngineSettings;
 import dev.fetchflux.internal.Errors;
 import dev.fetchflux.internal.HttpEngine;
 import dev.fetchflux.internal.OrderedAdmission;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.TrustManagerFactory;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
@@ -84,6 +87,10 @@ public final class Fetcher implements AutoCloseable {
   private static final long RESULT_OVERHEAD_BYTES = 256;
 
   private final Builder config;
+  private final AdmissionMetrics metrics = new AdmissionMetrics();
+  private final LongAdder succeeded = new LongAdder();
+  private final LongAdder failed = new LongAdder();
+  private final LongAdder bodyBytes = new LongAdder();
   private final Transport transport;
   private final boolean ownsTransport;
 
@@ -106,6 +113,8 @@ public final class Fetcher implements AutoCloseable {
             b.readTimeout,
             b.requestTimeout,
             b.maxBodySize,
+            b.spillThreshold,
+            b.spillDirectory,
             b.followRedirects,
             b.maxRedirects,
             b.allowHttpsToHttpRedirect,
@@ -178,11 +187,28 @@ public final class Fetcher implements AutoCloseable {
         config.effectiveWindow(),
         config.reorderWindowBytes,
         Fetcher::weight,
-        ordered);
+        ordered,
+        metrics);
+  }
+
+  /** What this fetcher is doing right now, across all its streams. */
+  public FetcherStats stats() {
+    return new FetcherStats(metrics.inFlight(), metrics.waiting(), metrics.waitingBytes(),
+        metrics.admitted(), metrics.emitted(), succeeded.sum(), failed.sum(), bodyBytes.sum());
+  }
+
+  private FetchResult count(FetchResult result) {
+    if (result instanceof FetchResult.Success ok) {
+      succeeded.increment();
+      bodyBytes.add(ok.body().size());
+    } else {
+      failed.increment();
+    }
+    return result;
   }
 
   private static long weight(FetchResult result) {
-    if (result instanceof FetchResult.Success ok) {
+    if (result instanceof FetchResult.Success ok && ok.body().isInMemory()) {
       return RESULT_OVERHEAD_BYTES + ok.body().size();
     }
     return RESULT_OVERHEAD_BYTES;
@@ -196,7 +222,8 @@ public final class Fetcher implements AutoCloseable {
       String text = String.valueOf(input);
       FetchException error = new FetchException(index, text, null, "GET",
           FetchException.Kind.INVALID_REQUEST, 0, 0, String.valueOf(e.getMessage()), e);
-      return Mono.just(new FetchResult.Failure(index, text, error, Timings.none()));
+      return Mono.fromSupplier(
+          () -> count(new FetchResult.Failure(index, text, error, Timings.none())));
     }
     FetchRequest req = request;
     return Mono.defer(() -> {
@@ -206,7 +233,8 @@ public final class Fetcher implements AutoCloseable {
           .timeout(config.requestTimeout)
           .checkpoint("fetchflux #" + index + " " + req.method() + " " + req.uri())
           .map(response -> toResult(index, req, response, startWall, start))
-          .onErrorResume(e -> Mono.just(toFailure(index, req, e, startWall, start)));
+          .onErrorResume(e -> Mono.just(toFailure(index, req, e, startWall, start)))
+          .map(this::count);
     });
   }
 
@@ -289,6 +317,8 @@ public final class Fetcher implements AutoCloseable {
     private int reorderWindow = -1;
     private long reorderWindowBytes = DEFAULT_REORDER_WINDOW_BYTES;
     private long maxBodySize = DEFAULT_MAX_BODY_SIZE;
+    private long spillThreshold = Long.MAX_VALUE;
+    private Path spillDirectory = Path.of(System.getProperty("java.io.tmpdir"));
     private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
     private Duration readTimeout = DEFAULT_READ_TIMEOUT;
     private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
@@ -314,6 +344,8 @@ public final class Fetcher implements AutoCloseable {
       b.reorderWindow = reorderWindow;
       b.reorderWindowBytes = reorderWindowBytes;
       b.maxBodySize = maxBodySize;
+      b.spillThreshold = spillThreshold;
+      b.spillDirectory = spillDirectory;
       b.connectTimeout = connectTimeout;
       b.readTimeout = readTimeout;
       b.requestTimeout = requestTimeout;
@@ -385,6 +417,25 @@ public final class Fetcher implements AutoCloseable {
         throw new IllegalArgumentException("maxBodySize > " + (Integer.MAX_VALUE - 8) + ": " + bytes);
       }
       this.maxBodySize = bytes;
+      return this;
+    }
+
+    /**
+     * Bodies larger than this many bytes are kept in a temporary file instead of memory (see
+     * {@link Body#release()}); the file is written without blocking event loops. Spilled bodies do not
+     * count against {@link #reorderWindowBytes}, which bounds memory. Default: never spill.
+     */
+    public Builder spillThreshold(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("spillThreshold < 0: " + bytes);
+      }
+      this.spillThreshold = bytes;
+      return this;
+    }
+
+    /** Where spilled bodies go. Default: {@code java.io.tmpdir}. */
+    public Builder spillDirectory(Path directory) {
+      this.spillDirectory = Objects.requireNonNull(directory, "spillDirectory");
       return this;
     }
 
