@@ -23,14 +23,14 @@ import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 
 /**
- * A real {@link Fetcher} whose requests are answered by a script instead of the network, and a record
- * of what it was asked.
+ * A real {@link Fetcher} whose requests are answered by a script instead of the network, and a
+ * record of what it was asked.
  *
- * <p>Code under test depends on {@code Fetcher}; hand it {@link #fetcher()}. That fetcher is built with
- * {@link Fetcher.Builder#transport(Transport)}, so it has the real ordering and admission stage, the
- * real {@code maxInFlight} and reorder window, the real total deadline ({@code requestTimeout}),
- * {@code failOnHttpError} and the real error mapping into {@link FetchException}; only the exchange is
- * scripted.
+ * <p>Code under test depends on {@code Fetcher}; hand it {@link #fetcher()}. That fetcher is built
+ * with {@link Fetcher.Builder#transport(Transport)}, so it has the real ordering and admission
+ * stage, the real {@code maxInFlight} and reorder window, the real total deadline
+ * ({@code requestTimeout}), {@code failOnHttpError} and the real error mapping into
+ * {@link FetchException}; only the exchange is scripted.
  *
  * {@snippet :
  * StubFetcher stub = StubFetcher.builder()
@@ -46,35 +46,37 @@ import reactor.core.publisher.Mono;
  * <h2>Script</h2>
  * A request is answered by the first of:
  * <ol>
- *   <li>the rule for its exact URI ({@link Builder#on(String, StubReply, StubReply...)}); a later rule
- *       for the same URI replaces an earlier one;
- *   <li>the first matching predicate rule ({@link Builder#on(Predicate, StubReply, StubReply...)}), in
- *       the order they were added;
+ *   <li>the rule for its exact URI ({@link Builder#on(String, StubReply, StubReply...)}); a later
+ *       rule for the same URI replaces an earlier one;
+ *   <li>the first matching predicate rule ({@link Builder#on(Predicate, StubReply, StubReply...)}),
+ *       in the order they were added;
  *   <li>the {@linkplain Builder#handler handler}, unless it returns {@code null};
- *   <li>the {@linkplain Builder#otherwise fallback}: by default a {@link TransportException} of kind
- *       {@link FetchException.Kind#OTHER} that names the request, so a URL the test forgot to script
- *       is a visible failure and not a quiet success. Such requests are also listed by
+ *   <li>the {@linkplain Builder#otherwise fallback}: by default a {@link TransportException} of
+ *       kind {@link FetchException.Kind#OTHER} that names the request, so a URL the test forgot to
+ *       script is a visible failure and not a quiet success. Such requests are also listed by
  *       {@link #unmatched()}.
  * </ol>
- * A rule given several replies answers its first request with the first, its second with the second,
- * and every later request with the last (handy for "fails twice, then succeeds").
+ * A rule given several replies answers its first request with the first, its second with the
+ * second, and every later request with the last (handy for "fails twice, then succeeds").
  *
  * <h2>Time</h2>
  * Delays ({@link StubReply#withDelay}) and the fetcher's {@code requestTimeout} both run on
- * {@code Schedulers.parallel()}, so under {@code StepVerifier.withVirtualTime} ordering, deadlines and
- * backoff are checked in zero wall time. Build the {@code Flux} inside the {@code withVirtualTime}
- * supplier. Timings in results use the wall clock and are near zero for stubbed replies.
+ * {@code Schedulers.parallel()}, so under {@code StepVerifier.withVirtualTime} ordering, deadlines
+ * and backoff are checked in zero wall time. Build the {@code Flux} inside the
+ * {@code withVirtualTime} supplier. Timings in results use the wall clock and are near zero for
+ * stubbed replies.
  *
  * <h2>Record</h2>
  * Requests are recorded when the fetcher subscribes to their exchange, which is in input order for
- * admitted requests; {@link #inFlight()} and {@link #peakInFlight()} count exchanges subscribed and not
- * yet answered, failed or cancelled; {@link #cancelled()} lists exchanges cancelled before their reply
- * (by {@code take(n)}, a fail-fast error, a deadline or a cancelled subscription).
+ * admitted requests; {@link #inFlight()} and {@link #peakInFlight()} count exchanges subscribed and
+ * not yet answered, failed or cancelled; {@link #cancelled()} lists exchanges cancelled before
+ * their reply (by {@code take(n)}, a fail-fast error, a deadline or a cancelled subscription).
  *
  * <h2>What is not simulated</h2>
- * Transport settings (connect and read timeouts, redirects, TLS, compression, body size limit, default
- * headers) belong to the real transport and are ignored here; script their outcome instead, for example
- * {@code StubReply.failure(Kind.BODY_TOO_LARGE, "...")} or {@link StubReply#withRedirects}.
+ * Transport settings (connect and read timeouts, redirects, TLS, compression, body size limit,
+ * default headers) belong to the real transport and are ignored here; script their outcome instead,
+ * for example {@code StubReply.failure(Kind.BODY_TOO_LARGE, "...")} or
+ * {@link StubReply#withRedirects}.
  *
  * <p>A stub is thread-safe; its script is fixed at {@link Builder#build()}, its record grows.
  */
@@ -109,8 +111,8 @@ public final class StubFetcher {
   }
 
   /**
-   * The fetcher to hand to the code under test. It owns nothing, so closing it is optional; variants
-   * from {@link Fetcher#toBuilder()} keep this stub as their transport.
+   * The fetcher to hand to the code under test. It owns nothing, so closing it is optional;
+   * variants from {@link Fetcher#toBuilder()} keep this stub as their transport.
    */
   public Fetcher fetcher() {
     return fetcher;
@@ -146,7 +148,7 @@ public final class StubFetcher {
     return new ArrayList<>(cancelled);
   }
 
-  /** Requests no rule or handler answered (they got the {@linkplain Builder#otherwise fallback}). */
+  /** Requests no rule or handler answered: they got the {@linkplain Builder#otherwise fallback}. */
   public List<FetchRequest> unmatched() {
     return new ArrayList<>(unmatched);
   }
@@ -282,8 +284,8 @@ public final class StubFetcher {
     private Builder() {}
 
     /**
-     * Answers requests for exactly {@code url} with {@code first}, then the next replies in turn, the
-     * last one repeated.
+     * Answers requests for exactly {@code url} with {@code first}, then the next replies in turn,
+     * the last one repeated.
      *
      * @throws IllegalArgumentException if {@code url} is not an absolute http(s) URL
      */
@@ -299,8 +301,9 @@ public final class StubFetcher {
     }
 
     /**
-     * Answers requests {@code matcher} accepts (and no exact-URL rule took) with {@code first}, then
-     * the next replies in turn, the last one repeated. Predicate rules are tried in the order added.
+     * Answers requests {@code matcher} accepts (and no exact-URL rule took) with {@code first},
+     * then the next replies in turn, the last one repeated. Predicate rules are tried in the order
+     * added.
      */
     public Builder on(Predicate<? super FetchRequest> matcher, StubReply first, StubReply... then) {
       Objects.requireNonNull(matcher, "matcher");
@@ -310,7 +313,8 @@ public final class StubFetcher {
 
     /**
      * Computes the reply for requests no rule matched; returning {@code null} passes the request on
-     * to {@link #otherwise}. Called on the thread that subscribes to the exchange; it must not block.
+     * to {@link #otherwise}. Called on the thread that subscribes to the exchange; it must not
+     * block.
      */
     public Builder handler(Function<? super FetchRequest, @Nullable StubReply> handler) {
       this.handler = Objects.requireNonNull(handler, "handler");
@@ -329,8 +333,9 @@ public final class StubFetcher {
 
     /**
      * Configures the fetcher's own settings ({@code maxInFlight}, {@code reorderWindow},
-     * {@code requestTimeout}, {@code failOnHttpError}, ...), starting from {@link Fetcher#builder()}'s
-     * defaults. A transport set here is replaced by the stub's. Default: all fetcher defaults.
+     * {@code requestTimeout}, {@code failOnHttpError}, ...), starting from
+     * {@link Fetcher#builder()}'s defaults. A transport set here is replaced by the stub's.
+     * Default: all fetcher defaults.
      */
     public Builder configure(Consumer<Fetcher.Builder> configure) {
       this.configure = Objects.requireNonNull(configure, "configure");

@@ -11,8 +11,8 @@ import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
- * What a {@link StubFetcher} answers for one request: a response, an error, or nothing at all, possibly
- * after a delay.
+ * What a {@link StubFetcher} answers for one request: a response, an error, or nothing at all,
+ * possibly after a delay.
  *
  * <p>Immutable; build one with the static factories and refine it with the {@code with...} methods:
  *
@@ -25,7 +25,8 @@ import org.jspecify.annotations.Nullable;
  * }
  *
  * <p>Delays run on Reactor's {@code Schedulers.parallel()} (through {@code Mono.delay}), so
- * {@code StepVerifier.withVirtualTime} controls them and a test of a one-hour delay takes no wall time.
+ * {@code StepVerifier.withVirtualTime} controls them and a test of a one-hour delay takes no wall
+ * time.
  */
 public final class StubReply {
 
@@ -60,7 +61,12 @@ public final class StubReply {
     if (status < 100 || status > 999) {
       throw new IllegalArgumentException("status out of range 100..999: " + status);
     }
-    return new StubReply(Mode.RESPONSE, status, Headers.empty(), body, Duration.ZERO, null, null, 0);
+    return of(Mode.RESPONSE, status, body, null);
+  }
+
+  private static StubReply of(
+      Mode mode, int status, Body body, @Nullable Supplier<? extends Throwable> error) {
+    return new StubReply(mode, status, Headers.empty(), body, Duration.ZERO, error, null, 0);
   }
 
   /** 200 with a UTF-8 text body. */
@@ -86,8 +92,8 @@ public final class StubReply {
   /**
    * Signals {@code error} from the transport; the fetcher classifies it as it would a real one (a
    * {@link java.net.ConnectException} becomes {@link FetchException.Kind#CONNECT_REFUSED}, a
-   * {@link TransportException} keeps its kind, anything unknown is {@link FetchException.Kind#OTHER})
-   * and keeps it as the {@link FetchException}'s cause.
+   * {@link TransportException} keeps its kind, anything unknown is
+   * {@link FetchException.Kind#OTHER}) and keeps it as the {@link FetchException}'s cause.
    *
    * <p>Every request this reply answers gets the same instance; use {@link #error(Supplier)} for a
    * fresh one each time.
@@ -100,7 +106,7 @@ public final class StubReply {
   /** Signals a new exception from {@code error} for each request this reply answers. */
   public static StubReply error(Supplier<? extends Throwable> error) {
     Objects.requireNonNull(error, "error");
-    return new StubReply(Mode.ERROR, 0, Headers.empty(), Body.empty(), Duration.ZERO, error, null, 0);
+    return of(Mode.ERROR, 0, Body.empty(), error);
   }
 
   /**
@@ -115,7 +121,7 @@ public final class StubReply {
 
   /** Never answers: the request stays in flight until it is cancelled or the deadline passes. */
   public static StubReply never() {
-    return new StubReply(Mode.NEVER, 0, Headers.empty(), Body.empty(), Duration.ZERO, null, null, 0);
+    return of(Mode.NEVER, 0, Body.empty(), null);
   }
 
   /**
@@ -143,8 +149,8 @@ public final class StubReply {
   }
 
   /**
-   * A copy that reports having followed {@code redirects} redirects to {@code finalUri}. Default: no
-   * redirect, the final URI is the request's.
+   * A copy that reports having followed {@code redirects} redirects to {@code finalUri}. Default:
+   * no redirect, the final URI is the request's.
    *
    * @throws IllegalStateException if this reply is an error or {@link #never()}
    */

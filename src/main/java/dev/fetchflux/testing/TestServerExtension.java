@@ -15,8 +15,8 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * A JUnit 5 extension that starts a {@link TestServer} for a test class or for each test, and closes
- * it afterwards.
+ * A JUnit 5 extension that starts a {@link TestServer} for a test class or for each test, and
+ * closes it afterwards.
  *
  * {@snippet :
  * class CatalogClientTest {
@@ -33,10 +33,10 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  *
  * <h2>Lifecycle</h2>
  * <ul>
- *   <li>In a {@code static} field: one server for the whole class (nested classes included), started
- *       before the first test and closed after the last. Before each test its recorded requests and
- *       counters are {@linkplain TestServer#resetCounters() reset}; its routes and handler stay, so give
- *       each test its own paths or script them again.
+ *   <li>In a {@code static} field: one server for the whole class (nested classes included),
+ *       started before the first test and closed after the last. Before each test its recorded
+ *       requests and counters are {@linkplain TestServer#resetCounters() reset}; its routes and
+ *       handler stay, so give each test its own paths or script them again.
  *   <li>In an instance field: a fresh server for every test, closed after it.
  * </ul>
  * Test methods may also take a {@link TestServer} parameter; they get this extension's server.
@@ -44,8 +44,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * <p>Tests of one class that run concurrently share the server of a static field; an instance field
  * with concurrent methods is not supported.
  *
- * <p>JUnit is an optional dependency of fetchflux: this class needs {@code junit-jupiter-api} on the
- * test class path, which every JUnit 5 project has.
+ * <p>JUnit is an optional dependency of fetchflux: this class needs {@code junit-jupiter-api} on
+ * the test class path, which every JUnit 5 project has.
  */
 public final class TestServerExtension
     implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback,
@@ -129,8 +129,8 @@ public final class TestServerExtension
   public TestServer get() {
     TestServer s = server;
     if (s == null) {
-      throw new IllegalStateException(
-          "no TestServer running: register the extension with @RegisterExtension and use it in a test");
+      throw new IllegalStateException("no TestServer running: register the extension with "
+          + "@RegisterExtension and use it in a test");
     }
     return s;
   }

@@ -102,7 +102,8 @@ abstract class FetcherContract {
     String fast = ok("/unordered/fast", "F", Duration.ZERO);
     Fetcher fetcher = fetcher(b -> {});
 
-    StepVerifier.create(fetcher.fetchUnordered(Flux.just(slow, fast)).map(FetcherContract::describe))
+    StepVerifier.create(
+            fetcher.fetchUnordered(Flux.just(slow, fast)).map(FetcherContract::describe))
         .expectNext("1:200:F", "0:200:S")
         .expectComplete()
         .verify(VERIFY);

@@ -12,7 +12,7 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The {@link FetcherContract} against the real reactor-netty engine and a fresh {@link TestServer}. */
+/** The {@link FetcherContract} against the real reactor-netty engine and a fresh TestServer. */
 class RealFetcherContractTest extends FetcherContract {
 
   @RegisterExtension final TestServerExtension server = new TestServerExtension();

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Timeout;
 import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 
-/** The stub's own features: scripting, fallbacks, recording. Shared behaviour is in the contract. */
+/** The stub's own features: scripting, fallbacks, recording. The rest is in FetcherContract. */
 @Timeout(30)
 class StubFetcherTest {
 
@@ -142,7 +142,8 @@ class StubFetcherTest {
   @Test
   void failureReplyKeepsItsKindAndErrorReplyIsClassifiedLikeARealOne() {
     StubFetcher stub = StubFetcher.builder()
-        .on("http://api.test/big", StubReply.failure(FetchException.Kind.BODY_TOO_LARGE, "over 1 KiB"))
+        .on("http://api.test/big",
+            StubReply.failure(FetchException.Kind.BODY_TOO_LARGE, "over 1 KiB"))
         .on("http://api.test/refused", StubReply.error(new ConnectException("Connection refused")))
         .on("http://api.test/odd", StubReply.error(new IOException("something odd")))
         .build();
@@ -234,8 +235,9 @@ class StubFetcherTest {
 
   @Test
   void exchangeCountsAsFinishedBeforeTheNextOneStarts() {
-    // When a delayed reply fires, the ordering stage starts the next request in the same call stack,
-    // before the finished exchange's own completion: the peak must still be the limit, not one more.
+    // When a delayed reply fires, the ordering stage starts the next request in the same call
+    // stack, before the finished exchange's own completion: the peak must still be the limit, not
+    // one more.
     StubFetcher stub = StubFetcher.builder()
         .handler(r -> StubReply.ok("x").withDelay(Duration.ofSeconds(1)))
         .configure(f -> f.maxInFlight(1))

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @Timeout(30)
 class TestServerExtensionTest {
 
-  /** An {@link ExtensionContext} that only knows its unique id, which is all the extension reads. */
+  /** An {@link ExtensionContext} knowing only its unique id, all the extension reads. */
   private static ExtensionContext context(String uniqueId) {
     return (ExtensionContext) Proxy.newProxyInstance(
         TestServerExtensionTest.class.getClassLoader(),
@@ -115,7 +115,8 @@ class TestServerExtensionTest {
 
   @Test
   void factoryChoosesHowTheServerStarts() {
-    TestServerExtension extension = new TestServerExtension(() -> TestServer.builder().threads(2).start());
+    TestServerExtension extension =
+        new TestServerExtension(() -> TestServer.builder().threads(2).start());
     ExtensionContext test = context("[class:Outer]/[method:a()]");
     extension.beforeEach(test);
     try {
