@@ -4,9 +4,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Connect somewhere else for a host and port, curl's
- * {@code --connect-to host1:port1:host2:port2}: a request to {@code host1:port1} opens its connection
- * to {@code host2:port2}.
+ * Connect somewhere else for a host and port, curl's {@code --connect-to host1:port1:host2:port2}:
+ * a request to {@code host1:port1} opens its connection to {@code host2:port2}.
  *
  * {@snippet :
  * Fetcher fetcher = Fetcher.builder()
@@ -14,13 +13,13 @@ import java.util.Objects;
  *     .build();
  * }
  *
- * <p>Only the connection moves: the {@code Host} header, TLS SNI and certificate checks still use the
- * URL's host. An empty {@code host1} or {@code port1} matches any host or port; an empty
+ * <p>Only the connection moves: the {@code Host} header, TLS SNI and certificate checks still use
+ * the URL's host. An empty {@code host1} or {@code port1} matches any host or port; an empty
  * {@code host2} or {@code port2} keeps the URL's. The first rule that matches wins. The new host is
- * then resolved like any other (so a {@link ResolveRule} for {@code host2:port2} applies). Through a
- * proxy that tunnels ({@code CONNECT}, SOCKS5) the proxy is asked for {@code host2:port2}; a plain
- * {@code http://} request through an HTTP proxy carries its URL to the proxy unchanged, so the rule
- * has no effect there.
+ * then resolved like any other (so a {@link ResolveRule} for {@code host2:port2} applies). Through
+ * a proxy that tunnels ({@code CONNECT}, SOCKS5) the proxy is asked for {@code host2:port2}; a
+ * plain {@code http://} request through an HTTP proxy carries its URL to the proxy unchanged, so
+ * the rule has no effect there.
  *
  * @param host the URL host to match (lower-cased), or {@code ""} for any host
  * @param port the URL port to match (the default ports are 80 and 443), or 0 for any port
@@ -47,8 +46,8 @@ public record ConnectToRule(String host, int port, String targetHost, int target
   }
 
   /**
-   * Parses curl's {@code host1:port1:host2:port2}; any part may be empty; IPv6 addresses are written
-   * in brackets ({@code [::1]:8080:[::1]:9090}).
+   * Parses curl's {@code host1:port1:host2:port2}; any part may be empty; IPv6 addresses are
+   * written in brackets ({@code [::1]:8080:[::1]:9090}).
    *
    * @throws IllegalArgumentException naming what is wrong
    */

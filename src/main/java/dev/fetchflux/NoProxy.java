@@ -9,10 +9,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * A parsed {@code no_proxy} list, matched as curl matches it: {@code *} alone matches every host; a
  * name matches itself and its subdomains (a leading dot, or {@code *.}, is ignored:
- * {@code example.com}, {@code .example.com} and {@code *.example.com} all match {@code example.com} and
- * {@code www.example.com}, not {@code notexample.com}); an IP address matches itself, a CIDR block
- * ({@code 10.0.0.0/8}, {@code fd00::/8}) the addresses inside it. Beyond curl, an entry may end with
- * {@code :port} ({@code [::1]:8080} for IPv6) to match that port only.
+ * {@code example.com}, {@code .example.com} and {@code *.example.com} all match {@code example.com}
+ * and {@code www.example.com}, not {@code notexample.com}); an IP address matches itself, a CIDR
+ * block ({@code 10.0.0.0/8}, {@code fd00::/8}) the addresses inside it. Beyond curl, an entry may
+ * end with {@code :port} ({@code [::1]:8080} for IPv6) to match that port only.
  */
 final class NoProxy {
 
@@ -31,8 +31,8 @@ final class NoProxy {
   /**
    * Parses a comma (or space) separated list; an empty list bypasses nothing.
    *
-   * @param strict whether an invalid entry is an error; otherwise it is dropped, since curl, reading
-   *     the same variable, would let it match nothing
+   * @param strict whether an invalid entry is an error; otherwise it is dropped, since curl,
+   *     reading the same variable, would let it match nothing
    */
   static NoProxy parse(String list, boolean strict) {
     String text = list.strip();

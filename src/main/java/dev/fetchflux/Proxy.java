@@ -25,9 +25,9 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@link Type#SOCKS5H}: the proxy resolves the target host name.
  * </ul>
  *
- * <p>The password never appears in {@link #toString()} nor in any message; neither does the user name.
- * A proxy given by host name is resolved when a connection to it is opened, without blocking an event
- * loop.
+ * <p>The password never appears in {@link #toString()} nor in any message; neither does the user
+ * name. A proxy given by host name is resolved when a connection to it is opened, without blocking
+ * an event loop.
  */
 public final class Proxy {
 
@@ -100,9 +100,9 @@ public final class Proxy {
   /**
    * Parses curl's {@code -x} syntax: {@code [scheme://][user:password@]host[:port]}.
    *
-   * <p>The scheme is {@code http} (the default), {@code socks5} or {@code socks5h}; the port defaults
-   * to {@value #DEFAULT_PORT}, as in curl; user and password are percent-decoded; an IPv6 address is
-   * written in brackets ({@code http://[::1]:3128}).
+   * <p>The scheme is {@code http} (the default), {@code socks5} or {@code socks5h}; the port
+   * defaults to {@value #DEFAULT_PORT}, as in curl; user and password are percent-decoded; an IPv6
+   * address is written in brackets ({@code http://[::1]:3128}).
    *
    * @throws IllegalArgumentException naming what is wrong; the message never contains the password
    */

@@ -19,8 +19,8 @@ import org.jspecify.annotations.Nullable;
  * Fetcher fetcher = Fetcher.builder().proxy(proxies).build();
  * }
  *
- * <p>A fetcher reads no environment variable by itself: its default is {@link #direct()}. Reading the
- * environment is a call you make, {@link #fromEnvironment(Map)}, with the map of your choice.
+ * <p>A fetcher reads no environment variable by itself: its default is {@link #direct()}. Reading
+ * the environment is a call you make, {@link #fromEnvironment(Map)}, with the map of your choice.
  *
  * <p>The proxy for a request is chosen per hop, so a redirect to another host or scheme is routed
  * (or sent direct) on its own terms. {@code no_proxy} is matched against the URL's host and port.

@@ -9,7 +9,8 @@ import java.util.Objects;
 
 /**
  * A fixed answer for a host name on a port, curl's {@code --resolve host:port:addr[,addr]...}: a
- * connection to {@code host:port} goes to {@code addresses} (tried in order) instead of what DNS says.
+ * connection to {@code host:port} goes to {@code addresses} (tried in order) instead of what DNS
+ * says.
  *
  * {@snippet :
  * Fetcher fetcher = Fetcher.builder()
@@ -17,12 +18,12 @@ import java.util.Objects;
  *     .build();
  * }
  *
- * <p>Only where connections go changes: the {@code Host} header, TLS SNI and certificate checks still
- * use the URL's host. A rule applies to names fetchflux resolves itself: the URL's host on direct
- * connections and through a {@link Proxy.Type#SOCKS5} proxy, the host given by a
+ * <p>Only where connections go changes: the {@code Host} header, TLS SNI and certificate checks
+ * still use the URL's host. A rule applies to names fetchflux resolves itself: the URL's host on
+ * direct connections and through a {@link Proxy.Type#SOCKS5} proxy, the host given by a
  * {@link ConnectToRule}, and a proxy's own host name; not to hosts a proxy resolves for us (an HTTP
- * proxy, {@link Proxy.Type#SOCKS5H}). Host {@code *} matches every host on the port, after the rules
- * naming a host. When two rules name the same host and port, the one added last wins.
+ * proxy, {@link Proxy.Type#SOCKS5H}). Host {@code *} matches every host on the port, after the
+ * rules naming a host. When two rules name the same host and port, the one added last wins.
  *
  * @param host a host name (lower-cased), an IP address, or {@code *} for any host
  * @param port the port of the URL (1 to 65535), as in curl: the default ports are 80 and 443
@@ -36,7 +37,8 @@ public record ResolveRule(String host, int port, List<InetAddress> addresses) {
   /**
    * Validates and normalizes: host lower-cased and without IPv6 brackets, addresses copied.
    *
-   * @throws IllegalArgumentException if the host is empty, the port out of range or no address given
+   * @throws IllegalArgumentException if the host is empty, the port out of range or no address
+   *     given
    */
   public ResolveRule {
     host = Rules.host(Objects.requireNonNull(host, "host"), "resolve");

@@ -63,10 +63,10 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Loopback proxies for tests, written on plain Netty so that they share nothing with the client
- * under test: an HTTP proxy (absolute-form forwarding and {@code CONNECT} tunnels) and a SOCKS5 proxy
- * (optionally with username/password). Both record what they were asked and resolve target names
- * only from their own {@link Base#host host table} (never DNS), so a made-up name that reaches a
- * server proves the proxy, not the client, resolved it.
+ * under test: an HTTP proxy (absolute-form forwarding and {@code CONNECT} tunnels) and a SOCKS5
+ * proxy (optionally with username/password). Both record what they were asked and resolve target
+ * names only from their own {@link Base#host host table} (never DNS), so a made-up name that
+ * reaches a server proves the proxy, not the client, resolved it.
  */
 final class ProxyTestServers {
   private ProxyTestServers() {}

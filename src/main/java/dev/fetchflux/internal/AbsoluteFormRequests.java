@@ -9,8 +9,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Rewrites requests on a connection to an HTTP proxy into absolute form
- * ({@code GET http://host:port/path HTTP/1.1}), the way a plain-text request asks a proxy to forward
- * it (RFC 9112, section 3.2.2), and adds the proxy's credentials.
+ * ({@code GET http://host:port/path HTTP/1.1}), the way a plain-text request asks a proxy to
+ * forward it (RFC 9112, section 3.2.2), and adds the proxy's credentials.
  *
  * <p>reactor-netty's own HTTP proxy support always opens a {@code CONNECT} tunnel, even for
  * {@code http://} URLs, which many proxies refuse on port 80; curl and browsers send absolute-form

@@ -14,9 +14,9 @@ import java.util.List;
  *
  * <p>Netty's proxy handlers swap the target address for the proxy's and connect to that, which must
  * be resolved by then. reactor-netty resolves a proxy given by name with a blocking JDK lookup each
- * time it builds its {@code ProxyProvider}, that is per connection, possibly on an event loop. So the
- * provider gets the proxy's unresolved address and this handler, sitting between the proxy handler
- * and the socket, resolves it (honouring {@code --resolve} rules) just in time.
+ * time it builds its {@code ProxyProvider}, that is per connection, possibly on an event loop. So
+ * the provider gets the proxy's unresolved address and this handler, sitting between the proxy
+ * handler and the socket, resolves it (honouring {@code --resolve} rules) just in time.
  */
 final class ProxyConnectResolver extends ChannelOutboundHandlerAdapter {
 

@@ -27,12 +27,13 @@ import reactor.netty.transport.NameResolverProvider;
 import reactor.netty.transport.ProxyProvider;
 
 /**
- * Where each request's connection goes: direct, or through the proxy {@link ProxySettings} choose for
- * its URL, with {@code --resolve} and {@code --connect-to} rules applied. One {@link HttpClient} per
- * route, all on the engine's pool and loops; reactor-netty keys pooled connections by the client's
- * resolver and proxy too, so routes never share a connection.
+ * Where each request's connection goes: direct, or through the proxy {@link ProxySettings} choose
+ * for its URL, with {@code --resolve} and {@code --connect-to} rules applied. One
+ * {@link HttpClient} per route, all on the engine's pool and loops; reactor-netty keys pooled
+ * connections by the client's resolver and proxy too, so routes never share a connection.
  *
- * <p>With no proxy and no rule the engine's client is used untouched, with reactor-netty's resolver.
+ * <p>With no proxy and no rule the engine's client is used untouched, with reactor-netty's
+ * resolver.
  */
 final class Routing {
 
@@ -156,8 +157,8 @@ final class Routing {
 
   /**
    * Names the proxy in a failure to reach it or to open a tunnel through it; other errors pass
-   * unchanged. The exception reactor-netty signalled stays the cause: for a tunnel under TLS it is an
-   * {@code SSLException} caused by the proxy's refusal, so the chain is searched.
+   * unchanged. The exception reactor-netty signalled stays the cause: for a tunnel under TLS it is
+   * an {@code SSLException} caused by the proxy's refusal, so the chain is searched.
    */
   static Throwable proxyFailure(String proxy, Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {

@@ -18,8 +18,9 @@ import org.jspecify.annotations.Nullable;
  * {@code --connect-to} and {@code --resolve} rules, then asks DNS (reactor-netty's non-blocking
  * resolver) only for what the rules leave open.
  *
- * <p>reactor-netty hands a resolver the URL's host and port (the same address keys its pool and gives
- * the {@code Host} header and TLS SNI), so replacing the resolver moves the socket and nothing else.
+ * <p>reactor-netty hands a resolver the URL's host and port (the same address keys its pool and
+ * gives the {@code Host} header and TLS SNI), so replacing the resolver moves the socket and
+ * nothing else.
  */
 final class RoutingResolverGroup extends AddressResolverGroup<InetSocketAddress> {
 

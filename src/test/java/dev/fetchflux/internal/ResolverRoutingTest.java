@@ -54,7 +54,8 @@ class ResolverRoutingTest {
               if (ip == null) {
                 p.setFailure(new UnknownHostException(a.getHostString()));
               } else {
-                p.setSuccess(List.of(new InetSocketAddress(InetAddress.getByName(ip), a.getPort())));
+                p.setSuccess(
+                    List.of(new InetSocketAddress(InetAddress.getByName(ip), a.getPort())));
               }
             }
           };
