@@ -5,6 +5,7 @@ import dev.fetchflux.internal.Errors;
 import dev.fetchflux.internal.HttpEngine;
 import dev.fetchflux.internal.OrderedAdmission;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashSet;
@@ -106,6 +107,8 @@ public final class Fetcher implements AutoCloseable {
             b.readTimeout,
             b.requestTimeout,
             b.maxBodySize,
+            b.spillThreshold,
+            b.spillDirectory,
             b.followRedirects,
             b.maxRedirects,
             b.allowHttpsToHttpRedirect,
@@ -182,7 +185,7 @@ public final class Fetcher implements AutoCloseable {
   }
 
   private static long weight(FetchResult result) {
-    if (result instanceof FetchResult.Success ok) {
+    if (result instanceof FetchResult.Success ok && ok.body().isInMemory()) {
       return RESULT_OVERHEAD_BYTES + ok.body().size();
     }
     return RESULT_OVERHEAD_BYTES;
@@ -289,6 +292,8 @@ public final class Fetcher implements AutoCloseable {
     private int reorderWindow = -1;
     private long reorderWindowBytes = DEFAULT_REORDER_WINDOW_BYTES;
     private long maxBodySize = DEFAULT_MAX_BODY_SIZE;
+    private long spillThreshold = Long.MAX_VALUE;
+    private Path spillDirectory = Path.of(System.getProperty("java.io.tmpdir"));
     private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
     private Duration readTimeout = DEFAULT_READ_TIMEOUT;
     private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
@@ -314,6 +319,8 @@ public final class Fetcher implements AutoCloseable {
       b.reorderWindow = reorderWindow;
       b.reorderWindowBytes = reorderWindowBytes;
       b.maxBodySize = maxBodySize;
+      b.spillThreshold = spillThreshold;
+      b.spillDirectory = spillDirectory;
       b.connectTimeout = connectTimeout;
       b.readTimeout = readTimeout;
       b.requestTimeout = requestTimeout;
@@ -385,6 +392,25 @@ public final class Fetcher implements AutoCloseable {
         throw new IllegalArgumentException("maxBodySize > " + (Integer.MAX_VALUE - 8) + ": " + bytes);
       }
       this.maxBodySize = bytes;
+      return this;
+    }
+
+    /**
+     * Bodies larger than this many bytes are kept in a temporary file instead of memory (see
+     * {@link Body#release()}); the file is written without blocking event loops. Spilled bodies do not
+     * count against {@link #reorderWindowBytes}, which bounds memory. Default: never spill.
+     */
+    public Builder spillThreshold(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("spillThreshold < 0: " + bytes);
+      }
+      this.spillThreshold = bytes;
+      return this;
+    }
+
+    /** Where spilled bodies go. Default: {@code java.io.tmpdir}. */
+    public Builder spillDirectory(Path directory) {
+      this.spillDirectory = Objects.requireNonNull(directory, "spillDirectory");
       return this;
     }
 

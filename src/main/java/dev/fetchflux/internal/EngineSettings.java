@@ -18,6 +18,8 @@ public record EngineSettings(
     Duration readTimeout,
     Duration requestTimeout,
     long maxBodyBytes,
+    long spillThreshold,
+    java.nio.file.Path spillDirectory,
     boolean followRedirects,
     int maxRedirects,
     boolean allowHttpsToHttpRedirect,
