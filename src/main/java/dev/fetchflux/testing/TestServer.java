@@ -68,6 +68,8 @@ public final class TestServer implements AutoCloseable {
   private final AtomicInteger peakInFlight = new AtomicInteger();
   private final AtomicInteger abandoned = new AtomicInteger();
   private final AtomicLong bytesSent = new AtomicLong();
+  private final AtomicInteger connectionsOpened = new AtomicInteger();
+  private final AtomicInteger connectionsOpen = new AtomicInteger();
 
   private TestServer(Builder b) {
     this.tls = b.key != null;
@@ -77,6 +79,12 @@ public final class TestServer implements AutoCloseable {
         .port(b.port)
         .runOn(loops)
         .childOption(ChannelOption.SO_LINGER, -1)
+        // Called once per accepted TCP connection (HTTP/2 streams are not connections).
+        .doOnChannelInit((observer, channel, remote) -> {
+          connectionsOpened.incrementAndGet();
+          connectionsOpen.incrementAndGet();
+          channel.closeFuture().addListener(f -> connectionsOpen.decrementAndGet());
+        })
         .handle(this::serve);
     if (b.key != null) {
       PrivateKey key = b.key;
@@ -167,6 +175,16 @@ public final class TestServer implements AutoCloseable {
     return abandoned.get();
   }
 
+  /** TCP connections accepted since start (or {@link #resetCounters()}). */
+  public int connectionsOpened() {
+    return connectionsOpened.get();
+  }
+
+  /** TCP connections open right now (idle keep-alive connections included). */
+  public int connectionsOpen() {
+    return connectionsOpen.get();
+  }
+
   /** Body bytes written by normal replies. */
   public long bytesSent() {
     return bytesSent.get();
@@ -178,6 +196,7 @@ public final class TestServer implements AutoCloseable {
     peakInFlight.set(inFlight.get());
     abandoned.set(0);
     bytesSent.set(0);
+    connectionsOpened.set(0);
   }
 
   @Override
@@ -197,7 +216,7 @@ public final class TestServer implements AutoCloseable {
     return request.receive().aggregate().asByteArray().defaultIfEmpty(new byte[0])
         .flatMap(bytes -> {
           RecordedRequest recorded = new RecordedRequest(request.method().name(), uri, path,
-              Headers.ofDecoded(hs), Body.of(bytes), Instant.now());
+              Headers.ofDecoded(hs), Body.of(bytes), Instant.now(), request.protocol());
           requests.add(recorded);
           Reply reply = routes.get(path);
           Function<RecordedRequest, @Nullable Reply> h = handler;
@@ -213,8 +232,7 @@ public final class TestServer implements AutoCloseable {
           AtomicBoolean completed = new AtomicBoolean();
           Mono<Void> delay = chosen.delay().isZero() ? Mono.empty()
               : Mono.delay(chosen.delay()).then();
-          return delay.then(Mono.defer(() -> reply(chosen, response)))
-              .doOnSuccess(v -> completed.set(true))
+          return delay.then(Mono.defer(() -> reply(chosen, response, completed)))
               .doFinally(signal -> {
                 inFlight.decrementAndGet();
                 if (!completed.get()) {
@@ -224,7 +242,12 @@ public final class TestServer implements AutoCloseable {
         });
   }
 
-  private Mono<Void> reply(Reply reply, HttpServerResponse response) {
+  /**
+   * Sends {@code reply}; sets {@code completed} once all of it was sent. A streamed body (chunked,
+   * dribble) is checked at its source: when the client goes away, reactor-netty cancels the source
+   * and completes the send quietly, which must count as abandoned, not as complete.
+   */
+  private Mono<Void> reply(Reply reply, HttpServerResponse response, AtomicBoolean completed) {
     byte[] body = reply.bodyUnsafe();
     switch (reply.mode()) {
       case NORMAL: {
@@ -232,7 +255,19 @@ public final class TestServer implements AutoCloseable {
         reply.headers().entries().forEach(e -> response.addHeader(e.getKey(), e.getValue()));
         response.header("Content-Length", Integer.toString(body.length));
         bytesSent.addAndGet(body.length);
-        return response.sendByteArray(Mono.just(body)).then();
+        return response.sendByteArray(Mono.just(body)).then()
+            .doOnSuccess(v -> completed.set(true));
+      }
+      case CHUNKED: {
+        response.status(reply.status());
+        reply.headers().entries().forEach(e -> response.addHeader(e.getKey(), e.getValue()));
+        int chunk = reply.sendBytes();
+        bytesSent.addAndGet(body.length);
+        // A publisher of several buffers and no Content-Length: reactor-netty sends it chunked.
+        return sendStream(response, completed,
+            Flux.range(0, (body.length + chunk - 1) / chunk)
+                .map(i -> Unpooled.wrappedBuffer(body, i * chunk,
+                    Math.min(chunk, body.length - i * chunk))));
       }
       case STALL:
         return Mono.never();
@@ -255,7 +290,7 @@ public final class TestServer implements AutoCloseable {
       case CLOSE_DELIMITED:
         return raw(response, concat(head(200, "Connection: close"), body), false);
       case DRIBBLE:
-        return dribble(response, body, reply.interval());
+        return dribble(response, body, reply.interval(), completed);
       case ENDLESS_HEADERS:
         return endlessHeaders(response, reply.interval());
       case INVALID_STATUS_LINE:
@@ -310,14 +345,22 @@ public final class TestServer implements AutoCloseable {
     })).then(Mono.never());
   }
 
-  private Mono<Void> dribble(HttpServerResponse response, byte[] body, Duration interval) {
+  private Mono<Void> dribble(
+      HttpServerResponse response, byte[] body, Duration interval, AtomicBoolean completed) {
     response.status(200);
     response.header("Content-Length", Integer.toString(body.length));
-    return response.sendObject(
-            Flux.range(0, body.length)
-                .delayElements(interval)
-                .map(i -> Unpooled.wrappedBuffer(body, i, 1)))
-        .then();
+    return sendStream(response, completed,
+        Flux.range(0, body.length)
+            .delayElements(interval)
+            .map(i -> Unpooled.wrappedBuffer(body, i, 1)));
+  }
+
+  private static Mono<Void> sendStream(
+      HttpServerResponse response, AtomicBoolean completed, Flux<ByteBuf> chunks) {
+    AtomicBoolean allSent = new AtomicBoolean();
+    return response.sendObject(chunks.doOnComplete(() -> allSent.set(true)))
+        .then()
+        .doOnSuccess(v -> completed.set(allSent.get()));
   }
 
   private Mono<Void> endlessHeaders(HttpServerResponse response, Duration interval) {
