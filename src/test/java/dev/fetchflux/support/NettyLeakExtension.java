@@ -12,8 +12,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *
  * <p>Registered for every test through {@code META-INF/services} (surefire turns on JUnit's extension
  * autodetection); tests run with {@code -Dio.netty.leakDetection.level=paranoid}, so every buffer is
- * tracked. After each test it forces a garbage collection and polls Netty's detectors
- * ({@link LeakRecorder#surface()}); a leak reported then fails that test with Netty's access records.
+ * tracked. After each test that tracked anything, and after each class, it forces a garbage
+ * collection and polls Netty's detectors ({@link LeakRecorder#surface()}); a leak reported then fails
+ * that test (or class) with Netty's access records.
  * A leak can surface one test late when its buffer stays reachable (an event loop still holding it)
  * until after the test: the records say where it was allocated and touched.
  */
@@ -36,7 +37,7 @@ public final class NettyLeakExtension
 
   @Override
   public void afterEach(ExtensionContext context) {
-    LeakRecorder.surface();
+    LeakRecorder.surfaceIfTracked();
     List<LeakRecorder.Report> reports = LeakRecorder.drain();
     if (!reports.isEmpty()) {
       throw failure(context.getDisplayName(), reports);
