@@ -160,12 +160,18 @@ public final class TestServer implements AutoCloseable {
     return list;
   }
 
-  /** Requests being served right now. */
+  /** Requests being served right now (see {@link #peakInFlight()} for when one counts). */
   public int inFlight() {
     return inFlight.get();
   }
 
-  /** The most requests served at once since start (or {@link #resetCounters()}). */
+  /**
+   * The most requests served at once since start (or {@link #resetCounters()}). A request counts from
+   * the arrival of the whole request until its last response bytes are handed to the socket (or the
+   * exchange ends otherwise), a span inside the client's own, so a client that never has more than
+   * N requests in flight is never seen with more than N. A request the client cancelled still counts
+   * until this server notices the closed connection.
+   */
   public int peakInFlight() {
     return peakInFlight.get();
   }
@@ -227,27 +233,59 @@ public final class TestServer implements AutoCloseable {
             reply = builtin(recorded);
           }
           Reply chosen = reply;
-          int now = inFlight.incrementAndGet();
-          peakInFlight.accumulateAndGet(now, Math::max);
-          AtomicBoolean completed = new AtomicBoolean();
+          Exchange exchange = new Exchange();
           Mono<Void> delay = chosen.delay().isZero() ? Mono.empty()
               : Mono.delay(chosen.delay()).then();
-          return delay.then(Mono.defer(() -> reply(chosen, response, completed)))
-              .doFinally(signal -> {
-                inFlight.decrementAndGet();
-                if (!completed.get()) {
-                  abandoned.incrementAndGet();
-                }
-              });
+          return delay.then(Mono.defer(() -> reply(chosen, response, exchange)))
+              .doFinally(signal -> exchange.end());
         });
   }
 
   /**
-   * Sends {@code reply}; sets {@code completed} once all of it was sent. A streamed body (chunked,
-   * dribble) is checked at its source: when the client goes away, reactor-netty cancels the source
-   * and completes the send quietly, which must count as abandoned, not as complete.
+   * One request being served: counts in flight from its arrival until its last response bytes are
+   * handed to the socket ({@link #lastBytes()}) or, failing that, until it ends; it is abandoned
+   * unless the whole reply was sent ({@link #completed()}).
+   *
+   * <p>Leaving before the last write, not when the send completes, keeps {@link #peakInFlight()}
+   * sound: the client can read the last bytes, finish, and start its next request before the send's
+   * completion reaches this server's event loop, which would show one request too many.
    */
-  private Mono<Void> reply(Reply reply, HttpServerResponse response, AtomicBoolean completed) {
+  private final class Exchange {
+    private final AtomicBoolean left = new AtomicBoolean();
+    private volatile boolean completed;
+
+    Exchange() {
+      peakInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+    }
+
+    /** The reply's last bytes are about to be written. */
+    void lastBytes() {
+      if (left.compareAndSet(false, true)) {
+        inFlight.decrementAndGet();
+      }
+    }
+
+    /** All of the reply was sent. */
+    void completed() {
+      lastBytes();
+      completed = true;
+    }
+
+    /** The exchange is over, however it went. */
+    void end() {
+      lastBytes();
+      if (!completed) {
+        abandoned.incrementAndGet();
+      }
+    }
+  }
+
+  /**
+   * Sends {@code reply}, telling {@code exchange} when its last bytes go out and when all of it was
+   * sent. A streamed body (chunked, dribble) is checked at its source: when the client goes away,
+   * reactor-netty cancels the source and completes the send quietly, which must count as abandoned.
+   */
+  private Mono<Void> reply(Reply reply, HttpServerResponse response, Exchange exchange) {
     byte[] body = reply.bodyUnsafe();
     switch (reply.mode()) {
       case NORMAL: {
@@ -255,8 +293,12 @@ public final class TestServer implements AutoCloseable {
         reply.headers().entries().forEach(e -> response.addHeader(e.getKey(), e.getValue()));
         response.header("Content-Length", Integer.toString(body.length));
         bytesSent.addAndGet(body.length);
-        return response.sendByteArray(Mono.just(body)).then()
-            .doOnSuccess(v -> completed.set(true));
+        return response.sendByteArray(Mono.fromSupplier(() -> {
+              exchange.lastBytes();
+              return body;
+            }))
+            .then()
+            .doOnSuccess(v -> exchange.completed());
       }
       case CHUNKED: {
         response.status(reply.status());
@@ -264,8 +306,9 @@ public final class TestServer implements AutoCloseable {
         int chunk = reply.sendBytes();
         bytesSent.addAndGet(body.length);
         // A publisher of several buffers and no Content-Length: reactor-netty sends it chunked.
-        return sendStream(response, completed,
-            Flux.range(0, (body.length + chunk - 1) / chunk)
+        int chunks = (body.length + chunk - 1) / chunk;
+        return sendStream(response, exchange, chunks,
+            Flux.range(0, chunks)
                 .map(i -> Unpooled.wrappedBuffer(body, i * chunk,
                     Math.min(chunk, body.length - i * chunk))));
       }
@@ -288,9 +331,9 @@ public final class TestServer implements AutoCloseable {
         return raw(response, concat(head(200, "Connection: close"), slice(body, reply.sendBytes())),
             true);
       case CLOSE_DELIMITED:
-        return raw(response, concat(head(200, "Connection: close"), body), false);
+        return raw(response, concat(head(200, "Connection: close"), body), false, exchange);
       case DRIBBLE:
-        return dribble(response, body, reply.interval(), completed);
+        return dribble(response, body, reply.interval(), exchange);
       case ENDLESS_HEADERS:
         return endlessHeaders(response, reply.interval());
       case INVALID_STATUS_LINE:
@@ -328,6 +371,12 @@ public final class TestServer implements AutoCloseable {
    * ({@code SO_LINGER 0}) when {@code reset}, cleanly otherwise.
    */
   private Mono<Void> raw(HttpServerResponse response, byte @Nullable [] bytes, boolean reset) {
+    return raw(response, bytes, reset, null);
+  }
+
+  /** Like {@link #raw(HttpServerResponse, byte[], boolean)}; a whole reply tells {@code exchange}. */
+  private Mono<Void> raw(HttpServerResponse response, byte @Nullable [] bytes, boolean reset,
+      @Nullable Exchange whole) {
     return Mono.<Void>create(sink -> response.withConnection(conn -> {
       Channel ch = conn.channel();
       Runnable close = () -> {
@@ -340,27 +389,47 @@ public final class TestServer implements AutoCloseable {
         close.run();
       } else {
         ByteBuf buf = Unpooled.wrappedBuffer(bytes);
-        ch.pipeline().firstContext().writeAndFlush(buf).addListener(f -> close.run());
+        if (whole != null) {
+          whole.lastBytes();
+        }
+        ch.pipeline().firstContext().writeAndFlush(buf).addListener(f -> {
+          if (whole != null && f.isSuccess()) {
+            whole.completed();
+          }
+          close.run();
+        });
       }
     })).then(Mono.never());
   }
 
   private Mono<Void> dribble(
-      HttpServerResponse response, byte[] body, Duration interval, AtomicBoolean completed) {
+      HttpServerResponse response, byte[] body, Duration interval, Exchange exchange) {
     response.status(200);
     response.header("Content-Length", Integer.toString(body.length));
-    return sendStream(response, completed,
+    return sendStream(response, exchange, body.length,
         Flux.range(0, body.length)
             .delayElements(interval)
             .map(i -> Unpooled.wrappedBuffer(body, i, 1)));
   }
 
   private static Mono<Void> sendStream(
-      HttpServerResponse response, AtomicBoolean completed, Flux<ByteBuf> chunks) {
+      HttpServerResponse response, Exchange exchange, int count, Flux<ByteBuf> chunks) {
     AtomicBoolean allSent = new AtomicBoolean();
-    return response.sendObject(chunks.doOnComplete(() -> allSent.set(true)))
+    AtomicInteger produced = new AtomicInteger();
+    Flux<ByteBuf> counted = chunks
+        .doOnNext(c -> {
+          if (produced.incrementAndGet() == count) {
+            exchange.lastBytes();
+          }
+        })
+        .doOnComplete(() -> allSent.set(true));
+    return response.sendObject(counted)
         .then()
-        .doOnSuccess(v -> completed.set(allSent.get()));
+        .doOnSuccess(v -> {
+          if (allSent.get()) {
+            exchange.completed();
+          }
+        });
   }
 
   private Mono<Void> endlessHeaders(HttpServerResponse response, Duration interval) {
