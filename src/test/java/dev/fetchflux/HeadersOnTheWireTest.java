@@ -64,4 +64,28 @@ class HeadersOnTheWireTest {
       assertThat(landed.headers().first("X-Trace")).isEqualTo("t");
     }
   }
+
+  @Test
+  void compressionAsksForGzipAndDeflateAndDecodesGzip() {
+    try (TestServer server = TestServer.start(); Fetcher fetcher = Fetcher.builder().build()) {
+      server.route("/z", Reply.gzip("hello, gzip".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+
+      FetchResult result = fetcher.fetchOne(server.url("/z")).block(Duration.ofSeconds(10));
+
+      assertThat(server.requests().get(0).headers().first("Accept-Encoding"))
+          .contains("gzip").contains("deflate");
+      assertThat(result).isInstanceOfSatisfying(FetchResult.Success.class,
+          ok -> assertThat(ok.body().asString()).isEqualTo("hello, gzip"));
+    }
+  }
+
+  @Test
+  void withoutCompressionNoEncodingIsRequested() {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().compression(false).build()) {
+      fetcher.fetchOne(server.url("/echo")).block(Duration.ofSeconds(10));
+
+      assertThat(server.requests().get(0).headers().contains("Accept-Encoding")).isFalse();
+    }
+  }
 }

@@ -88,6 +88,10 @@ public final class HttpEngine implements Transport {
               for (Map.Entry<String, String> e : s.defaultHeaders().entries()) {
                 h.add(e.getKey(), e.getValue());
               }
+              if (s.compression() && !s.defaultHeaders().contains("Accept-Encoding")) {
+                // reactor-netty's compress(true) asks for gzip only; Netty decodes more.
+                h.set(HttpHeaderNames.ACCEPT_ENCODING, acceptEncoding());
+              }
             })
             .compress(s.compression())
             .keepAlive(true);
@@ -180,6 +184,12 @@ public final class HttpEngine implements Transport {
                       body, headersAt, redirects));
         })
         .next();
+  }
+
+  /** gzip and deflate always; br when Netty's Brotli decoder is on the classpath. */
+  static String acceptEncoding() {
+    return io.netty.handler.codec.compression.Brotli.isAvailable() ? "gzip, deflate, br"
+        : "gzip, deflate";
   }
 
   private static boolean isRedirect(int status) {
