@@ -17,9 +17,9 @@ import org.junit.jupiter.api.Timeout;
 import reactor.core.publisher.Flux;
 
 /**
- * HTTPS against servers whose certificate a private test CA issued for 127.0.0.1: verification on by
- * default, the insecure switch, a custom trust store, and HTTP/2 or HTTP/1.1 as chosen, checked from
- * the server's side.
+ * HTTPS against servers whose certificate a private test CA issued for 127.0.0.1: verification on
+ * by default, the insecure switch, a custom trust store, and HTTP/2 or HTTP/1.1 as chosen, checked
+ * from the server's side.
  */
 @Timeout(60)
 class TlsTest {

@@ -70,7 +70,8 @@ public final class Reply {
   }
 
   private static Reply of(Mode mode, int status, byte[] body) {
-    return new Reply(mode, status, Headers.empty(), body, Duration.ZERO, body.length, Duration.ZERO);
+    return new Reply(
+        mode, status, Headers.empty(), body, Duration.ZERO, body.length, Duration.ZERO);
   }
 
   /** 200 with a UTF-8 text body. */
@@ -99,8 +100,8 @@ public final class Reply {
   }
 
   /**
-   * 200 with {@code body} in chunked transfer encoding, {@code chunkSize} bytes a chunk, so the client
-   * cannot know the length before the end.
+   * 200 with {@code body} in chunked transfer encoding, {@code chunkSize} bytes a chunk, so the
+   * client cannot know the length before the end.
    */
   public static Reply chunked(byte[] body, int chunkSize) {
     if (chunkSize < 1) {

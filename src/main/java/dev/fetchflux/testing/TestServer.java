@@ -38,11 +38,11 @@ import reactor.netty.resources.LoopResources;
 /**
  * A real HTTP server on {@code 127.0.0.1}, scripted per path, for tests and demos.
  *
- * <p>Concurrent requests arrive in no fixed order, so replies are scripted per path (exact match on the
- * path, query ignored) with {@link #route}, or computed by a function with {@link #handler}; anything
- * else falls through to the {@linkplain #builtin built-in paths}. The server records every request and
- * the peak number of requests in flight, and counts requests the client abandoned before the reply was
- * complete.
+ * <p>Concurrent requests arrive in no fixed order, so replies are scripted per path (exact match on
+ * the path, query ignored) with {@link #route}, or computed by a function with {@link #handler};
+ * anything else falls through to the {@linkplain #builtin built-in paths}. The server records every
+ * request and the peak number of requests in flight, and counts requests the client abandoned
+ * before the reply was complete.
  *
  * {@snippet :
  * try (TestServer server = TestServer.start()) {
@@ -166,11 +166,11 @@ public final class TestServer implements AutoCloseable {
   }
 
   /**
-   * The most requests served at once since start (or {@link #resetCounters()}). A request counts from
-   * the arrival of the whole request until its last response bytes are handed to the socket (or the
-   * exchange ends otherwise), a span inside the client's own, so a client that never has more than
-   * N requests in flight is never seen with more than N. A request the client cancelled still counts
-   * until this server notices the closed connection.
+   * The most requests served at once since start (or {@link #resetCounters()}). A request counts
+   * from the arrival of the whole request until its last response bytes are handed to the socket
+   * (or the exchange ends otherwise), a span inside the client's own, so a client that never has
+   * more than N requests in flight is never seen with more than N. A request the client cancelled
+   * still counts until this server notices the closed connection.
    */
   public int peakInFlight() {
     return peakInFlight.get();
@@ -324,8 +324,8 @@ public final class TestServer implements AutoCloseable {
       case CHUNKED_WITHOUT_LAST_CHUNK: {
         String chunk = Integer.toHexString(body.length) + "\r\n";
         return raw(response, concat(head(200, "Transfer-Encoding: chunked"),
-            chunk.getBytes(StandardCharsets.US_ASCII), body, "\r\n".getBytes(StandardCharsets.US_ASCII)),
-            false);
+            chunk.getBytes(StandardCharsets.US_ASCII), body,
+            "\r\n".getBytes(StandardCharsets.US_ASCII)), false);
       }
       case CLOSE_DELIMITED_RESET:
         return raw(response, concat(head(200, "Connection: close"), slice(body, reply.sendBytes())),
@@ -367,14 +367,14 @@ public final class TestServer implements AutoCloseable {
   }
 
   /**
-   * Writes {@code bytes} straight to the socket, below the HTTP codec, then closes: with a TCP reset
-   * ({@code SO_LINGER 0}) when {@code reset}, cleanly otherwise.
+   * Writes {@code bytes} straight to the socket, below the HTTP codec, then closes: with a TCP
+   * reset ({@code SO_LINGER 0}) when {@code reset}, cleanly otherwise.
    */
   private Mono<Void> raw(HttpServerResponse response, byte @Nullable [] bytes, boolean reset) {
     return raw(response, bytes, reset, null);
   }
 
-  /** Like {@link #raw(HttpServerResponse, byte[], boolean)}; a whole reply tells {@code exchange}. */
+  /** Like {@link #raw(HttpServerResponse, byte[], boolean)}; a whole reply tells {@code whole}. */
   private Mono<Void> raw(HttpServerResponse response, byte @Nullable [] bytes, boolean reset,
       @Nullable Exchange whole) {
     return Mono.<Void>create(sink -> response.withConnection(conn -> {
@@ -456,7 +456,7 @@ public final class TestServer implements AutoCloseable {
    *   <li>{@code /loop} — 302 to itself;
    *   <li>{@code /gzip/{n}} — {@code n} zero bytes, gzip-compressed;
    *   <li>{@code /stall}, {@code /reset}, {@code /reset-after-headers}, {@code /truncate/{n}},
-   *       {@code /chunked-no-end/{n}}, {@code /close-reset/{n}}, {@code /dribble/{n}} (one byte every
+   * {@code /chunked-no-end/{n}}, {@code /close-reset/{n}}, {@code /dribble/{n}} (one byte every
    *       200 ms), {@code /endless-headers}, {@code /invalid-status};
    *   <li>{@code /echo} — 200 with the request URI (path and query);
    *   <li>anything else — 404.
@@ -481,7 +481,8 @@ public final class TestServer implements AutoCloseable {
       case "loop":
         return Reply.redirect(302, request.path());
       case "gzip":
-        return n < 0 || n > Integer.MAX_VALUE - 8 ? notFound(request) : Reply.gzip(new byte[(int) n]);
+        return n < 0 || n > Integer.MAX_VALUE - 8 ? notFound(request)
+            : Reply.gzip(new byte[(int) n]);
       case "stall":
         return Reply.stall();
       case "reset":

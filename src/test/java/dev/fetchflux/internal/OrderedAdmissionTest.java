@@ -51,7 +51,7 @@ class OrderedAdmissionTest {
     }
   }
 
-  /** The mapper: records each admitted index and gives it a publisher the test completes by hand. */
+  /** The mapper: records each admitted index and hands out a publisher the test completes. */
   private static final class Inners implements OrderedAdmission.Mapper<String, String> {
     final List<Long> admitted = new CopyOnWriteArrayList<>();
     final Map<Long, TestPublisher<String>> byIndex = new ConcurrentHashMap<>();
@@ -297,7 +297,8 @@ class OrderedAdmissionTest {
         .then(() -> assertThat(source.emitted.get()).isEqualTo(4))
         .thenRequest(3)
         .expectNext("r0", "r1", "r2")
-        // Three emitted, one (3) still waiting: the window has room for three more, in flight for two.
+        // Three emitted, one (3) still waiting: the window has room for three more, in flight for
+        // two.
         .then(() -> assertThat(source.emitted.get()).isEqualTo(6))
         .then(() -> assertThat(source.requested.get()).isEqualTo(6))
         .thenCancel()
@@ -505,7 +506,8 @@ class OrderedAdmissionTest {
       List<Long> pending = new ArrayList<>(inners.admitted);
       pending.removeAll(completed);
       assertThat(pending).as("in flight").isNotEmpty().hasSizeLessThanOrEqualTo(c);
-      assertThat(inners.admitted.size() - out.size()).as("admitted, not emitted").isLessThanOrEqualTo(w);
+      assertThat(inners.admitted.size() - out.size()).as("admitted, not emitted")
+          .isLessThanOrEqualTo(w);
       assertThat(source.emitted.get()).isEqualTo(inners.admitted.size());
       long pick = pending.get(random.nextInt(pending.size()));
       completed.add(pick);

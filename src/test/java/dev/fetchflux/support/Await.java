@@ -6,8 +6,8 @@ import java.util.function.Supplier;
 
 /**
  * Bounded waits for what another thread (a server, an event loop) does: polls a condition every few
- * milliseconds and fails with a message naming it when time runs out. Not a sleep: it returns as soon
- * as the condition holds.
+ * milliseconds and fails with a message naming it when time runs out. Not a sleep: it returns as
+ * soon as the condition holds.
  */
 public final class Await {
   private static final Duration DEFAULT = Duration.ofSeconds(5);

@@ -9,8 +9,8 @@ import java.time.temporal.ChronoUnit;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
- * Test certificates for {@code 127.0.0.1}: a private CA and a server certificate it issued, made once
- * per JVM (key generation is the slow part).
+ * Test certificates for {@code 127.0.0.1}: a private CA and a server certificate it issued, made
+ * once per JVM (key generation is the slow part).
  */
 public final class Certificates {
 

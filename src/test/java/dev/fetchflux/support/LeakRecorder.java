@@ -15,18 +15,20 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Predicate;
 
 /**
- * Captures the leak reports of Netty's {@link ResourceLeakDetector} so that a test can fail on them.
+ * Captures the leak reports of Netty's {@link ResourceLeakDetector} so that a test can fail on
+ * them.
  *
- * <p>Netty only logs a leak, and only when it notices one: a tracked object that was garbage-collected
- * without being released is reported the next time its detector tracks another object. A log line does
- * not fail a build, so this class installs a {@link ResourceLeakDetectorFactory} whose detectors record
- * every report instead of logging it, and offers {@link #surface()} to force a collection and make every
- * detector look at its queue.
+ * <p>Netty only logs a leak, and only when it notices one: a tracked object that was
+ * garbage-collected without being released is reported the next time its detector tracks another
+ * object. A log line does not fail a build, so this class installs a {@link
+ * ResourceLeakDetectorFactory} whose detectors record every report instead of logging it, and
+ * offers {@link #surface()} to force a collection and make every detector look at its queue.
  *
- * <p>Netty's buffer classes create their detector once, when {@code AbstractByteBuf} is initialised, so
- * {@link #install()} must run before any buffer exists; {@link NettyLeakExtension} installs it from its
- * static initialiser, which JUnit runs before any test class, and {@link #checkInstalled()} fails loudly
- * if Netty got there first (detection would otherwise be silently off).
+ * <p>Netty's buffer classes create their detector once, when {@code AbstractByteBuf} is
+ * initialised, so {@link #install()} must run before any buffer exists; {@link NettyLeakExtension}
+ * installs it from its static initialiser, which JUnit runs before any test class, and {@link
+ * #checkInstalled()} fails loudly if Netty got there first (detection would otherwise be silently
+ * off).
  */
 public final class LeakRecorder {
 
@@ -64,7 +66,8 @@ public final class LeakRecorder {
       throw new IllegalStateException("LeakRecorder.install() was not called");
     }
     if (ResourceLeakDetector.getLevel() != ResourceLeakDetector.Level.PARANOID) {
-      throw new IllegalStateException("Netty leak detection level is " + ResourceLeakDetector.getLevel()
+      throw new IllegalStateException("Netty leak detection level is "
+          + ResourceLeakDetector.getLevel()
           + ", tests expect PARANOID (-Dio.netty.leakDetection.level=paranoid)");
     }
     boolean tracksBuffers = false;
@@ -79,14 +82,14 @@ public final class LeakRecorder {
       }
     }
     if (!tracksBuffers) {
-      throw new IllegalStateException("Netty's ByteBuf leak detector was created before LeakRecorder "
-          + "was installed: leaks would go unnoticed");
+      throw new IllegalStateException("Netty's ByteBuf leak detector was created before "
+          + "LeakRecorder was installed: leaks would go unnoticed");
     }
   }
 
   /**
-   * Runs the garbage collector until it has processed its references, then makes every detector poll
-   * its queue, so leaks of objects that are unreachable now are reported now.
+   * Runs the garbage collector until it has processed its references, then makes every detector
+   * poll its queue, so leaks of objects that are unreachable now are reported now.
    */
   public static void surface() {
     // Two collections: the reference handler hands over one collection's references as a batch, so
@@ -99,9 +102,9 @@ public final class LeakRecorder {
   }
 
   /**
-   * Like {@link #surface()}, but skips the (slow) collections when Netty has tracked nothing since the
-   * last call: then nothing new can have leaked. Pure logic tests pay nothing this way; an object
-   * tracked earlier and dropped later is still caught by the next call that surfaces.
+   * Like {@link #surface()}, but skips the (slow) collections when Netty has tracked nothing since
+   * the last call: then nothing new can have leaked. Pure logic tests pay nothing this way; an
+   * object tracked earlier and dropped later is still caught by the next call that surfaces.
    */
   public static void surfaceIfTracked() {
     if (TRACKED.sumThenReset() > 0) {

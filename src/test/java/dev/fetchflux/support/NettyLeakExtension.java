@@ -10,13 +10,13 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * Fails the test (or, for resources of {@code @BeforeAll}/{@code @AfterAll}, the class) after which
  * Netty reported a leaked buffer or other tracked resource.
  *
- * <p>Registered for every test through {@code META-INF/services} (surefire turns on JUnit's extension
- * autodetection); tests run with {@code -Dio.netty.leakDetection.level=paranoid}, so every buffer is
- * tracked. After each test that tracked anything, and after each class, it forces a garbage
- * collection and polls Netty's detectors ({@link LeakRecorder#surface()}); a leak reported then fails
- * that test (or class) with Netty's access records.
- * A leak can surface one test late when its buffer stays reachable (an event loop still holding it)
- * until after the test: the records say where it was allocated and touched.
+ * <p>Registered for every test through {@code META-INF/services} (surefire turns on JUnit's
+ * extension autodetection); tests run with {@code -Dio.netty.leakDetection.level=paranoid}, so
+ * every buffer is tracked. After each test that tracked anything, and after each class, it forces a
+ * garbage collection and polls Netty's detectors ({@link LeakRecorder#surface()}); a leak reported
+ * then fails that test (or class) with Netty's access records. A leak can surface one test late
+ * when its buffer stays reachable (an event loop still holding it) until after the test: the
+ * records say where it was allocated and touched.
  */
 public final class NettyLeakExtension
     implements BeforeAllCallback, AfterEachCallback, AfterAllCallback {

@@ -28,8 +28,8 @@ public final class Results {
   }
 
   /**
-   * Fetches {@code url} between two good URLs, so it is input 1, checks its neighbours succeeded and
-   * that it failed with {@code kind}, against its index and URL, and returns the failure.
+   * Fetches {@code url} between two good URLs, so it is input 1, checks its neighbours succeeded
+   * and that it failed with {@code kind}, against its index and URL, and returns the failure.
    */
   public static FetchResult.Failure failureBetweenGoodOnes(
       Fetcher fetcher, String good, String url, FetchException.Kind kind) {
@@ -52,7 +52,8 @@ public final class Results {
     assertThat(error.url()).isEqualTo(url);
     assertThat(error.uri()).isEqualTo(URI.create(url));
     assertThat(error.method()).isEqualTo("GET");
-    assertThat(error.getMessage()).startsWith("#" + index + " GET " + url + ": " + kind.description());
+    assertThat(error.getMessage())
+        .startsWith("#" + index + " GET " + url + ": " + kind.description());
     assertThat(error.getCause()).as("original cause of %s", error).isNotNull();
     assertThat(error.getCause()).isNotInstanceOf(FetchException.class);
     assertThat(failure.timings().total()).isPositive();
