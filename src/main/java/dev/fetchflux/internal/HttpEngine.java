@@ -7,6 +7,7 @@ import dev.fetchflux.Headers;
 import dev.fetchflux.Transport;
 import dev.fetchflux.TransportException;
 import dev.fetchflux.HttpProtocol;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
@@ -21,6 +22,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import javax.net.ssl.TrustManagerFactory;
+import org.reactivestreams.Subscription;
+import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Mono;
 import reactor.netty.Connection;
 import reactor.netty.http.Http11SslContextSpec;
@@ -301,6 +304,15 @@ public final class HttpEngine implements Transport {
     int status = response.status().code();
     long announced = contentLength(response);
     if (announced > limit && !settings.compression()) {
+      // The body is never read: subscribe to it and cancel at once, so reactor-netty releases what
+      // it already buffered or still receives (left alone, a body that came with the headers
+      // leaks) and closes the connection. take(0) would not do: it never subscribes.
+      connection.inbound().receive().subscribe(new BaseSubscriber<ByteBuf>() {
+        @Override
+        protected void hookOnSubscribe(Subscription subscription) {
+          subscription.cancel();
+        }
+      });
       return Mono.error(new TransportException(Kind.BODY_TOO_LARGE,
           "Content-Length " + announced + " > limit " + limit, status, headersAt, null));
     }
