@@ -566,8 +566,8 @@ public final class Fetcher implements AutoCloseable {
      * Exchanges requests through {@code transport} instead of the built-in reactor-netty engine; the
      * ordering, limits, {@link #requestTimeout total deadline}, {@link #failOnHttpError} and error
      * mapping still apply, while the transport settings (connect and read timeouts, redirects, TLS,
-     * compression, body size, headers, proxies, resolve rules) are the transport's business. The fetcher does not close it.
-     * Used by {@code dev.fetchflux.testing.StubFetcher}.
+     * compression, body size, headers, proxies, resolve rules) are the transport's business. The
+     * fetcher does not close it. Used by {@code dev.fetchflux.testing.StubFetcher}.
      */
     public Builder transport(Transport transport) {
       this.transport = Objects.requireNonNull(transport, "transport");

@@ -82,7 +82,7 @@ class ProxyRoutingTest {
 
   @Test
   void httpsUrlGoesThroughAConnectTunnelWithTlsToTheOrigin() throws Exception {
-    X509Bundle cert = new CertificateBuilder().subject("CN=staging.test")
+    X509Bundle cert = new CertificateBuilder().ecp256().subject("CN=staging.test")
         .addSanDnsName("staging.test").setIsCertificateAuthority(true).buildSelfSigned();
     try (TestServer tls = TestServer.builder()
             .https(cert.getKeyPair().getPrivate(), cert.getCertificate()).start();
