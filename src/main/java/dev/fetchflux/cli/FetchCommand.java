@@ -1,7 +1,11 @@
 package dev.fetchflux.cli;
 
+import dev.fetchflux.ConnectToRule;
 import dev.fetchflux.Fetcher;
 import dev.fetchflux.HttpProtocol;
+import dev.fetchflux.Proxy;
+import dev.fetchflux.ProxySettings;
+import dev.fetchflux.ResolveRule;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -12,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
@@ -160,6 +165,26 @@ final class FetchCommand implements Callable<Integer> {
   @Option(names = "--compressed", description = "Ask for a gzip/deflate response and decode it.")
   boolean compressed;
 
+  @Option(names = {"-x", "--proxy"}, paramLabel = "[SCHEME://][USER:PW@]HOST[:PORT]",
+      description = "Send every request through this proxy (http, socks5 or socks5h; port 1080 "
+          + "by default); '' for none. Default: the http_proxy, https_proxy and all_proxy "
+          + "variables, as curl.")
+  @Nullable String proxy;
+
+  @Option(names = "--noproxy", paramLabel = "LIST",
+      description = "Hosts that go direct, comma-separated ('*' for all, '' for none); replaces "
+          + "no_proxy.")
+  @Nullable String noProxy;
+
+  @Option(names = "--resolve", paramLabel = "HOST:PORT:ADDR[,ADDR]",
+      description = "Connect to ADDR for HOST:PORT; the Host header and TLS name stay the URL's. "
+          + "Repeatable.")
+  List<String> resolve = new ArrayList<>();
+
+  @Option(names = "--connect-to", paramLabel = "HOST1:PORT1:HOST2:PORT2",
+      description = "Requests to HOST1:PORT1 connect to HOST2:PORT2 instead. Repeatable.")
+  List<String> connectTo = new ArrayList<>();
+
   @Option(names = "--http2", description = "Use HTTP/2 for https URLs (by ALPN).")
   boolean http2;
 
@@ -189,15 +214,22 @@ final class FetchCommand implements Callable<Integer> {
 
   private final InputStream stdin;
   private final OutputStream stdout;
+  private final Map<String, String> environment;
 
-  FetchCommand(InputStream stdin, OutputStream stdout) {
+  FetchCommand(InputStream stdin, OutputStream stdout, Map<String, String> environment) {
     this.stdin = stdin;
     this.stdout = stdout;
+    this.environment = Map.copyOf(environment);
   }
 
-  /** The command line with its subcommands and one-line error reporting, ready to execute. */
-  static CommandLine commandLine(InputStream stdin, OutputStream stdout) {
-    FetchCommand command = new FetchCommand(stdin, stdout);
+  /**
+   * The command line with its subcommands and one-line error reporting, ready to execute.
+   *
+   * @param environment where the proxy variables are read ({@code System.getenv()})
+   */
+  static CommandLine commandLine(InputStream stdin, OutputStream stdout,
+      Map<String, String> environment) {
+    FetchCommand command = new FetchCommand(stdin, stdout, environment);
     CommandLine cl = new CommandLine(command);
     cl.addSubcommand("demo", new DemoCommand(stdout));
     cl.addSubcommand("serve", new ServeCommand());
@@ -354,6 +386,13 @@ final class FetchCommand implements Callable<Integer> {
     for (Converters.Header h : headers) {
       set("--header", v -> b.header(h.name(), h.value()), h);
     }
+    b.proxy(proxies());
+    for (String rule : resolve) {
+      set("--resolve", v -> b.resolve(ResolveRule.parse(v)), rule);
+    }
+    for (String rule : connectTo) {
+      set("--connect-to", v -> b.connectTo(ConnectToRule.parse(v)), rule);
+    }
     b.followRedirects(location);
     b.compression(compressed);
     b.failOnHttpError(fail);
@@ -366,6 +405,40 @@ final class FetchCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), Converters.oneLine(e.getMessage()));
     }
+  }
+
+  /**
+   * curl's order: the environment's proxies, then {@code -x} ({@code ''} turns every proxy off),
+   * then {@code --noproxy}. The library's messages never contain a proxy's password, so neither do
+   * these usage errors (which therefore do not quote the value).
+   */
+  private ProxySettings proxies() {
+    ProxySettings proxies;
+    try {
+      proxies = ProxySettings.fromEnvironment(environment);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(),
+          "invalid proxy environment variable: " + Converters.oneLine(e.getMessage()));
+    }
+    String p = proxy;
+    if (p != null) {
+      try {
+        proxies = p.isBlank() ? ProxySettings.direct() : proxies.withProxy(Proxy.parse(p));
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(),
+            "Invalid value for option '--proxy': " + Converters.oneLine(e.getMessage()));
+      }
+    }
+    String bypass = noProxy;
+    if (bypass != null) {
+      try {
+        proxies = proxies.withNoProxy(bypass);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), "Invalid value for option '--noproxy': "
+            + Converters.quote(bypass) + ": " + Converters.oneLine(e.getMessage()));
+      }
+    }
+    return proxies;
   }
 
   /** Passes {@code value} to the builder, turning its refusal into a usage error naming the option. */

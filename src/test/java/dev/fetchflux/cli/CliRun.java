@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine;
 
 /** Runs the command in-process, as picocli teaches: captured writers, exit status returned. */
@@ -22,16 +23,26 @@ record CliRun(int status, byte[] stdoutBytes, String stdoutText, String stderr) 
   }
 
   static CliRun withStdin(InputStream stdin, String... args) {
+    return run(stdin, Map.of(), args);
+  }
+
+  /** With these environment variables (the proxy variables are the only ones read). */
+  static CliRun withEnvironment(Map<String, String> environment, String... args) {
+    return run(InputStream.nullInputStream(), environment, args);
+  }
+
+  private static CliRun run(InputStream stdin, Map<String, String> environment, String... args) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    CliRun run = withStreams(stdin, bytes, args);
+    CliRun run = withStreams(stdin, bytes, environment, args);
     return new CliRun(run.status(), bytes.toByteArray(), run.stdoutText(), run.stderr());
   }
 
   /** Bodies go to {@code stdout}; {@link #stdoutBytes()} is then empty. */
-  static CliRun withStreams(InputStream stdin, OutputStream stdout, String... args) {
+  static CliRun withStreams(InputStream stdin, OutputStream stdout, Map<String, String> environment,
+      String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cl = FetchCommand.commandLine(stdin, stdout);
+    CommandLine cl = FetchCommand.commandLine(stdin, stdout, environment);
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
     int status = cl.execute(args);

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
@@ -148,7 +149,7 @@ class FetchCommandTest {
     Path file = dir.resolve("stdout");
     CliRun run;
     try (FileOutputStream out = new FileOutputStream(file.toFile())) {
-      run = CliRun.withStreams(InputStream.nullInputStream(), out,
+      run = CliRun.withStreams(InputStream.nullInputStream(), out, Map.of(),
           "-s", url("/echo?1"), url("/big"), url("/echo?2"));
     }
     assertThat(run.status()).isZero();
@@ -324,6 +325,53 @@ class FetchCommandTest {
     CliRun limited = CliRun.of("-L", "--max-redirs", "1", url("/redirect/2"));
     assertThat(limited.status()).isEqualTo(1);
     assertThat(limited.stderrLines().get(0)).contains("too many redirects");
+  }
+
+  @Test
+  void resolveAndConnectToPointANameAtTheLocalServer() {
+    int port = server.port();
+    CliRun resolved = CliRun.of("--resolve", "staging.test:" + port + ":127.0.0.1",
+        "http://staging.test:" + port + "/echo?resolved");
+    assertThat(resolved.status()).isZero();
+    assertThat(resolved.stdout()).isEqualTo("/echo?resolved");
+    CliRun moved = CliRun.of("--connect-to", "api.test:80:127.0.0.1:" + port,
+        "http://api.test/echo?moved");
+    assertThat(moved.stdout()).isEqualTo("/echo?moved");
+    assertThat(server.requests("/echo")).anySatisfy(r -> {
+      assertThat(r.uri()).isEqualTo("/echo?moved");
+      assertThat(r.headers().first("Host")).isEqualTo("api.test");
+    });
+  }
+
+  @Test
+  void malformedResolveRuleIsAUsageError() {
+    assertUsageError(CliRun.of("--resolve", "no-port", url("/echo")), "'--resolve'", "'no-port'");
+  }
+
+  @Test
+  void proxyFromTheEnvironmentOrTheOptionCarriesTheRequest() {
+    // The test server, asked for an absolute URL as a proxy is, answers 404 naming it: proof that
+    // the request went to the proxy rather than to proxied.test.
+    String proxy = "http://127.0.0.1:" + server.port();
+    CliRun viaEnvironment = CliRun.withEnvironment(Map.of("http_proxy", proxy),
+        "http://proxied.test/x");
+    assertThat(viaEnvironment.stdout()).contains("proxied.test/x");
+    CliRun viaOption = CliRun.of("-x", proxy, "http://proxied.test/y");
+    assertThat(viaOption.stdout()).contains("proxied.test/y");
+    CliRun bypassed = CliRun.withEnvironment(Map.of("http_proxy", proxy), "--noproxy",
+        "127.0.0.1", url("/echo?direct"));
+    assertThat(bypassed.stdout()).isEqualTo("/echo?direct");
+  }
+
+  @Test
+  void proxyErrorsAreUsageErrorsThatNeverShowThePassword() {
+    CliRun run = CliRun.of("-x", "ftp://user:s3cret@proxy.test:21", url("/echo"));
+    assertUsageError(run, "'--proxy'", "ftp");
+    assertThat(run.stderr()).doesNotContain("s3cret");
+    CliRun env = CliRun.withEnvironment(Map.of("https_proxy", "gopher://u:s3cret@p.test"),
+        url("/echo"));
+    assertThat(env.status()).isEqualTo(2);
+    assertThat(env.stderr()).contains("https_proxy").doesNotContain("s3cret");
   }
 
   @Test
