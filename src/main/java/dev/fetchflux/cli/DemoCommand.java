@@ -67,6 +67,7 @@ final class DemoCommand implements Callable<Integer> {
       Flux<Object> urls = Flux.range(0, count).map(i -> server.url("/item/" + i));
       boolean live = FetchCommand.stderrIsTty();
       Stats stats = new Stats(fetcher::stats);
+      stats.total(count);
       Runner runner = new Runner(fetcher, urls, i -> null,
           new RawSink(stdout, live && FetchCommand.stdoutIsTty() ? stderr : null), stderr,
           new Runner.Options(true, false, false, false, live), stats);
