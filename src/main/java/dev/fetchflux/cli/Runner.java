@@ -3,8 +3,8 @@ package dev.fetchflux.cli;
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.Fetcher;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -237,9 +237,11 @@ final class Runner {
 
   private void noteStartup() {
     if (firstInput.compareAndSet(false, true)) {
-      ProcessHandle.current().info().startInstant().ifPresent(start -> stderr.line(
-          "fetchflux: first request starting " + Duration.between(start, Instant.now()).toMillis()
-              + " ms after JVM start"));
+      long now = System.currentTimeMillis();
+      // The JVM's own start time, in milliseconds (the process's, from /proc, is rounded to the
+      // second). Read after the clock, so loading the management classes is not counted.
+      long start = ManagementFactory.getRuntimeMXBean().getStartTime();
+      stderr.line("fetchflux: first request starting " + (now - start) + " ms after JVM start");
     }
   }
 
