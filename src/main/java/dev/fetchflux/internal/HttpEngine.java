@@ -9,6 +9,7 @@ import dev.fetchflux.TransportException;
 import dev.fetchflux.HttpProtocol;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import java.net.URI;
@@ -82,7 +83,15 @@ public final class HttpEngine implements Transport {
             .responseTimeout(s.readTimeout())
             .followRedirect(false)
             .compress(s.compression())
-            .keepAlive(true);
+            .keepAlive(true)
+            .doOnResponse((response, connection) -> {
+              int status = response.status().code();
+              // A redirect's body is drained (up to a bound) and dropped, never held.
+              if (!(s.followRedirects() && isRedirect(status))) {
+                connection.addHandlerLast(DecodedSizeLimit.NAME, new DecodedSizeLimit(
+                    s.maxBodyBytes(), s.compression(), status, System.nanoTime()));
+              }
+            });
     if (s.protocol() == HttpProtocol.HTTP_2) {
       c = c.protocol(reactor.netty.http.HttpProtocol.H2, reactor.netty.http.HttpProtocol.HTTP11);
     } else {
@@ -111,12 +120,21 @@ public final class HttpEngine implements Transport {
    */
   @Override
   public Mono<Response> exchange(FetchRequest request) {
-    return Mono.defer(() -> hop(request, 0, new HashSet<>()));
+    return Mono.defer(() -> hop(request, 0, new HashSet<>(), false));
   }
 
-  private Mono<Response> hop(FetchRequest current, int redirects, Set<String> visited) {
+  /**
+   * One request of a redirect chain.
+   *
+   * @param leftOrigin whether the chain has left the first request's origin; from then on sensitive
+   *     headers are not sent, neither the request's nor the fetcher's defaults
+   */
+  private Mono<Response> hop(
+      FetchRequest current, int redirects, Set<String> visited, boolean leftOrigin) {
     visited.add(current.method() + " " + current.uri());
-    Headers headers = settings.defaultHeaders().withAll(current.headers());
+    Headers defaults =
+        leftOrigin ? withoutSensitive(settings.defaultHeaders()) : settings.defaultHeaders();
+    Headers headers = defaults.withAll(current.headers());
     HttpClient.RequestSender sender =
         client
             .headers(h -> {
@@ -137,15 +155,17 @@ public final class HttpEngine implements Transport {
           if (settings.followRedirects() && isRedirect(status)) {
             String location = response.responseHeaders().get(HttpHeaderNames.LOCATION);
             if (location != null) {
-              return drain(connection).then(
-                  Mono.defer(() ->
-                      redirect(current, redirects, visited, status, location, headersAt)));
+              return drain(connection)
+                  .onErrorMap(e -> afterStatusLine(e, response, headersAt))
+                  .then(Mono.defer(() -> redirect(
+                      current, redirects, visited, leftOrigin, status, location, headersAt)));
             }
           }
           return readBody(response, connection, headersAt)
               .map(body ->
                   new Response(current.uri(), status, Headers.ofDecoded(headerList(response)),
-                      body, headersAt, redirects));
+                      body, headersAt, redirects))
+              .onErrorMap(e -> afterStatusLine(e, response, headersAt));
         })
         .next();
   }
@@ -155,8 +175,8 @@ public final class HttpEngine implements Transport {
   }
 
   private Mono<Response> redirect(
-      FetchRequest current, int redirects, Set<String> visited, int status, String location,
-      long headersAt) {
+      FetchRequest current, int redirects, Set<String> visited, boolean leftOrigin, int status,
+      String location, long headersAt) {
     URI next;
     try {
       next = resolve(current.uri(), location);
@@ -192,14 +212,8 @@ public final class HttpEngine implements Transport {
       return Mono.error(new TransportException(Kind.REDIRECT_LOOP,
           "back to " + next + " after " + (redirects + 1) + " redirects", status, headersAt, null));
     }
-    Headers headers = current.headers();
-    if (!sameOrigin(current.uri(), next)) {
-      for (String name : headers.names()) {
-        if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
-          headers = headers.without(name);
-        }
-      }
-    }
+    boolean left = leftOrigin || !sameOrigin(current.uri(), next);
+    Headers headers = left ? withoutSensitive(current.headers()) : current.headers();
     if (dropBody) {
       headers = headers.without("Content-Type").without("Content-Length");
     }
@@ -209,7 +223,47 @@ public final class HttpEngine implements Transport {
             .headers(headers)
             .body(dropBody ? Body.empty() : current.body())
             .build();
-    return hop(nextRequest, redirects + 1, visited);
+    return hop(nextRequest, redirects + 1, visited, left);
+  }
+
+  private Headers withoutSensitive(Headers headers) {
+    Headers h = headers;
+    for (String name : headers.names()) {
+      if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
+        h = h.without(name);
+      }
+    }
+    return h;
+  }
+
+  /**
+   * An error raised after the status line arrived, kept as the cause of a {@link TransportException}
+   * that carries the status and the time the headers came: the fetcher then neither retries it as a
+   * reset "before any response byte" nor reports a zero time to first byte. A reset of a body that
+   * has no length and is not chunked says so: such a body ends when the connection closes, so a
+   * clean close would have looked complete, and only the reset shows it was cut.
+   */
+  private static Throwable afterStatusLine(
+      Throwable e, HttpClientResponse response, long headersAt) {
+    if (e instanceof TransportException) {
+      return e;
+    }
+    Errors.Classified c = Errors.classify(e);
+    String detail = c.detail();
+    if (c.kind() == Kind.CONNECTION_RESET) {
+      detail = (isCloseDelimited(response)
+              ? "during a body delimited by connection close (no Content-Length, not chunked)"
+              : "after the status line, during the body")
+          + (detail.isEmpty() ? "" : ": " + detail);
+    }
+    return new TransportException(c.kind(), detail, response.status().code(), headersAt, e);
+  }
+
+  private static boolean isCloseDelimited(HttpClientResponse response) {
+    return response.version().majorVersion() == 1
+        && !response.responseHeaders().contains(HttpHeaderNames.CONTENT_LENGTH)
+        && !response.responseHeaders().containsValue(
+            HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED, true);
   }
 
   /** Whether default headers that are sensitive may go to {@code uri}: only to the original origin. */
