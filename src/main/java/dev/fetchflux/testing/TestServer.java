@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -26,6 +27,8 @@ import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 import reactor.netty.DisposableServer;
 import reactor.netty.http.Http11SslContextSpec;
 import reactor.netty.http.Http2SslContextSpec;
@@ -212,7 +215,11 @@ public final class TestServer implements AutoCloseable {
           peakInFlight.accumulateAndGet(now, Math::max);
           AtomicBoolean completed = new AtomicBoolean();
           Mono<Void> delay = chosen.delay().isZero() ? Mono.empty()
-              : Mono.delay(chosen.delay()).then();
+              // Answer on the connection's own event loop, as an undelayed reply does: a reply
+              // written from the timer thread completes (and leaves inFlight) only after the client
+              // may already have its response and have sent its next request, which peakInFlight()
+              // would then count as overlapping this one.
+              : Mono.delay(chosen.delay()).then().publishOn(eventLoopOf(response));
           return delay.then(Mono.defer(() -> reply(chosen, response)))
               .doOnSuccess(v -> completed.set(true))
               .doFinally(signal -> {
@@ -222,6 +229,12 @@ public final class TestServer implements AutoCloseable {
                 }
               });
         });
+  }
+
+  private static Scheduler eventLoopOf(HttpServerResponse response) {
+    Executor[] loop = {Runnable::run};
+    response.withConnection(c -> loop[0] = c.channel().eventLoop());
+    return Schedulers.fromExecutor(loop[0]);
   }
 
   private Mono<Void> reply(Reply reply, HttpServerResponse response) {
