@@ -1,5 +1,6 @@
 package dev.fetchflux;
 
+import dev.fetchflux.internal.AdmissionMetrics;
 import dev.fetchflux.internal.EngineSettings;
 import dev.fetchflux.internal.Errors;
 import dev.fetchflux.internal.HttpEngine;
@@ -18,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.TrustManagerFactory;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
@@ -92,6 +94,10 @@ public final class Fetcher implements AutoCloseable {
   private static final long RESULT_OVERHEAD_BYTES = 256;
 
   private final Builder config;
+  private final AdmissionMetrics metrics = new AdmissionMetrics();
+  private final LongAdder succeeded = new LongAdder();
+  private final LongAdder failed = new LongAdder();
+  private final LongAdder bodyBytes = new LongAdder();
   private final Transport transport;
   private final boolean ownsTransport;
   private final RetrySchedule retry;
@@ -196,7 +202,24 @@ public final class Fetcher implements AutoCloseable {
         config.effectiveWindow(),
         config.reorderWindowBytes,
         Fetcher::weight,
-        ordered);
+        ordered,
+        metrics);
+  }
+
+  /** What this fetcher is doing right now, across all its streams. */
+  public FetcherStats stats() {
+    return new FetcherStats(metrics.inFlight(), metrics.waiting(), metrics.waitingBytes(),
+        metrics.admitted(), metrics.emitted(), succeeded.sum(), failed.sum(), bodyBytes.sum());
+  }
+
+  private FetchResult count(FetchResult result) {
+    if (result instanceof FetchResult.Success ok) {
+      succeeded.increment();
+      bodyBytes.add(ok.body().size());
+    } else {
+      failed.increment();
+    }
+    return result;
   }
 
   private static long weight(FetchResult result) {
@@ -214,10 +237,11 @@ public final class Fetcher implements AutoCloseable {
       String text = String.valueOf(input);
       FetchException error = new FetchException(index, text, null, "GET",
           FetchException.Kind.INVALID_REQUEST, 0, 0, String.valueOf(e.getMessage()), e);
-      return Mono.just(new FetchResult.Failure(index, text, error, Timings.none()));
+      return Mono.fromSupplier(
+          () -> count(new FetchResult.Failure(index, text, error, Timings.none())));
     }
     FetchRequest req = request;
-    return Mono.defer(() -> new Run(index, req).attempt());
+    return Mono.defer(() -> new Run(index, req).attempt()).map(this::count);
   }
 
   /** What one attempt ended with: a response, or an error. */

@@ -82,6 +82,15 @@ public final class HttpEngine implements Transport {
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) s.connectTimeout().toMillis())
             .responseTimeout(s.readTimeout())
             .followRedirect(false)
+            .headers(h -> {
+              for (Map.Entry<String, String> e : s.defaultHeaders().entries()) {
+                h.add(e.getKey(), e.getValue());
+              }
+              if (s.compression() && !s.defaultHeaders().contains("Accept-Encoding")) {
+                // reactor-netty's compress(true) asks for gzip only; Netty decodes more.
+                h.set(HttpHeaderNames.ACCEPT_ENCODING, acceptEncoding());
+              }
+            })
             .compress(s.compression())
             .keepAlive(true)
             .doOnResponse((response, connection) -> {
@@ -124,24 +133,38 @@ public final class HttpEngine implements Transport {
   }
 
   /**
-   * One request of a redirect chain.
-   *
-   * @param leftOrigin whether the chain has left the first request's origin; from then on sensitive
-   *     headers are not sent, neither the request's nor the fetcher's defaults
+   * The client for one hop. The fetcher's default headers are configured once on {@link #client};
+   * {@code HttpClient.headers(...)} copies the client's configuration, which is measurably slow per
+   * request, so it is paid only by requests with headers of their own, or after a cross-origin
+   * redirect, where sensitive default headers must go.
    */
+  private HttpClient clientFor(FetchRequest current, boolean crossedOrigin) {
+    if (current.headers().isEmpty() && !crossedOrigin) {
+      return client;
+    }
+    Headers own = current.headers();
+    return client.headers(h -> {
+      if (crossedOrigin) {
+        for (String name : settings.defaultHeaders().names()) {
+          if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
+            h.remove(name);
+          }
+        }
+      }
+      for (String name : own.names()) {
+        h.remove(name);
+      }
+      for (Map.Entry<String, String> e : own.entries()) {
+        h.add(e.getKey(), e.getValue());
+      }
+    });
+  }
+
   private Mono<Response> hop(
-      FetchRequest current, int redirects, Set<String> visited, boolean leftOrigin) {
+      FetchRequest current, int redirects, Set<String> visited, boolean crossedOrigin) {
     visited.add(current.method() + " " + current.uri());
-    Headers defaults =
-        leftOrigin ? withoutSensitive(settings.defaultHeaders()) : settings.defaultHeaders();
-    Headers headers = defaults.withAll(current.headers());
     HttpClient.RequestSender sender =
-        client
-            .headers(h -> {
-              for (Map.Entry<String, String> e : headers.entries()) {
-                h.add(e.getKey(), e.getValue());
-              }
-            })
+        clientFor(current, crossedOrigin)
             .request(HttpMethod.valueOf(current.method()))
             .uri(current.uri());
     HttpClient.ResponseReceiver<?> receiver =
@@ -158,7 +181,7 @@ public final class HttpEngine implements Transport {
               return drain(connection)
                   .onErrorMap(e -> afterStatusLine(e, response, headersAt))
                   .then(Mono.defer(() -> redirect(
-                      current, redirects, visited, leftOrigin, status, location, headersAt)));
+                      current, redirects, visited, crossedOrigin, status, location, headersAt)));
             }
           }
           return readBody(response, connection, headersAt)
@@ -170,12 +193,18 @@ public final class HttpEngine implements Transport {
         .next();
   }
 
+  /** gzip and deflate always; br when Netty's Brotli decoder is on the classpath. */
+  static String acceptEncoding() {
+    return io.netty.handler.codec.compression.Brotli.isAvailable() ? "gzip, deflate, br"
+        : "gzip, deflate";
+  }
+
   private static boolean isRedirect(int status) {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
   }
 
   private Mono<Response> redirect(
-      FetchRequest current, int redirects, Set<String> visited, boolean leftOrigin, int status,
+      FetchRequest current, int redirects, Set<String> visited, boolean crossedOrigin, int status,
       String location, long headersAt) {
     URI next;
     try {
@@ -212,8 +241,15 @@ public final class HttpEngine implements Transport {
       return Mono.error(new TransportException(Kind.REDIRECT_LOOP,
           "back to " + next + " after " + (redirects + 1) + " redirects", status, headersAt, null));
     }
-    boolean left = leftOrigin || !sameOrigin(current.uri(), next);
-    Headers headers = left ? withoutSensitive(current.headers()) : current.headers();
+    Headers headers = current.headers();
+    boolean crossing = !sameOrigin(current.uri(), next);
+    if (crossing) {
+      for (String name : headers.names()) {
+        if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
+          headers = headers.without(name);
+        }
+      }
+    }
     if (dropBody) {
       headers = headers.without("Content-Type").without("Content-Length");
     }
@@ -223,17 +259,7 @@ public final class HttpEngine implements Transport {
             .headers(headers)
             .body(dropBody ? Body.empty() : current.body())
             .build();
-    return hop(nextRequest, redirects + 1, visited, left);
-  }
-
-  private Headers withoutSensitive(Headers headers) {
-    Headers h = headers;
-    for (String name : headers.names()) {
-      if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
-        h = h.without(name);
-      }
-    }
-    return h;
+    return hop(nextRequest, redirects + 1, visited, crossedOrigin || crossing);
   }
 
   /**
