@@ -66,6 +66,12 @@ import reactor.core.scheduler.Schedulers;
  * results behind it finish and wait instead of stalling after C; {@code reorderWindowBytes} bounds the
  * bytes those waiting results hold. See {@code docs/architecture.md}.
  *
+ * <p>Towards servers, {@link Builder#maxInFlightPerHost}, {@link Builder#maxRequestsPerSecond} and
+ * {@link Builder#maxRequestsPerSecondPerHost} are shared by every call on the fetcher; waiting for
+ * them never blocks a thread. With a {@link Builder#retry retry policy} a failed attempt may be
+ * repeated; the input still yields one result, which counts the attempts and keeps the earlier
+ * failures as suppressed exceptions. See {@code docs/reliability.md}.
+ *
  * <p>A fetcher is immutable and thread-safe; share one. It owns its connection pool and event loops:
  * {@link #close()} it when done.
  */
