@@ -10,6 +10,7 @@ import java.util.Collections;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
@@ -131,13 +132,14 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
     }
     entry.request.dispose();
     count(timedOut);
-    Duration limit = options.flinkTimeout();
+    // The function does not know the timeout given to orderedWait, only how long it waited.
+    long elapsed = System.nanoTime() - entry.startNanos;
     resultFuture.complete(Collections.singletonList(new FetchRecord(
         input.seq(), input.url(), null, 0, 0, null, null,
-        entry.startEpochMillis, 0, millis(System.nanoTime() - entry.startNanos), 1, 0,
+        entry.startEpochMillis, 0, millis(elapsed), 1, 0,
         FetchException.Kind.DEADLINE.name(),
-        FetchException.Kind.DEADLINE.description() + ": no result within Flink's async timeout of "
-            + limit.toMillis() + " ms; request cancelled")));
+        FetchException.Kind.DEADLINE.description() + ": Flink's async timeout fired after "
+            + TimeUnit.NANOSECONDS.toMillis(elapsed) + " ms; request cancelled")));
   }
 
   @Override
