@@ -16,9 +16,9 @@ import java.util.HexFormat;
  * 12345 (a thousand files per directory, so tens of millions of bodies stay listable).
  *
  * <p>A name never comes from the server, so a response cannot choose where it lands. Each body is
- * written to a temporary file beside its target and renamed over it: a reader never sees half a body,
- * and a request repeated after a failover rewrites the same name, so the directory is idempotent by
- * sequence number. Blocking: call it off event loops.
+ * written to a temporary file beside its target and renamed over it: a reader never sees half a
+ * body, and a request repeated after a failover rewrites the same name, so the directory is
+ * idempotent by sequence number. Blocking: call it off event loops.
  */
 final class BodyStore {
   private final Path root;

@@ -4,8 +4,8 @@ import java.time.Duration;
 import picocli.CommandLine;
 
 /**
- * Reads durations the way the CLI writes them: {@code 250ms}, {@code 10s}, {@code 2m}, {@code 1h}, or
- * a bare number of seconds (like curl's {@code -m}), fractions allowed ({@code 1.5s}).
+ * Reads durations the way the CLI writes them: {@code 250ms}, {@code 10s}, {@code 2m}, {@code 1h},
+ * or a bare number of seconds (like curl's {@code -m}), fractions allowed ({@code 1.5s}).
  */
 final class Durations implements CommandLine.ITypeConverter<Duration> {
 

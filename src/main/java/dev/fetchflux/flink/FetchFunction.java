@@ -24,8 +24,8 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * Fetches one URL per element with a {@link Fetcher} per subtask and completes each element with
- * exactly one {@link FetchRecord}: a success, or an error record for any failure, Flink's own timeout
- * included.
+ * exactly one {@link FetchRecord}: a success, or an error record for any failure, Flink's own
+ * timeout included.
  *
  * {@snippet :
  * FetchOptions options = FetchOptions.builder().maxInFlight(32).build();
@@ -45,17 +45,18 @@ import reactor.core.scheduler.Schedulers;
  * <h2>Failures</h2>
  * A failed request is a record with {@link FetchRecord#errorKind()} and a message that keeps the
  * original cause's type and message; the fetcher's own deadline gives {@code DEADLINE}. If Flink's
- * timeout ({@link FetchOptions#flinkTimeout()}) fires first, the request is cancelled (its connection
- * closed) and the record is a {@code DEADLINE} error that says so. Retries belong to the fetcher (see
- * {@link FetchOptions.Builder#customize}), not to Flink's {@code AsyncRetryStrategy}: the fetcher knows
- * which failures are safe to repeat and reports the attempts in the record. Only a body that cannot be
- * stored fails the element exceptionally, and so the job: that is the task manager's disk, not the
- * URL, and Flink restarts from the last checkpoint.
+ * timeout ({@link FetchOptions#flinkTimeout()}) fires first, the request is cancelled (its
+ * connection closed) and the record is a {@code DEADLINE} error that says so. Retries belong to the
+ * fetcher (see {@link FetchOptions.Builder#customize}), not to Flink's {@code AsyncRetryStrategy}:
+ * the fetcher knows which failures are safe to repeat and reports the attempts in the record. Only
+ * a body that cannot be stored fails the element exceptionally, and so the job: that is the task
+ * manager's disk, not the URL, and Flink restarts from the last checkpoint.
  *
  * <h2>Lifecycle</h2>
- * {@code open} builds the fetcher (its own connection pool and {@link FetchOptions#eventLoopThreads()
- * event loops}) and the I/O scheduler; {@code close} cancels whatever is still in flight and releases
- * both, so a restarted task leaves no threads behind.
+ * {@code open} builds the fetcher (its own connection pool and
+ * {@linkplain FetchOptions.Builder#eventLoopThreads(int) event loops}) and the I/O scheduler;
+ * {@code close} cancels whatever is still in flight and releases both, so a restarted task leaves
+ * no threads behind.
  */
 public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRecord> {
   private static final long serialVersionUID = 1L;
@@ -190,8 +191,8 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
 
   /**
    * The exception's message without its {@code #index METHOD url: } prefix (the record has the
-   * sequence number and the URL; {@code fetchOne} numbers every request 0), followed by the original
-   * cause, which a JSON line would otherwise lose.
+   * sequence number and the URL; {@code fetchOne} numbers every request 0), followed by the
+   * original cause, which a JSON line would otherwise lose.
    */
   static String describe(FetchException e) {
     String message = String.valueOf(e.getMessage());

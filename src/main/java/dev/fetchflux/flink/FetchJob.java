@@ -36,16 +36,17 @@ import picocli.CommandLine.Option;
  *     -> FileSink of JSON lines, part-*.jsonl                            parallelism P
  * </pre>
  *
- * <p>With {@code -p 1} the parts, read in order, are the whole result in input order. With P &gt; 1
- * each subtask's parts are in ascending seq order and {@link MergeParts} rebuilds the global order.
- * The sink is Flink's {@link FileSink}: part files are committed only with a completed checkpoint and
- * in-progress data after it is discarded on failover, so each input's record appears exactly once
- * even though requests in flight at a failure are sent again. Checkpointing is therefore always on
- * (finished parts appear at checkpoints, the last one when the input ends).
+ * <p>With {@code -p 1} one writer emits every record in input order (a new part every 128 MiB or
+ * so, Flink's default rolling policy). With P &gt; 1 every part is in ascending seq order but the
+ * subtasks interleave; {@link MergeParts} rebuilds the global order from any set of parts.
+ * The sink is Flink's {@link FileSink}: part files are committed only with a completed checkpoint
+ * and in-progress data after it is discarded on failover, so each input's record appears exactly
+ * once even though requests in flight at a failure are sent again. Checkpointing is therefore
+ * always on (finished parts appear at checkpoints, the last one when the input ends).
  *
- * <p>Submit to a cluster: {@code flink run -c dev.fetchflux.flink.FetchJob fetchflux-VERSION-all.jar
- * --input /data/urls.txt --output /data/out -p 4}; run locally with Flink on the class path (see
- * {@code docs/scale-out.md}).
+ * <p>Submit to a cluster: {@code flink run -c dev.fetchflux.flink.FetchJob
+ * fetchflux-VERSION-all.jar --input /data/urls.txt --output /data/out -p 4}; run locally with Flink
+ * on the class path (see {@code docs/scale-out.md}).
  */
 @Command(
     name = "fetchflux-flink",
@@ -77,7 +78,8 @@ public final class FetchJob implements Callable<Integer> {
   @Nullable Integer parallelism;
 
   @Option(names = {"-c", "--concurrency"}, paramLabel = "N", defaultValue = "32",
-      description = "Requests in flight per subtask (orderedWait capacity). Default: ${DEFAULT-VALUE}.")
+      description = "Requests in flight per subtask (orderedWait capacity)."
+          + " Default: ${DEFAULT-VALUE}.")
   int concurrency;
 
   @Option(names = {"-m", "--max-time"}, paramLabel = "DURATION", defaultValue = "60s",
@@ -217,9 +219,11 @@ public final class FetchJob implements Callable<Integer> {
   }
 
   /**
-   * Flink's exactly-once {@link FileSink} writing {@code part-<id>-<subtask>-<n>.jsonl} files straight
-   * into {@code output} (no date buckets). Each subtask writes its records in arrival order, so each
-   * subtask's parts, in {@code n} order, are sorted by seq when fed by {@link #fetch}.
+   * Flink's exactly-once {@link FileSink} writing {@code part-<writer>-<n>.jsonl} files straight
+   * into {@code output} (no date buckets), where {@code <writer>} is a random id per subtask's
+   * writer and {@code n} counts that writer's parts. Each subtask writes its records in arrival
+   * order, so every part is sorted by seq when fed by {@link #fetch}, which is all
+   * {@link MergeParts} needs.
    */
   public static FileSink<FetchRecord> jsonLinesSink(String output) {
     return FileSink
@@ -235,7 +239,7 @@ public final class FetchJob implements Callable<Integer> {
     @Override
     public String[] getVersion() {
       // The default User-Agent is "fetchflux/<version>".
-      return new String[] {dev.fetchflux.Fetcher.DEFAULT_USER_AGENT + " (Flink job)"};
+      return new String[] {dev.fetchflux.Fetcher.DEFAULT_USER_AGENT};
     }
   }
 }

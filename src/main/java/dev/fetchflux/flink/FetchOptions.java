@@ -13,10 +13,11 @@ import org.jspecify.annotations.Nullable;
  * What each subtask's {@link Fetcher} and {@link FetchFunction} are built from: a serializable,
  * immutable copy of the fetcher settings that matter in a job, plus where bodies go.
  *
- * <p>A {@link Fetcher} holds sockets and threads and cannot travel inside a Flink job graph, so the job
- * carries these options instead and every subtask builds its own fetcher in {@code open}. Settings
- * without a dedicated option (retries, protocol, TLS trust, ...) go through
- * {@link Builder#customize(Customizer)}, which runs on the task manager against the fetcher's builder.
+ * <p>A {@link Fetcher} holds sockets and threads and cannot travel inside a Flink job graph, so the
+ * job carries these options instead and every subtask builds its own fetcher in {@code open}.
+ * Settings without a dedicated option (retries, protocol, TLS trust, ...) go through
+ * {@link Builder#customize(Customizer)}, which runs on the task manager against the fetcher's
+ * builder.
  *
  * {@snippet :
  * FetchOptions options = FetchOptions.builder()
@@ -37,8 +38,8 @@ public final class FetchOptions implements Serializable {
   public static final int DEFAULT_IO_THREADS = 2;
 
   /**
-   * Adjusts a subtask's {@link Fetcher.Builder} after the options above were applied; runs on the task
-   * manager, so it must be serializable (a lambda assigned to this type is).
+   * Adjusts a subtask's {@link Fetcher.Builder} after the options above were applied; runs on the
+   * task manager, so it must be serializable (a lambda assigned to this type is).
    */
   @FunctionalInterface
   public interface Customizer extends Serializable {
@@ -87,7 +88,7 @@ public final class FetchOptions implements Serializable {
     return new Builder();
   }
 
-  /** Requests in flight per subtask; also the capacity to give {@code AsyncDataStream.orderedWait}. */
+  /** Requests in flight per subtask; also the capacity for {@code AsyncDataStream.orderedWait}. */
   public int maxInFlight() {
     return maxInFlight;
   }
@@ -98,9 +99,10 @@ public final class FetchOptions implements Serializable {
   }
 
   /**
-   * The timeout to give {@code AsyncDataStream.orderedWait}: the request deadline plus the margin, so
-   * the fetcher's own deadline (a {@code DEADLINE} record with its cause) normally fires first and
-   * Flink's timeout only catches what is stuck elsewhere (for example a stalled body directory).
+   * The timeout to give {@code AsyncDataStream.orderedWait}: the request deadline plus the margin,
+   * so the fetcher's own deadline (a {@code DEADLINE} record with its cause) normally fires first
+   * and Flink's timeout only catches what is stuck elsewhere (for example a stalled body
+   * directory).
    */
   public Duration flinkTimeout() {
     return requestTimeout.plus(timeoutMargin);
@@ -168,8 +170,8 @@ public final class FetchOptions implements Serializable {
     private Builder() {}
 
     /**
-     * Requests in flight per subtask (C). Default {@value Fetcher#DEFAULT_MAX_IN_FLIGHT}. Give the same
-     * number to {@code orderedWait} as its capacity.
+     * Requests in flight per subtask (C). Default {@value Fetcher#DEFAULT_MAX_IN_FLIGHT}. Give the
+     * same number to {@code orderedWait} as its capacity.
      */
     public Builder maxInFlight(int maxInFlight) {
       this.maxInFlight = maxInFlight;
@@ -247,8 +249,8 @@ public final class FetchOptions implements Serializable {
     }
 
     /**
-     * Event-loop threads of each subtask's fetcher. Default 1: parallelism, not threads per subtask, is
-     * how a job scales, and Flink already runs one subtask per slot.
+     * Event-loop threads of each subtask's fetcher. Default 1: parallelism, not threads per
+     * subtask, is how a job scales, and Flink already runs one subtask per slot.
      */
     public Builder eventLoopThreads(int threads) {
       this.eventLoopThreads = threads;
@@ -265,9 +267,9 @@ public final class FetchOptions implements Serializable {
     }
 
     /**
-     * Stores each body under this directory (on every task manager: local disk or a shared mount), in
-     * a file named from the sequence number, never from the server. Default: bodies are hashed, counted
-     * and dropped.
+     * Stores each body under this directory (on every task manager: local disk or a shared mount),
+     * in a file named from the sequence number, never from the server. Default: bodies are hashed,
+     * counted and dropped.
      */
     public Builder bodyDirectory(Path directory) {
       this.bodyDirectory = directory.toAbsolutePath().toString();

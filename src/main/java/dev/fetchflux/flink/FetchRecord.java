@@ -4,19 +4,20 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The metadata of one fetched URL, as a fetch job emits it: one record per input, success or failure,
- * never the body itself (bodies go to files named by {@link #seq()}, see {@link #body()}).
+ * The metadata of one fetched URL, as a fetch job emits it: one record per input, success or
+ * failure, never the body itself (bodies go to files named by {@link #seq()}, see {@link #body()}).
  *
  * <p>A Java record, so Flink serializes it with its POJO serializer. As a JSON line (see
- * {@link #toJson()}) fields that are {@code null} are left out, and a failure's kind and message sit
- * under {@code "error"}:
+ * {@link #toJson()}) fields that are {@code null} are left out, and a failure's kind and message
+ * sit under {@code "error"}:
  *
  * <pre>{@code
  * {"seq":0,"url":"http://a/","finalUrl":"http://a/","status":200,"bytes":5,"sha256":"2cf2…",
  *  "body":"0/000000000000.body","start":"2026-01-02T03:04:05.006Z","ttfbMs":1.2,"totalMs":1.9,
  *  "attempts":1,"redirects":0}
  * {"seq":1,"url":"http://b/","status":500,"bytes":0,"start":"…","ttfbMs":3.1,"totalMs":3.2,
- *  "attempts":1,"redirects":0,"error":{"kind":"HTTP_STATUS","message":"HTTP error status: status 500"}}
+ *  "attempts":1,"redirects":0,
+ *  "error":{"kind":"HTTP_STATUS","message":"HTTP error status: status 500"}}
  * }</pre>
  *
  * @param seq the input's global sequence number (zero-based position among the job's URLs)

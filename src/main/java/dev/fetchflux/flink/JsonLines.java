@@ -65,8 +65,10 @@ final class JsonLines {
     } catch (IOException e) {
       throw new IllegalArgumentException("not JSON: " + abbreviate(line), e);
     }
-    if (n == null || !n.isObject() || !n.path("seq").canConvertToLong() || !n.path("url").isTextual()) {
-      throw new IllegalArgumentException("not a fetch record (needs seq and url): " + abbreviate(line));
+    if (n == null || !n.isObject() || !n.path("seq").canConvertToLong()
+        || !n.path("url").isTextual()) {
+      throw new IllegalArgumentException(
+          "not a fetch record (needs seq and url): " + abbreviate(line));
     }
     JsonNode error = n.path("error");
     String start = text(n, "start");
@@ -93,8 +95,8 @@ final class JsonLines {
   }
 
   /**
-   * The top-level {@code seq} of a JSON object line, read with a streaming parser that stops as soon
-   * as it has it (our writer puts it first).
+   * The top-level {@code seq} of a JSON object line, read with a streaming parser that stops as
+   * soon as it has it (our writer puts it first).
    *
    * @throws IllegalArgumentException if the line is not a JSON object with a numeric top-level seq
    */
@@ -115,7 +117,8 @@ final class JsonLines {
         }
         p.skipChildren();
       }
-      throw new IllegalArgumentException("no top-level seq: " + abbreviate(line) + " (at " + t + ")");
+      throw new IllegalArgumentException(
+          "no top-level seq: " + abbreviate(line) + " (at " + t + ")");
     } catch (IOException e) {
       throw new IllegalArgumentException("not JSON: " + abbreviate(line), e);
     }

@@ -5,7 +5,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import org.apache.flink.api.common.serialization.Encoder;
 
-/** Writes each {@link FetchRecord} as one line of JSON (UTF-8, {@code \n}) for a row-format sink. */
+/** Writes each {@link FetchRecord} as one JSON line (UTF-8, {@code \n}) for a row-format sink. */
 public final class JsonLinesEncoder implements Encoder<FetchRecord> {
   private static final long serialVersionUID = 1L;
 

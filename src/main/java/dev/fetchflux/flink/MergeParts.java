@@ -30,17 +30,17 @@ import picocli.CommandLine.Parameters;
  * k-way merge by {@code seq}, in memory proportional to the number of parts, not of records.
  *
  * <p>Each part must already be sorted by {@code seq}, as every part written by {@link FetchJob} is
- * (each fetch subtask emits its inputs in order). Directories are searched for {@code *.jsonl} files,
- * skipping hidden ones (Flink's in-progress and pending files start with a dot). A {@code seq} seen
- * twice is written once (the first line wins) and counted as a duplicate; numbers missing from
- * {@code 0..max} (or {@code 0..expect-1}) are counted and make the exit status 1.
+ * (each fetch subtask emits its inputs in order). Directories are searched for {@code *.jsonl}
+ * files, skipping hidden ones (Flink's in-progress and pending files start with a dot). A {@code
+ * seq} seen twice is written once (the first line wins) and counted as a duplicate; numbers missing
+ * from {@code 0..max} (or {@code 0..expect-1}) are counted and make the exit status 1.
  *
  * <pre>
  *   java -cp fetchflux-VERSION-all.jar dev.fetchflux.flink.MergeParts -o all.jsonl out/
  * </pre>
  *
- * <p>Exit status: 0 merged and complete; 1 merged but numbers are missing; 2 usage error, unreadable
- * or unsorted part. Does not need Flink on the class path.
+ * <p>Exit status: 0 merged and complete; 1 merged but numbers are missing; 2 usage error,
+ * unreadable or unsorted part. Does not need Flink on the class path.
  */
 @Command(
     name = "fetchflux-merge",
@@ -154,8 +154,9 @@ public final class MergeParts implements Callable<Integer> {
    */
   public static Summary merge(List<Path> parts, OutputStream out, @Nullable Long expect)
       throws IOException {
-    PriorityQueue<Run> heads = new PriorityQueue<>(
-        Math.max(1, parts.size()), Comparator.comparingLong((Run r) -> r.seq).thenComparingInt(r -> r.id));
+    // Ties (a seq in two parts) break by part order, so the first part's line is the one kept.
+    PriorityQueue<Run> heads = new PriorityQueue<>(Math.max(1, parts.size()),
+        Comparator.comparingLong((Run r) -> r.seq).thenComparingInt(r -> r.id));
     List<Run> open = new ArrayList<>();
     long records = 0;
     long duplicates = 0;

@@ -15,10 +15,10 @@ import org.jspecify.annotations.Nullable;
  * Numbers input lines 0, 1, 2, ... in the order they arrive, skipping blank lines and {@code #}
  * comments (as the CLI's {@code -i FILE} does), and trims the URLs.
  *
- * <p>Must run with parallelism 1 right behind a parallelism-1 source, so that "the order they arrive"
- * is the file's order. The next number is checkpointed operator state: after a failover the source
- * rewinds to its checkpointed position and this counter to the number it had at that same checkpoint,
- * so every URL gets the same number again.
+ * <p>Must run with parallelism 1 right behind a parallelism-1 source, so that "the order they
+ * arrive" is the file's order. The next number is checkpointed operator state: after a failover the
+ * source rewinds to its checkpointed position and this counter to the number it had at that same
+ * checkpoint, so every URL gets the same number again.
  */
 public final class SequenceNumbers extends RichFlatMapFunction<String, NumberedUrl>
     implements CheckpointedFunction {

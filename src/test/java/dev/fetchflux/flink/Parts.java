@@ -20,8 +20,8 @@ import java.util.stream.Stream;
 final class Parts {
   // FileSink names parts part-<writer uuid>-<counter>.jsonl, one uuid per subtask's writer; hidden
   // (in-progress or pending) files are not committed.
-  private static final Pattern NAME =
-      Pattern.compile("part-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\\d+)\\.jsonl");
+  private static final Pattern NAME = Pattern.compile(
+      "part-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\\d+)\\.jsonl");
 
   private Parts() {}
 
