@@ -9,8 +9,11 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
@@ -28,13 +31,20 @@ import reactor.core.scheduler.Schedulers;
  * timeout included.
  *
  * {@snippet :
- * FetchOptions options = FetchOptions.builder().maxInFlight(32).build();
+ * FetchOptions options = FetchOptions.builder().maxInFlight(32).window(256).build();
  * DataStream<FetchRecord> records = AsyncDataStream.orderedWait(
  *     urls,                                   // DataStream<NumberedUrl>
  *     new FetchFunction(options),
  *     options.flinkTimeout().toMillis(), TimeUnit.MILLISECONDS,
- *     options.maxInFlight());                 // capacity = requests in flight per subtask
+ *     options.capacity());                    // the window W; 32 requests on the wire at most
  * }
+ *
+ * <h2>In flight and waiting</h2>
+ * At most {@link FetchOptions#maxInFlight()} (C) requests run at once per subtask. Flink's ordered
+ * queue holds {@link FetchOptions#capacity()} (W) elements, running or finished and waiting for
+ * the ones ahead; when W &gt; C the function starts the extra elements as slots free up, so a slow
+ * URL at the head no longer stalls the subtask once C - 1 others finish (see
+ * {@link FetchOptions.Builder#window(int)}).
  *
  * <h2>Threads</h2>
  * {@code asyncInvoke} only subscribes to {@link Fetcher#fetchOne(Object)} and returns. The result
@@ -67,6 +77,7 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
   private transient @Nullable Scheduler io;
   private transient @Nullable BodyStore bodies;
   private transient @Nullable ConcurrentMap<Long, InFlight> inFlight;
+  private transient @Nullable Gate gate;
   private transient @Nullable Counter succeeded;
   private transient @Nullable Counter failed;
   private transient @Nullable Counter timedOut;
@@ -83,11 +94,56 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
     final long startNanos = System.nanoTime();
   }
 
+  /**
+   * Starts at most {@code limit} requests at once, the rest in arrival order as slots free up;
+   * never blocks. Needed only when Flink's capacity (the window) is larger than maxInFlight.
+   */
+  private static final class Gate {
+    private final int limit;
+    private final AtomicInteger active = new AtomicInteger();
+    private final Queue<Runnable> waiting = new ConcurrentLinkedQueue<>();
+
+    Gate(int limit) {
+      this.limit = limit;
+    }
+
+    void submit(Runnable start) {
+      waiting.add(start);
+      drain();
+    }
+
+    void release() {
+      active.decrementAndGet();
+      drain();
+    }
+
+    // Both sides change state first and check second (submit: enqueue, then look at active;
+    // release: decrement, then look at the queue), so no start is left behind a free slot.
+    private void drain() {
+      while (true) {
+        int a = active.get();
+        if (a >= limit || waiting.isEmpty()) {
+          return;
+        }
+        if (!active.compareAndSet(a, a + 1)) {
+          continue;
+        }
+        Runnable next = waiting.poll();
+        if (next == null) {
+          active.decrementAndGet();
+          continue;
+        }
+        next.run();
+      }
+    }
+  }
+
   @Override
   public void open(OpenContext context) throws Exception {
     super.open(context);
     int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
     inFlight = new ConcurrentHashMap<>();
+    gate = new Gate(options.maxInFlight());
     fetcher = options.newFetcher();
     io = Schedulers.newBoundedElastic(options.ioThreads(), Integer.MAX_VALUE,
         "fetchflux-flink-io-" + subtask, 60, true);
@@ -103,12 +159,24 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
     ConcurrentMap<Long, InFlight> pending = Objects.requireNonNull(inFlight, "not open");
     Fetcher f = Objects.requireNonNull(fetcher, "not open");
     Scheduler scheduler = Objects.requireNonNull(io, "not open");
+    Gate slots = Objects.requireNonNull(gate, "not open");
     InFlight entry = new InFlight();
     // Registered before subscribing, so a timeout can always find (and cancel) the request.
     pending.put(input.seq(), entry);
+    slots.submit(() -> start(input, resultFuture, entry, pending, f, scheduler, slots));
+  }
+
+  private void start(NumberedUrl input, ResultFuture<FetchRecord> resultFuture, InFlight entry,
+      ConcurrentMap<Long, InFlight> pending, Fetcher f, Scheduler scheduler, Gate slots) {
+    if (entry.request.isDisposed()) {
+      slots.release(); // timed out or closed while waiting for a slot
+      return;
+    }
     entry.request.update(f.fetchOne(input.url())
         .publishOn(scheduler)
         .flatMap(result -> Mono.fromCallable(() -> toRecord(input, result)))
+        // Frees the slot on every ending: result, error, or cancellation by timeout() or close().
+        .doFinally(signal -> slots.release())
         .subscribe(
             record -> {
               // Whoever removes the entry completes the element: this callback or timeout().

@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
  *     -> SequenceNumbers (parallelism 1: seq = position among the URLs, checkpointed)
  *     -> rebalance (round robin; each subtask still sees ascending seqs)
  *     -> AsyncDataStream.orderedWait(FetchFunction, timeout = deadline + margin,
- *                                    capacity = concurrency)          parallelism P
+ *                                    capacity = window, default concurrency)   parallelism P
  *     -> FileSink of JSON lines, part-*.jsonl                            parallelism P
  * </pre>
  *
@@ -81,6 +81,11 @@ public final class FetchJob implements Callable<Integer> {
       description = "Requests in flight per subtask (orderedWait capacity)."
           + " Default: ${DEFAULT-VALUE}.")
   int concurrency;
+
+  @Option(names = {"-w", "--window"}, paramLabel = "W",
+      description = "Records a subtask may hold while an earlier one is still in flight (>= -c);"
+          + " larger values keep the wire busy behind a slow URL. Default: same as -c.")
+  @Nullable Integer window;
 
   @Option(names = {"-m", "--max-time"}, paramLabel = "DURATION", defaultValue = "60s",
       converter = Durations.class,
@@ -157,6 +162,7 @@ public final class FetchJob implements Callable<Integer> {
   public FetchOptions fetchOptions() {
     FetchOptions.Builder b = FetchOptions.builder()
         .maxInFlight(concurrency)
+        .window(window != null ? window : concurrency)
         .requestTimeout(maxTime)
         .connectTimeout(connectTimeout)
         .timeoutMargin(timeoutMargin)
@@ -207,14 +213,14 @@ public final class FetchJob implements Callable<Integer> {
   /**
    * Fetches every URL with {@code parallelism} subtasks, each keeping its inputs' order:
    * {@code orderedWait} with timeout {@link FetchOptions#flinkTimeout()} and capacity
-   * {@link FetchOptions#maxInFlight()}.
+   * {@link FetchOptions#capacity()} (the window; maxInFlight unless set larger).
    */
   public static SingleOutputStreamOperator<FetchRecord> fetch(
       DataStream<NumberedUrl> urls, FetchOptions options, int parallelism) {
     // Round robin from the single numbering subtask: each fetch subtask receives ascending seqs.
     DataStream<NumberedUrl> spread = parallelism > 1 ? urls.rebalance() : urls;
     return AsyncDataStream.orderedWait(spread, new FetchFunction(options),
-            options.flinkTimeout().toMillis(), TimeUnit.MILLISECONDS, options.maxInFlight())
+            options.flinkTimeout().toMillis(), TimeUnit.MILLISECONDS, options.capacity())
         .setParallelism(parallelism).name("fetch").uid("fetch");
   }
 

@@ -48,6 +48,7 @@ public final class FetchOptions implements Serializable {
   }
 
   private final int maxInFlight;
+  private final int window;
   private final Duration requestTimeout;
   private final Duration connectTimeout;
   private final Duration readTimeout;
@@ -66,6 +67,7 @@ public final class FetchOptions implements Serializable {
 
   private FetchOptions(Builder b) {
     this.maxInFlight = b.maxInFlight;
+    this.window = b.window < 0 ? b.maxInFlight : b.window;
     this.requestTimeout = b.requestTimeout;
     this.connectTimeout = b.connectTimeout;
     this.readTimeout = b.readTimeout;
@@ -88,9 +90,17 @@ public final class FetchOptions implements Serializable {
     return new Builder();
   }
 
-  /** Requests in flight per subtask; also the capacity for {@code AsyncDataStream.orderedWait}. */
+  /** Requests in flight per subtask (C). */
   public int maxInFlight() {
     return maxInFlight;
+  }
+
+  /**
+   * The capacity to give {@code AsyncDataStream.orderedWait}: the {@linkplain Builder#window(int)
+   * window} W, which is {@link #maxInFlight()} unless set larger.
+   */
+  public int capacity() {
+    return window;
   }
 
   /** The fetcher's total deadline per URL. */
@@ -103,9 +113,14 @@ public final class FetchOptions implements Serializable {
    * so the fetcher's own deadline (a {@code DEADLINE} record with its cause) normally fires first
    * and Flink's timeout only catches what is stuck elsewhere (for example a stalled body
    * directory).
+   *
+   * <p>Flink starts its timer when an element enters the function; with a window W larger than
+   * maxInFlight C an element may first wait for a free slot, at worst {@code ceil(W / C) - 1}
+   * deadlines, so the timeout grows to {@code ceil(W / C)} deadlines plus the margin.
    */
   public Duration flinkTimeout() {
-    return requestTimeout.plus(timeoutMargin);
+    long rounds = (window + maxInFlight - 1) / maxInFlight;
+    return requestTimeout.multipliedBy(rounds).plus(timeoutMargin);
   }
 
   /** Where bodies are stored, or {@code null} when they are not. */
@@ -144,13 +159,15 @@ public final class FetchOptions implements Serializable {
 
   @Override
   public String toString() {
-    return "FetchOptions[maxInFlight=" + maxInFlight + ", requestTimeout=" + requestTimeout
+    return "FetchOptions[maxInFlight=" + maxInFlight + ", window=" + window
+        + ", requestTimeout=" + requestTimeout
         + ", flinkTimeout=" + flinkTimeout() + ", bodyDirectory=" + bodyDirectory + "]";
   }
 
   /** Configures {@link FetchOptions}; defaults are the {@link Fetcher}'s unless stated. */
   public static final class Builder {
     private int maxInFlight = Fetcher.DEFAULT_MAX_IN_FLIGHT;
+    private int window = -1;
     private Duration requestTimeout = Fetcher.DEFAULT_REQUEST_TIMEOUT;
     private Duration connectTimeout = Fetcher.DEFAULT_CONNECT_TIMEOUT;
     private Duration readTimeout = Fetcher.DEFAULT_READ_TIMEOUT;
@@ -170,11 +187,31 @@ public final class FetchOptions implements Serializable {
     private Builder() {}
 
     /**
-     * Requests in flight per subtask (C). Default {@value Fetcher#DEFAULT_MAX_IN_FLIGHT}. Give the
-     * same number to {@code orderedWait} as its capacity.
+     * Requests in flight per subtask (C). Default {@value Fetcher#DEFAULT_MAX_IN_FLIGHT}. Give
+     * {@link FetchOptions#capacity()} to {@code orderedWait} as its capacity.
      */
     public Builder maxInFlight(int maxInFlight) {
       this.maxInFlight = maxInFlight;
+      return this;
+    }
+
+    /**
+     * Elements a subtask holds at once (W ≥ maxInFlight): in flight, waiting for a free slot, or
+     * finished and waiting for the element ahead of them, as Flink's ordered queue requires.
+     * Default: maxInFlight, so that the queue and the wire hold the same number.
+     *
+     * <p>Flink's ordered queue counts finished elements that wait for a slow head against its
+     * capacity, so with W = C one slow URL lets the next C - 1 finish and then stalls the subtask:
+     * the head-of-line blocking of {@code flatMapSequential}. A larger W keeps C requests on the
+     * wire while up to W - C finished records wait; a record is only metadata (the body is already
+     * on disk), so W can be large. The cost: up to W inputs per subtask are in each checkpoint and
+     * are sent again after a failover.
+     */
+    public Builder window(int window) {
+      if (window < 1) {
+        throw new IllegalArgumentException("window < 1: " + window);
+      }
+      this.window = window;
       return this;
     }
 
@@ -289,6 +326,10 @@ public final class FetchOptions implements Serializable {
      * @throws IllegalArgumentException naming the offending option
      */
     public FetchOptions build() {
+      if (window >= 0 && window < maxInFlight) {
+        throw new IllegalArgumentException(
+            "window (" + window + ") must be >= maxInFlight (" + maxInFlight + ")");
+      }
       FetchOptions options = new FetchOptions(this);
       // Fail at job construction, on the client, rather than in open() on every task manager.
       options.apply(Fetcher.builder());

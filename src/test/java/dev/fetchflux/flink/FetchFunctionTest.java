@@ -185,6 +185,45 @@ class FetchFunctionTest {
   }
 
   @Test
+  void neverRunsMoreThanMaxInFlightWhenTheWindowIsLarger() throws Exception {
+    FetchFunction f = open(FetchOptions.builder().maxInFlight(2).window(6).build());
+    List<Completion> completions = new java.util.ArrayList<>();
+
+    for (int i = 0; i < 6; i++) {
+      Completion c = new Completion();
+      completions.add(c);
+      f.asyncInvoke(new NumberedUrl(i, server.url("/delay/200?i=" + i)), c);
+    }
+
+    for (int i = 0; i < 6; i++) {
+      FetchRecord r = completions.get(i).get();
+      assertThat(r.succeeded()).isTrue();
+      assertThat(r.url()).endsWith("?i=" + i);
+    }
+    assertThat(server.peakInFlight()).isEqualTo(2);
+  }
+
+  @Test
+  void timeoutOfAnElementWaitingForASlotMeansItIsNeverSent() throws Exception {
+    FetchFunction f = open(FetchOptions.builder().maxInFlight(1).window(2).build());
+    NumberedUrl running = new NumberedUrl(0, server.url("/delay/60000"));
+    NumberedUrl waiting = new NumberedUrl(1, server.url("/echo"));
+    Completion first = new Completion();
+    Completion second = new Completion();
+    f.asyncInvoke(running, first);
+    f.asyncInvoke(waiting, second);
+    await("the first request reaches the server", () -> server.requests().size() == 1);
+
+    f.timeout(waiting, second);
+    f.timeout(running, first);
+
+    assertThat(second.get().errorKind()).isEqualTo("DEADLINE");
+    assertThat(first.get().errorKind()).isEqualTo("DEADLINE");
+    await("the server sees the first request abandoned", () -> server.abandoned() == 1);
+    assertThat(server.requests("/echo")).isEmpty();
+  }
+
+  @Test
   void closeCancelsRequestsInFlight() throws Exception {
     FetchFunction f = open(FetchOptions.builder().build());
     Completion c = new Completion();

@@ -57,8 +57,23 @@ class JobPartsTest {
 
     assertThat(options.maxInFlight()).isEqualTo(64);
     assertThat(options.requestTimeout()).isEqualTo(Duration.ofSeconds(20));
+    assertThat(options.capacity()).isEqualTo(64);
     assertThat(options.flinkTimeout()).isEqualTo(Duration.ofSeconds(23));
     assertThat(options.bodyDirectory()).isNull();
+  }
+
+  @Test
+  void windowWidensCapacityAndFlinkTimeoutButNotRequestsInFlight() {
+    FetchOptions options = FetchJob.parse("-i", "u", "-o", "o", "-c", "32", "-w", "256",
+        "-m", "20s", "--timeout-margin", "3s").fetchOptions();
+
+    assertThat(options.maxInFlight()).isEqualTo(32);
+    assertThat(options.capacity()).isEqualTo(256);
+    // An element may wait for up to 7 deadlines for a slot, then run for one.
+    assertThat(options.flinkTimeout()).isEqualTo(Duration.ofSeconds(8 * 20 + 3));
+    assertThatThrownBy(() -> FetchOptions.builder().maxInFlight(8).window(4).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("window (4) must be >= maxInFlight (8)");
   }
 
   @Test
