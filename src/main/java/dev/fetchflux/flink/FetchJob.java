@@ -36,8 +36,8 @@ import picocli.CommandLine.Option;
  *     -> FileSink of JSON lines, part-*.jsonl                            parallelism P
  * </pre>
  *
- * <p>With {@code -p 1} one writer emits every record in input order (a new part every 128 MiB or
- * so, Flink's default rolling policy). With P &gt; 1 every part is in ascending seq order but the
+ * <p>With {@code -p 1} one writer emits every record in input order (a new part past 128 MiB or
+ * 60 s, Flink's default rolling policy). With P &gt; 1 every part is in ascending seq order but the
  * subtasks interleave; {@link MergeParts} rebuilds the global order from any set of parts.
  * The sink is Flink's {@link FileSink}: part files are committed only with a completed checkpoint
  * and in-progress data after it is discarded on failover, so each input's record appears exactly
