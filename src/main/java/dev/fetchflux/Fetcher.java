@@ -1,5 +1,6 @@
 package dev.fetchflux;
 
+import dev.fetchflux.internal.AdmissionMetrics;
 import dev.fetchflux.internal.EngineSettings;
 import dev.fetchflux.internal.Errors;
 import dev.fetchflux.internal.HttpEngine;
@@ -8,10 +9,13 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.TrustManagerFactory;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
@@ -85,6 +89,10 @@ public final class Fetcher implements AutoCloseable {
   private static final long RESULT_OVERHEAD_BYTES = 256;
 
   private final Builder config;
+  private final AdmissionMetrics metrics = new AdmissionMetrics();
+  private final LongAdder succeeded = new LongAdder();
+  private final LongAdder failed = new LongAdder();
+  private final LongAdder bodyBytes = new LongAdder();
   private final Transport transport;
   private final boolean ownsTransport;
 
@@ -118,7 +126,10 @@ public final class Fetcher implements AutoCloseable {
             b.protocol,
             b.insecure,
             b.trustManagerFactory,
-            b.eventLoopThreads);
+            b.eventLoopThreads,
+            b.proxies,
+            List.copyOf(b.resolveRules),
+            List.copyOf(b.connectToRules));
     this.transport = new HttpEngine(settings);
     this.ownsTransport = true;
   }
@@ -181,7 +192,24 @@ public final class Fetcher implements AutoCloseable {
         config.effectiveWindow(),
         config.reorderWindowBytes,
         Fetcher::weight,
-        ordered);
+        ordered,
+        metrics);
+  }
+
+  /** What this fetcher is doing right now, across all its streams. */
+  public FetcherStats stats() {
+    return new FetcherStats(metrics.inFlight(), metrics.waiting(), metrics.waitingBytes(),
+        metrics.admitted(), metrics.emitted(), succeeded.sum(), failed.sum(), bodyBytes.sum());
+  }
+
+  private FetchResult count(FetchResult result) {
+    if (result instanceof FetchResult.Success ok) {
+      succeeded.increment();
+      bodyBytes.add(ok.body().size());
+    } else {
+      failed.increment();
+    }
+    return result;
   }
 
   private static long weight(FetchResult result) {
@@ -199,7 +227,8 @@ public final class Fetcher implements AutoCloseable {
       String text = String.valueOf(input);
       FetchException error = new FetchException(index, text, null, "GET",
           FetchException.Kind.INVALID_REQUEST, 0, 0, String.valueOf(e.getMessage()), e);
-      return Mono.just(new FetchResult.Failure(index, text, error, Timings.none()));
+      return Mono.fromSupplier(
+          () -> count(new FetchResult.Failure(index, text, error, Timings.none())));
     }
     FetchRequest req = request;
     return Mono.defer(() -> {
@@ -209,7 +238,8 @@ public final class Fetcher implements AutoCloseable {
           .timeout(config.requestTimeout)
           .checkpoint("fetchflux #" + index + " " + req.method() + " " + req.uri())
           .map(response -> toResult(index, req, response, startWall, start))
-          .onErrorResume(e -> Mono.just(toFailure(index, req, e, startWall, start)));
+          .onErrorResume(e -> Mono.just(toFailure(index, req, e, startWall, start)))
+          .map(this::count);
     });
   }
 
@@ -337,6 +367,9 @@ public final class Fetcher implements AutoCloseable {
       b.trustManagerFactory = trustManagerFactory;
       b.eventLoopThreads = eventLoopThreads;
       b.transport = transport;
+      b.proxies = proxies;
+      b.resolveRules = new ArrayList<>(resolveRules);
+      b.connectToRules = new ArrayList<>(connectToRules);
       return b;
     }
 
@@ -533,8 +566,8 @@ public final class Fetcher implements AutoCloseable {
      * Exchanges requests through {@code transport} instead of the built-in reactor-netty engine; the
      * ordering, limits, {@link #requestTimeout total deadline}, {@link #failOnHttpError} and error
      * mapping still apply, while the transport settings (connect and read timeouts, redirects, TLS,
-     * compression, body size, headers) are the transport's business. The fetcher does not close it.
-     * Used by {@code dev.fetchflux.testing.StubFetcher}.
+     * compression, body size, headers, proxies, resolve rules) are the transport's business. The
+     * fetcher does not close it. Used by {@code dev.fetchflux.testing.StubFetcher}.
      */
     public Builder transport(Transport transport) {
       this.transport = Objects.requireNonNull(transport, "transport");
@@ -564,6 +597,51 @@ public final class Fetcher implements AutoCloseable {
         throw new IllegalArgumentException(name + " must be positive: " + d);
       }
       return d;
+    }
+
+    // Proxies and resolve overrides (docs/library.md, "Proxies and resolve overrides").
+
+    private ProxySettings proxies = ProxySettings.direct();
+    private List<ResolveRule> resolveRules = new ArrayList<>();
+    private List<ConnectToRule> connectToRules = new ArrayList<>();
+
+    /**
+     * Which proxy each request goes through, by URL scheme, with hosts that go direct. Default
+     * {@link ProxySettings#direct()}: no proxy, and no environment variable is read. For curl's
+     * behaviour pass {@code ProxySettings.fromEnvironment(System.getenv())}. Replaces an earlier
+     * {@code proxy(...)} call.
+     */
+    public Builder proxy(ProxySettings proxies) {
+      this.proxies = Objects.requireNonNull(proxies, "proxies");
+      return this;
+    }
+
+    /**
+     * Sends every request through {@code proxy} (curl's {@code -x}), with no exceptions; the same as
+     * {@code proxy(ProxySettings.of(proxy))}. Default: no proxy.
+     */
+    public Builder proxy(Proxy proxy) {
+      return proxy(ProxySettings.of(proxy));
+    }
+
+    /**
+     * Adds a fixed address for a host and port (curl's {@code --resolve}): connections to it go to
+     * the rule's addresses; {@code Host} and TLS SNI stay the URL's. Repeatable; a later rule for the
+     * same host and port replaces an earlier one. Default: none, DNS decides.
+     */
+    public Builder resolve(ResolveRule rule) {
+      this.resolveRules.add(Objects.requireNonNull(rule, "rule"));
+      return this;
+    }
+
+    /**
+     * Adds a connection redirect (curl's {@code --connect-to}): requests to the rule's host and port
+     * connect to its target instead; {@code Host} and TLS SNI stay the URL's. Repeatable; the first
+     * matching rule wins. Default: none.
+     */
+    public Builder connectTo(ConnectToRule rule) {
+      this.connectToRules.add(Objects.requireNonNull(rule, "rule"));
+      return this;
     }
   }
 }
