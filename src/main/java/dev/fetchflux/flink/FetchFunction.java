@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
@@ -92,6 +93,7 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
     final Disposable.Swap request = Disposables.swap();
     final long startEpochMillis = System.currentTimeMillis();
     final long startNanos = System.nanoTime();
+    volatile boolean started;
   }
 
   /**
@@ -101,13 +103,15 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
   private static final class Gate {
     private final int limit;
     private final AtomicInteger active = new AtomicInteger();
-    private final Queue<Runnable> waiting = new ConcurrentLinkedQueue<>();
+    // Each returns whether it took its slot (false: cancelled while waiting), so skipping a run of
+    // cancelled elements is a loop here, not a recursion through release().
+    private final Queue<BooleanSupplier> waiting = new ConcurrentLinkedQueue<>();
 
     Gate(int limit) {
       this.limit = limit;
     }
 
-    void submit(Runnable start) {
+    void submit(BooleanSupplier start) {
       waiting.add(start);
       drain();
     }
@@ -128,12 +132,10 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
         if (!active.compareAndSet(a, a + 1)) {
           continue;
         }
-        Runnable next = waiting.poll();
-        if (next == null) {
+        BooleanSupplier next = waiting.poll();
+        if (next == null || !next.getAsBoolean()) {
           active.decrementAndGet();
-          continue;
         }
-        next.run();
       }
     }
   }
@@ -166,12 +168,13 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
     slots.submit(() -> start(input, resultFuture, entry, pending, f, scheduler, slots));
   }
 
-  private void start(NumberedUrl input, ResultFuture<FetchRecord> resultFuture, InFlight entry,
+  /** Sends the request in a slot of the gate; false if it was cancelled while waiting for one. */
+  private boolean start(NumberedUrl input, ResultFuture<FetchRecord> resultFuture, InFlight entry,
       ConcurrentMap<Long, InFlight> pending, Fetcher f, Scheduler scheduler, Gate slots) {
     if (entry.request.isDisposed()) {
-      slots.release(); // timed out or closed while waiting for a slot
-      return;
+      return false; // timed out or closed while waiting for a slot: never sent
     }
+    entry.started = true;
     entry.request.update(f.fetchOne(input.url())
         .publishOn(scheduler)
         .flatMap(result -> Mono.fromCallable(() -> toRecord(input, result)))
@@ -190,6 +193,7 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
                 resultFuture.completeExceptionally(error);
               }
             }));
+    return true;
   }
 
   @Override
@@ -203,12 +207,14 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
     count(timedOut);
     // The function does not know the timeout given to orderedWait, only how long it waited.
     long elapsed = System.nanoTime() - entry.startNanos;
+    boolean sent = entry.started;
     resultFuture.complete(Collections.singletonList(new FetchRecord(
         input.seq(), input.url(), null, 0, 0, null, null,
-        entry.startEpochMillis, 0, millis(elapsed), 1, 0,
+        entry.startEpochMillis, 0, millis(elapsed), sent ? 1 : 0, 0,
         FetchException.Kind.DEADLINE.name(),
         FetchException.Kind.DEADLINE.description() + ": Flink's async timeout fired after "
-            + TimeUnit.NANOSECONDS.toMillis(elapsed) + " ms; request cancelled")));
+            + TimeUnit.NANOSECONDS.toMillis(elapsed) + " ms; "
+            + (sent ? "request cancelled" : "never sent (no free slot)"))));
   }
 
   @Override

@@ -218,9 +218,42 @@ class FetchFunctionTest {
     f.timeout(running, first);
 
     assertThat(second.get().errorKind()).isEqualTo("DEADLINE");
+    assertThat(second.get().errorMessage()).endsWith("never sent (no free slot)");
+    assertThat(second.get().attempts()).isZero();
     assertThat(first.get().errorKind()).isEqualTo("DEADLINE");
+    assertThat(first.get().errorMessage()).endsWith("request cancelled");
     await("the server sees the first request abandoned", () -> server.abandoned() == 1);
     assertThat(server.requests("/echo")).isEmpty();
+  }
+
+  @Test
+  void aLongRunOfElementsCancelledWhileWaitingIsSkippedWhenTheSlotFrees() throws Exception {
+    int waitingCount = 20_000;
+    FetchFunction f = open(FetchOptions.builder().maxInFlight(1).window(waitingCount + 1).build());
+    NumberedUrl running = new NumberedUrl(0, server.url("/delay/60000"));
+    Completion first = new Completion();
+    f.asyncInvoke(running, first);
+    List<NumberedUrl> waiting = new java.util.ArrayList<>();
+    List<Completion> completions = new java.util.ArrayList<>();
+    for (int i = 1; i <= waitingCount; i++) {
+      NumberedUrl u = new NumberedUrl(i, server.url("/echo?i=" + i));
+      Completion c = new Completion();
+      waiting.add(u);
+      completions.add(c);
+      f.asyncInvoke(u, c);
+    }
+    for (int i = 0; i < waitingCount; i++) {
+      f.timeout(waiting.get(i), completions.get(i));
+    }
+    NumberedUrl last = new NumberedUrl(waitingCount + 1, server.url("/echo?last"));
+    Completion lastCompletion = new Completion();
+    f.asyncInvoke(last, lastCompletion);
+
+    f.timeout(running, first); // frees the slot: 20,000 cancelled elements, then the last one
+
+    assertThat(lastCompletion.get().succeeded()).isTrue();
+    assertThat(completions).allMatch(c -> c.completions.get() == 1);
+    assertThat(server.requests("/echo")).hasSize(1);
   }
 
   @Test
