@@ -21,17 +21,18 @@ import reactor.core.publisher.Flux;
  * test (nothing asserts speed); run it by hand:
  *
  * <pre>
- *   mvn -o -q -B test-compile
- *   java -cp "target/test-classes:target/classes:$(cat target/test.classpath)" \
+ *   mvn -o -q -B test-compile dependency:build-classpath \
+ *       -Dmdep.includeScope=test -Dmdep.outputFile=target/test.classpath
+ *   java -Xmx1g -cp "target/test-classes:target/classes:$(cat target/test.classpath)" \
  *       dev.fetchflux.flink.ScaleOutBench [repetitions]
  * </pre>
  *
- * <p>Two inputs: {@code uniform} (every URL answers after 20 ms) and {@code slow-head} (the same, but
- * every 50th URL takes 1 s, the head-of-line case of {@code docs/architecture.md}). Each run writes
- * JSON lines with a SHA-256 per body, as the job does. Flink runs at window W = C and W = 8C.
- * Their wall time includes starting a local MiniCluster; the job's net runtime (which includes
- * waiting for the final checkpoint, interval 200 ms) is printed beside it, and URLs/s are computed
- * from it.
+ * <p>Two inputs: {@code uniform} (every URL answers after 20 ms) and {@code slow-head} (the same,
+ * but every 50th URL takes 1 s, the head-of-line case of {@code docs/architecture.md}). Each run
+ * writes JSON lines with a SHA-256 per body, as the job does. Flink runs at window W = C and
+ * W = 8C. Their wall time includes starting a local MiniCluster; the job's net runtime (which
+ * includes waiting for the final checkpoint, interval 200 ms) is printed beside it, and URLs/s are
+ * computed from it.
  */
 public final class ScaleOutBench {
   private static final int CONCURRENCY = 32;
