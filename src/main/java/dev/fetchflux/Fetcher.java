@@ -145,7 +145,10 @@ public final class Fetcher implements AutoCloseable {
             b.protocol,
             b.insecure,
             b.trustManagerFactory,
-            b.eventLoopThreads);
+            b.eventLoopThreads,
+            b.proxies,
+            List.copyOf(b.resolveRules),
+            List.copyOf(b.connectToRules));
     this.transport = new HttpEngine(settings);
     this.ownsTransport = true;
   }
@@ -511,6 +514,9 @@ public final class Fetcher implements AutoCloseable {
       b.maxInFlightPerHost = maxInFlightPerHost;
       b.maxRequestsPerSecond = maxRequestsPerSecond;
       b.maxRequestsPerSecondPerHost = maxRequestsPerSecondPerHost;
+      b.proxies = proxies;
+      b.resolveRules = new ArrayList<>(resolveRules);
+      b.connectToRules = new ArrayList<>(connectToRules);
       return b;
     }
 
@@ -762,9 +768,10 @@ public final class Fetcher implements AutoCloseable {
     /**
      * Exchanges requests through {@code transport} instead of the built-in reactor-netty engine; the
      * ordering, limits, retries, politeness limits, {@link #requestTimeout total deadline},
-     * {@link #failOnHttpError} and error mapping still apply, while the transport settings (connect and read timeouts, redirects, TLS,
-     * compression, body size, headers) are the transport's business. The fetcher does not close it.
-     * Used by {@code dev.fetchflux.testing.StubFetcher}.
+     * {@link #failOnHttpError} and error mapping still apply, while the transport settings (connect
+     * and read timeouts, redirects, TLS, compression, body size, headers, proxies, resolve rules)
+     * are the transport's business. The fetcher does not close it. Used by
+     * {@code dev.fetchflux.testing.StubFetcher}.
      */
     public Builder transport(Transport transport) {
       this.transport = Objects.requireNonNull(transport, "transport");
@@ -794,6 +801,51 @@ public final class Fetcher implements AutoCloseable {
         throw new IllegalArgumentException(name + " must be positive: " + d);
       }
       return d;
+    }
+
+    // Proxies and resolve overrides (docs/library.md, "Proxies and resolve overrides").
+
+    private ProxySettings proxies = ProxySettings.direct();
+    private List<ResolveRule> resolveRules = new ArrayList<>();
+    private List<ConnectToRule> connectToRules = new ArrayList<>();
+
+    /**
+     * Which proxy each request goes through, by URL scheme, with hosts that go direct. Default
+     * {@link ProxySettings#direct()}: no proxy, and no environment variable is read. For curl's
+     * behaviour pass {@code ProxySettings.fromEnvironment(System.getenv())}. Replaces an earlier
+     * {@code proxy(...)} call.
+     */
+    public Builder proxy(ProxySettings proxies) {
+      this.proxies = Objects.requireNonNull(proxies, "proxies");
+      return this;
+    }
+
+    /**
+     * Sends every request through {@code proxy} (curl's {@code -x}), with no exceptions; the same as
+     * {@code proxy(ProxySettings.of(proxy))}. Default: no proxy.
+     */
+    public Builder proxy(Proxy proxy) {
+      return proxy(ProxySettings.of(proxy));
+    }
+
+    /**
+     * Adds a fixed address for a host and port (curl's {@code --resolve}): connections to it go to
+     * the rule's addresses; {@code Host} and TLS SNI stay the URL's. Repeatable; a later rule for the
+     * same host and port replaces an earlier one. Default: none, DNS decides.
+     */
+    public Builder resolve(ResolveRule rule) {
+      this.resolveRules.add(Objects.requireNonNull(rule, "rule"));
+      return this;
+    }
+
+    /**
+     * Adds a connection redirect (curl's {@code --connect-to}): requests to the rule's host and port
+     * connect to its target instead; {@code Host} and TLS SNI stay the URL's. Repeatable; the first
+     * matching rule wins. Default: none.
+     */
+    public Builder connectTo(ConnectToRule rule) {
+      this.connectToRules.add(Objects.requireNonNull(rule, "rule"));
+      return this;
     }
   }
 }

@@ -27,7 +27,7 @@ class DocSnippetsTest {
     }
     List<String> documented = javaBlocks(Files.readString(Path.of("docs/library.md")));
 
-    assertThat(tested).hasSize(8);
+    assertThat(tested).hasSize(10);
     assertThat(documented).containsExactlyElementsOf(tested);
   }
 

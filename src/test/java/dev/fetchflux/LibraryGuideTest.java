@@ -191,4 +191,45 @@ class LibraryGuideTest {
     // Admission runs ahead of demand by at most the window: bounded, whatever the input's length.
     assertThat(server.requests().size()).isLessThanOrEqualTo(10 + 32);
   }
+
+  @Test
+  void proxiesAsCurlChoosesThem() {
+    List<String> out = new ArrayList<>();
+    try (ProxyTestServers.Socks5Proxy socks = ProxyTestServers.Socks5Proxy.start()) {
+      int socksPort = socks.port();
+      // guide: proxies
+      ProxySettings proxies = ProxySettings.fromEnvironment(System.getenv()) // as curl reads it
+          .withProxy(Proxy.parse("socks5h://127.0.0.1:" + socksPort))       // like curl -x
+          .withNoProxy("localhost,.internal.example");                       // like --noproxy
+      try (Fetcher fetcher = Fetcher.builder().proxy(proxies).build()) {
+        fetcher.fetch(Flux.just(server.url("/echo"),                         // through the proxy
+                "http://localhost:" + server.port() + "/echo"))              // no_proxy: direct
+            .doOnNext(r -> out.add(r.index() + ": " + r.isSuccess()))
+            .blockLast();
+      }
+      // end
+      assertThat(socks.log()).containsExactly("CONNECT IPv4 127.0.0.1:" + server.port());
+    }
+    assertThat(out).containsExactly("0: true", "1: true");
+  }
+
+  @Test
+  void resolveOverridesPointAtAStagingServer() {
+    int port = server.port();
+    List<String> out = new ArrayList<>();
+    // guide: resolve
+    try (Fetcher fetcher = Fetcher.builder()
+        .resolve(ResolveRule.parse("staging.example:" + port + ":127.0.0.1"))  // --resolve
+        .connectTo(ConnectToRule.parse("api.example:80:staging.example:" + port)) // --connect-to
+        .build()) {
+      fetcher.fetch(Flux.just("http://staging.example:" + port + "/echo",
+              "http://api.example/echo"))
+          .doOnNext(r -> out.add(r.index() + ": " + r.isSuccess()))
+          .blockLast();
+    }
+    // end
+    assertThat(out).containsExactly("0: true", "1: true");
+    assertThat(server.requests("/echo")).extracting(r -> r.headers().first("Host"))
+        .containsExactlyInAnyOrder("staging.example:" + port, "api.example");
+  }
 }

@@ -7,6 +7,7 @@ import dev.fetchflux.Headers;
 import dev.fetchflux.Transport;
 import dev.fetchflux.TransportException;
 import dev.fetchflux.HttpProtocol;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -22,6 +23,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import javax.net.ssl.TrustManagerFactory;
+import org.reactivestreams.Subscription;
+import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Mono;
 import reactor.netty.Connection;
 import reactor.netty.http.Http11SslContextSpec;
@@ -52,6 +55,7 @@ public final class HttpEngine implements Transport {
   private final ConnectionProvider provider;
   private final LoopResources loops;
   private final HttpClient client;
+  private final Routing routing;
   private final Set<String> sensitive;
 
   public HttpEngine(EngineSettings settings) {
@@ -73,6 +77,9 @@ public final class HttpEngine implements Transport {
     }
     this.sensitive = Set.copyOf(s);
     this.client = buildClient(settings);
+    this.routing = Routing.create(client, settings.proxies(),
+        new NameRules(settings.resolveRules(), settings.connectToRules()), loops,
+        settings.connectTimeout());
   }
 
   private HttpClient buildClient(EngineSettings s) {
@@ -136,14 +143,16 @@ public final class HttpEngine implements Transport {
    * The client for one hop. The fetcher's default headers are configured once on {@link #client};
    * {@code HttpClient.headers(...)} copies the client's configuration, which is measurably slow per
    * request, so it is paid only by requests with headers of their own, or after a cross-origin
-   * redirect, where sensitive default headers must go.
+   * redirect, where sensitive default headers must go. The base client is the hop's route (direct or
+   * through a proxy), chosen per hop so that a redirect to another host follows its own route.
    */
   private HttpClient clientFor(FetchRequest current, boolean crossedOrigin) {
+    HttpClient route = routing.client(current.uri());
     if (current.headers().isEmpty() && !crossedOrigin) {
-      return client;
+      return route;
     }
     Headers own = current.headers();
-    return client.headers(h -> {
+    return route.headers(h -> {
       if (crossedOrigin) {
         for (String name : settings.defaultHeaders().names()) {
           if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
@@ -335,6 +344,15 @@ public final class HttpEngine implements Transport {
     int status = response.status().code();
     long announced = contentLength(response);
     if (announced > limit && !settings.compression()) {
+      // The body is never read: subscribe to it and cancel at once, so reactor-netty releases what
+      // it already buffered or still receives (left alone, a body that came with the headers
+      // leaks) and closes the connection. take(0) would not do: it never subscribes.
+      connection.inbound().receive().subscribe(new BaseSubscriber<ByteBuf>() {
+        @Override
+        protected void hookOnSubscribe(Subscription subscription) {
+          subscription.cancel();
+        }
+      });
       return Mono.error(new TransportException(Kind.BODY_TOO_LARGE,
           "Content-Length " + announced + " > limit " + limit, status, headersAt, null));
     }
@@ -380,6 +398,8 @@ public final class HttpEngine implements Transport {
 
   @Override
   public Mono<Void> closeLater() {
-    return provider.disposeLater().then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)));
+    return routing.closeLater()
+        .then(provider.disposeLater())
+        .then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)));
   }
 }

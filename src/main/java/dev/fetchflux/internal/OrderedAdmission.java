@@ -318,6 +318,10 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
           continue;
         }
         admit();
+        if (innerError != null) {
+          // The mapper threw: terminate now, as no later signal may come to call drain() again.
+          continue;
+        }
         requestUpstream();
 
         if (upstreamDone && inputs.isEmpty() && inFlight == 0
@@ -409,6 +413,7 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
         try {
           mono = Objects.requireNonNull(mapper.apply(index, input), "mapper returned null");
         } catch (Throwable t) {
+          Operators.onDiscard(input, currentContext());
           INNER_ERROR.compareAndSet(this, null, Operators.onOperatorError(t, currentContext()));
           return;
         }
