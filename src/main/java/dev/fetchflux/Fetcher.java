@@ -5,6 +5,8 @@ import dev.fetchflux.internal.EngineSettings;
 import dev.fetchflux.internal.Errors;
 import dev.fetchflux.internal.HttpEngine;
 import dev.fetchflux.internal.OrderedAdmission;
+import dev.fetchflux.internal.Politeness;
+import dev.fetchflux.internal.RetrySchedule;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,6 +16,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.TrustManagerFactory;
@@ -21,6 +25,7 @@ import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Fetches many requests concurrently and streams the results back in input order.
@@ -61,6 +66,12 @@ import reactor.core.publisher.Mono;
  * results behind it finish and wait instead of stalling after C; {@code reorderWindowBytes} bounds the
  * bytes those waiting results hold. See {@code docs/architecture.md}.
  *
+ * <p>Towards servers, {@link Builder#maxInFlightPerHost}, {@link Builder#maxRequestsPerSecond} and
+ * {@link Builder#maxRequestsPerSecondPerHost} are shared by every call on the fetcher; waiting for
+ * them never blocks a thread. With a {@link Builder#retry retry policy} a failed attempt may be
+ * repeated; the input still yields one result, which counts the attempts and keeps the earlier
+ * failures as suppressed exceptions. See {@code docs/reliability.md}.
+ *
  * <p>A fetcher is immutable and thread-safe; share one. It owns its connection pool and event loops:
  * {@link #close()} it when done.
  */
@@ -95,9 +106,17 @@ public final class Fetcher implements AutoCloseable {
   private final LongAdder bodyBytes = new LongAdder();
   private final Transport transport;
   private final boolean ownsTransport;
+  private final RetrySchedule retry;
+  private final @Nullable Politeness politeness;
 
   private Fetcher(Builder b) {
     this.config = b.copy();
+    RetryPolicy rp = b.retryPolicy;
+    this.retry = new RetrySchedule(rp.maxAttempts(), rp.baseDelay(), rp.maxDelay(),
+        rp.retryStatuses(), rp.retryNonIdempotent(), rp.maxRetryTime(), rp.jitter());
+    Politeness p = new Politeness(b.maxInFlightPerHost, b.maxRequestsPerSecond,
+        b.maxRequestsPerSecondPerHost, Schedulers::parallel, System::nanoTime);
+    this.politeness = p.enabled() ? p : null;
     if (b.transport != null) {
       this.transport = b.transport;
       this.ownsTransport = false;
@@ -231,54 +250,174 @@ public final class Fetcher implements AutoCloseable {
           () -> count(new FetchResult.Failure(index, text, error, Timings.none())));
     }
     FetchRequest req = request;
-    return Mono.defer(() -> {
-      Instant startWall = Instant.now();
-      long start = System.nanoTime();
-      return transport.exchange(req)
-          .timeout(config.requestTimeout)
-          .checkpoint("fetchflux #" + index + " " + req.method() + " " + req.uri())
-          .map(response -> toResult(index, req, response, startWall, start))
-          .onErrorResume(e -> Mono.just(toFailure(index, req, e, startWall, start)))
-          .map(this::count);
-    });
+    return Mono.defer(() -> new Run(index, req).attempt()).map(this::count);
   }
 
-  private FetchResult toResult(
-      long index, FetchRequest req, Transport.Response o, Instant startWall, long start) {
-    long now = System.nanoTime();
-    Timings timings = new Timings(startWall,
-        Duration.ofNanos(Math.max(0, o.headersNanos() - start)), Duration.ofNanos(now - start));
-    if (config.failOnHttpError && o.status() >= 400) {
+  /** What one attempt ended with: a response, or an error. */
+  private record Outcome(Transport.@Nullable Response response, @Nullable Throwable error) {}
+
+  /**
+   * The attempts of one input, run one after another (so its mutable state needs no locking: each
+   * step happens-after the previous one through the reactive chain). Each attempt takes its politeness
+   * permits, then gets {@code requestTimeout} for the exchange; between attempts it waits on a timer.
+   */
+  private final class Run {
+    private final long index;
+    private final FetchRequest req;
+    private final List<FetchException> earlier = new ArrayList<>(0);
+    private int attempts;
+    /** When the first attempt was sent: wall clock, monotonic, and the timer's clock (budget). */
+    private Instant startWall = Instant.now();
+    private long start = System.nanoTime();
+    private long startTimer = timerMillis();
+
+    Run(long index, FetchRequest req) {
+      this.index = index;
+      this.req = req;
+    }
+
+    Mono<FetchResult> attempt() {
+      attempts++;
+      return send()
+          .map(r -> new Outcome(r, null))
+          .onErrorResume(e -> Mono.just(new Outcome(null, e)))
+          .flatMap(this::settle);
+    }
+
+    private Mono<Transport.Response> send() {
+      Duration deadline = config.requestTimeout;
+      Mono<Transport.Response> exchange =
+          Mono.defer(() -> {
+                if (attempts == 1) {
+                  startWall = Instant.now();
+                  start = System.nanoTime();
+                  startTimer = timerMillis();
+                }
+                return transport.exchange(req);
+              })
+              .timeout(deadline, Mono.error(() -> new TransportException(
+                  FetchException.Kind.DEADLINE,
+                  "no complete response within " + human(deadline) + " (requestTimeout)", 0, 0,
+                  new TimeoutException("requestTimeout " + deadline + " elapsed"))))
+              .checkpoint("fetchflux #" + index + " " + req.method() + " " + req.uri());
+      Politeness p = politeness;
+      if (p == null) {
+        return exchange;
+      }
+      return p.acquire(req.uri().getHost())
+          .flatMap(permit -> exchange.doFinally(signal -> permit.release()));
+    }
+
+    private Mono<FetchResult> settle(Outcome o) {
+      Duration wait = retry.enabled() ? retryDelay(o) : null;
+      if (wait == null) {
+        return Mono.just(finish(o));
+      }
+      earlier.add(attemptError(o));
+      Transport.Response r = o.response();
+      if (r != null) {
+        r.body().release();
+      }
+      return Mono.delay(wait, Schedulers.parallel()).then(Mono.defer(this::attempt));
+    }
+
+    /** The wait before another attempt, or {@code null} when this outcome is final. */
+    private @Nullable Duration retryDelay(Outcome o) {
+      boolean idempotent = req.isIdempotent();
+      Duration retryAfter = null;
+      Transport.Response r = o.response();
+      if (r != null) {
+        if (!retry.retryableStatus(r.status(), idempotent)) {
+          return null;
+        }
+        retryAfter = RetrySchedule.parseRetryAfter(
+            r.headers().first("Retry-After"), r.headers().first("Date"), timerMillis());
+      } else {
+        Throwable e = Objects.requireNonNull(o.error());
+        boolean responseStarted = e instanceof TransportException t && t.headersNanos() != 0;
+        if (!retry.retryable(Errors.classify(e).kind(), responseStarted, idempotent)) {
+          return null;
+        }
+      }
+      Duration elapsed = Duration.ofMillis(Math.max(0, timerMillis() - startTimer));
+      return retry.nextDelay(attempts, elapsed, retryAfter);
+    }
+
+    /** An attempt that will be retried, kept as a suppressed exception of the final failure. */
+    private FetchException attemptError(Outcome o) {
+      Transport.Response r = o.response();
+      String suffix = " (attempt " + attempts + ", retried)";
+      if (r != null) {
+        return new FetchException(index, req.uri().toString(), req.uri(), req.method(),
+            FetchException.Kind.HTTP_STATUS, attempts, r.status(), "status " + r.status() + suffix,
+            null);
+      }
+      return failure(Objects.requireNonNull(o.error()), suffix).error();
+    }
+
+    private FetchResult finish(Outcome o) {
+      Transport.Response r = o.response();
+      FetchResult result = r != null ? toResult(r) : failure(Objects.requireNonNull(o.error()), "");
+      if (result instanceof FetchResult.Failure f) {
+        for (FetchException e : earlier) {
+          f.error().addSuppressed(e);
+        }
+      }
+      return result;
+    }
+
+    private String attemptsNote() {
+      return attempts > 1 ? " (after " + attempts + " attempts)" : "";
+    }
+
+    private FetchResult toResult(Transport.Response o) {
+      long now = System.nanoTime();
+      Timings timings = new Timings(startWall,
+          Duration.ofNanos(Math.max(0, o.headersNanos() - start)), Duration.ofNanos(now - start));
+      if (config.failOnHttpError && o.status() >= 400) {
+        o.body().release();
+        FetchException error = new FetchException(index, req.uri().toString(), req.uri(),
+            req.method(), FetchException.Kind.HTTP_STATUS, attempts, o.status(),
+            "status " + o.status() + (o.finalUri().equals(req.uri()) ? "" : " from " + o.finalUri())
+                + attemptsNote(),
+            null);
+        return new FetchResult.Failure(index, req.uri().toString(), error, timings);
+      }
+      return new FetchResult.Success(index, req, o.finalUri(), o.status(), o.headers(), o.body(),
+          timings, attempts, o.redirects());
+    }
+
+    private FetchResult.Failure failure(Throwable e, String suffix) {
+      long now = System.nanoTime();
+      Errors.Classified c = Errors.classify(e);
+      Throwable cause = e;
+      int status = 0;
+      long headersAt = 0;
+      if (e instanceof TransportException f) {
+        status = f.status();
+        headersAt = f.headersNanos();
+        if (f.getCause() != null) {
+          cause = f.getCause();
+        }
+      }
+      String detail = c.detail() + (suffix.isEmpty() ? attemptsNote() : suffix);
       FetchException error = new FetchException(index, req.uri().toString(), req.uri(),
-          req.method(), FetchException.Kind.HTTP_STATUS, 1, o.status(),
-          "status " + o.status() + (o.finalUri().equals(req.uri()) ? "" : " from " + o.finalUri()),
-          null);
+          req.method(), c.kind(), attempts, status, detail.strip(), cause);
+      Timings timings = new Timings(startWall,
+          headersAt == 0 ? Duration.ZERO : Duration.ofNanos(Math.max(0, headersAt - start)),
+          Duration.ofNanos(now - start));
       return new FetchResult.Failure(index, req.uri().toString(), error, timings);
     }
-    return new FetchResult.Success(index, req, o.finalUri(), o.status(), o.headers(), o.body(),
-        timings, 1, o.redirects());
   }
 
-  private static FetchResult toFailure(
-      long index, FetchRequest req, Throwable e, Instant startWall, long start) {
-    long now = System.nanoTime();
-    Errors.Classified c = Errors.classify(e);
-    Throwable cause = e;
-    int status = 0;
-    long headersAt = 0;
-    if (e instanceof TransportException f) {
-      status = f.status();
-      headersAt = f.headersNanos();
-      if (f.getCause() != null) {
-        cause = f.getCause();
-      }
-    }
-    FetchException error = new FetchException(index, req.uri().toString(), req.uri(),
-        req.method(), c.kind(), 1, status, c.detail(), cause);
-    Timings timings = new Timings(startWall,
-        headersAt == 0 ? Duration.ZERO : Duration.ofNanos(Math.max(0, headersAt - start)),
-        Duration.ofNanos(now - start));
-    return new FetchResult.Failure(index, req.uri().toString(), error, timings);
+  /** The clock of the scheduler that runs retry waits (virtual in tests that install virtual time). */
+  private static long timerMillis() {
+    return Schedulers.parallel().now(TimeUnit.MILLISECONDS);
+  }
+
+  private static String human(Duration d) {
+    long ms = d.toMillis();
+    return ms % 1000 == 0 ? (ms / 1000) + " s" : ms + " ms";
   }
 
   private static FetchRequest toRequest(Object input) {
@@ -340,6 +479,10 @@ public final class Fetcher implements AutoCloseable {
     private @Nullable TrustManagerFactory trustManagerFactory;
     private int eventLoopThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
     private @Nullable Transport transport;
+    private RetryPolicy retryPolicy = RetryPolicy.none();
+    private int maxInFlightPerHost;
+    private double maxRequestsPerSecond;
+    private double maxRequestsPerSecondPerHost;
 
     private Builder() {}
 
@@ -367,6 +510,10 @@ public final class Fetcher implements AutoCloseable {
       b.trustManagerFactory = trustManagerFactory;
       b.eventLoopThreads = eventLoopThreads;
       b.transport = transport;
+      b.retryPolicy = retryPolicy;
+      b.maxInFlightPerHost = maxInFlightPerHost;
+      b.maxRequestsPerSecond = maxRequestsPerSecond;
+      b.maxRequestsPerSecondPerHost = maxRequestsPerSecondPerHost;
       b.proxies = proxies;
       b.resolveRules = new ArrayList<>(resolveRules);
       b.connectToRules = new ArrayList<>(connectToRules);
@@ -463,8 +610,14 @@ public final class Fetcher implements AutoCloseable {
     }
 
     /**
-     * Total deadline for one input, from the first byte sent to the last byte read, across redirects.
-     * Default 60 seconds.
+     * Total deadline for one attempt, from sending the request to the last byte read, across
+     * redirects; past it the attempt fails with {@link FetchException.Kind#DEADLINE}, however slowly
+     * bytes keep arriving. Default 60 seconds.
+     *
+     * <p>With {@link #retry retries}, each attempt has its own deadline (a timed-out attempt is not
+     * retried); {@link RetryPolicy.Builder#maxRetryTime} bounds when the last attempt may start. Time
+     * spent waiting for a {@link #maxInFlightPerHost per-host} or {@link #maxRequestsPerSecond rate}
+     * permit does not count: the clock starts when the request is sent.
      */
     public Builder requestTimeout(Duration timeout) {
       this.requestTimeout = positive("requestTimeout", timeout);
@@ -563,11 +716,62 @@ public final class Fetcher implements AutoCloseable {
     }
 
     /**
+     * How failed attempts are repeated: which failures, how many times, how long to wait. Default
+     * {@link RetryPolicy#none()}, one attempt per input. See {@link RetryPolicy} for what is retried.
+     */
+    public Builder retry(RetryPolicy policy) {
+      this.retryPolicy = Objects.requireNonNull(policy, "retry");
+      return this;
+    }
+
+    /**
+     * Requests in flight to one host (by host name, any port) at once. Unlike {@link #maxInFlight},
+     * which is per {@code fetch} call, this limit is shared by every call on this fetcher, because it
+     * protects the server. A request waiting for its host's turn holds one of the call's
+     * {@code maxInFlight} slots without a connection. Default: no per-host limit.
+     */
+    public Builder maxInFlightPerHost(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxInFlightPerHost < 1: " + max);
+      }
+      this.maxInFlightPerHost = max;
+      return this;
+    }
+
+    /**
+     * Requests sent per second across all hosts, spaced evenly ({@code 1/rate} apart, no bursts);
+     * every attempt counts, redirects followed inside an attempt do not. Shared by every
+     * {@code fetch} call on this fetcher. Waiting uses timers, never a parked thread. Default: no
+     * limit.
+     */
+    public Builder maxRequestsPerSecond(double rate) {
+      this.maxRequestsPerSecond = rate("maxRequestsPerSecond", rate);
+      return this;
+    }
+
+    /**
+     * Requests sent per second to each host, spaced evenly; otherwise like
+     * {@link #maxRequestsPerSecond}. Default: no limit.
+     */
+    public Builder maxRequestsPerSecondPerHost(double rate) {
+      this.maxRequestsPerSecondPerHost = rate("maxRequestsPerSecondPerHost", rate);
+      return this;
+    }
+
+    private static double rate(String name, double rate) {
+      if (!(rate > 0) || Double.isInfinite(rate)) {
+        throw new IllegalArgumentException(name + " must be a positive finite number: " + rate);
+      }
+      return rate;
+    }
+
+    /**
      * Exchanges requests through {@code transport} instead of the built-in reactor-netty engine; the
-     * ordering, limits, {@link #requestTimeout total deadline}, {@link #failOnHttpError} and error
-     * mapping still apply, while the transport settings (connect and read timeouts, redirects, TLS,
-     * compression, body size, headers, proxies, resolve rules) are the transport's business. The
-     * fetcher does not close it. Used by {@code dev.fetchflux.testing.StubFetcher}.
+     * ordering, limits, retries, politeness limits, {@link #requestTimeout total deadline},
+     * {@link #failOnHttpError} and error mapping still apply, while the transport settings (connect
+     * and read timeouts, redirects, TLS, compression, body size, headers, proxies, resolve rules)
+     * are the transport's business. The fetcher does not close it. Used by
+     * {@code dev.fetchflux.testing.StubFetcher}.
      */
     public Builder transport(Transport transport) {
       this.transport = Objects.requireNonNull(transport, "transport");

@@ -74,6 +74,11 @@ public final class Errors {
       // Netty's HttpVersion parser on a status line that is not HTTP.
       return new Classified(Kind.PROTOCOL, "invalid status line: " + describe(t));
     }
+    if (t instanceof IllegalArgumentException && thrownByHttpDecoder(t)) {
+      // Other malformed responses Netty's decoder reports with plain exceptions, such as
+      // NumberFormatException("Invalid character in chunk size").
+      return new Classified(Kind.PROTOCOL, "malformed response: " + describe(t));
+    }
     if (t instanceof ClosedChannelException) {
       return new Classified(Kind.CONNECTION_RESET, "connection closed");
     }
@@ -84,6 +89,15 @@ public final class Errors {
       }
     }
     return null;
+  }
+
+  private static boolean thrownByHttpDecoder(Throwable t) {
+    for (StackTraceElement e : t.getStackTrace()) {
+      if (e.getClassName().startsWith("io.netty.handler.codec.http.HttpObjectDecoder")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String describe(Throwable t) {

@@ -10,6 +10,7 @@ import dev.fetchflux.HttpProtocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import java.net.URI;
@@ -98,7 +99,15 @@ public final class HttpEngine implements Transport {
               }
             })
             .compress(s.compression())
-            .keepAlive(true);
+            .keepAlive(true)
+            .doOnResponse((response, connection) -> {
+              int status = response.status().code();
+              // A redirect's body is drained (up to a bound) and dropped, never held.
+              if (!(s.followRedirects() && isRedirect(status))) {
+                connection.addHandlerLast(DecodedSizeLimit.NAME, new DecodedSizeLimit(
+                    s.maxBodyBytes(), s.compression(), status, System.nanoTime()));
+              }
+            });
     if (s.protocol() == HttpProtocol.HTTP_2) {
       c = c.protocol(reactor.netty.http.HttpProtocol.H2, reactor.netty.http.HttpProtocol.HTTP11);
     } else {
@@ -178,16 +187,17 @@ public final class HttpEngine implements Transport {
           if (settings.followRedirects() && isRedirect(status)) {
             String location = response.responseHeaders().get(HttpHeaderNames.LOCATION);
             if (location != null) {
-              return drain(connection).then(
-                  Mono.defer(() ->
-                      redirect(current, redirects, visited, crossedOrigin, status, location,
-                          headersAt)));
+              return drain(connection)
+                  .onErrorMap(e -> afterStatusLine(e, response, headersAt))
+                  .then(Mono.defer(() -> redirect(
+                      current, redirects, visited, crossedOrigin, status, location, headersAt)));
             }
           }
           return readBody(response, connection, headersAt)
               .map(body ->
                   new Response(current.uri(), status, Headers.ofDecoded(headerList(response)),
-                      body, headersAt, redirects));
+                      body, headersAt, redirects))
+              .onErrorMap(e -> afterStatusLine(e, response, headersAt));
         })
         .next();
   }
@@ -259,6 +269,36 @@ public final class HttpEngine implements Transport {
             .body(dropBody ? Body.empty() : current.body())
             .build();
     return hop(nextRequest, redirects + 1, visited, crossedOrigin || crossing);
+  }
+
+  /**
+   * An error raised after the status line arrived, kept as the cause of a {@link TransportException}
+   * that carries the status and the time the headers came: the fetcher then neither retries it as a
+   * reset "before any response byte" nor reports a zero time to first byte. A reset of a body that
+   * has no length and is not chunked says so: such a body ends when the connection closes, so a
+   * clean close would have looked complete, and only the reset shows it was cut.
+   */
+  private static Throwable afterStatusLine(
+      Throwable e, HttpClientResponse response, long headersAt) {
+    if (e instanceof TransportException) {
+      return e;
+    }
+    Errors.Classified c = Errors.classify(e);
+    String detail = c.detail();
+    if (c.kind() == Kind.CONNECTION_RESET) {
+      detail = (isCloseDelimited(response)
+              ? "during a body delimited by connection close (no Content-Length, not chunked)"
+              : "after the status line, during the body")
+          + (detail.isEmpty() ? "" : ": " + detail);
+    }
+    return new TransportException(c.kind(), detail, response.status().code(), headersAt, e);
+  }
+
+  private static boolean isCloseDelimited(HttpClientResponse response) {
+    return response.version().majorVersion() == 1
+        && !response.responseHeaders().contains(HttpHeaderNames.CONTENT_LENGTH)
+        && !response.responseHeaders().containsValue(
+            HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED, true);
   }
 
   /** Whether default headers that are sensitive may go to {@code uri}: only to the original origin. */

@@ -1,0 +1,26 @@
+package dev.fetchflux;
+
+import org.junit.platform.launcher.LauncherSession;
+import org.junit.platform.launcher.LauncherSessionListener;
+import reactor.blockhound.BlockHound;
+
+/**
+ * Installs BlockHound for the whole test JVM, once, before the first test class loads: every test
+ * then fails with a {@code BlockingOperationError} where a blocking call runs on a Netty event loop
+ * or a Reactor non-blocking thread. Registered through
+ * {@code META-INF/services/org.junit.platform.launcher.LauncherSessionListener}; on Java 17 it needs
+ * {@code -XX:+AllowRedefinitionToAddDeleteMethods}, set in surefire's argLine.
+ *
+ * <p>{@link BlockHound#install} also loads the integrations found on the class path (BlockHound's own
+ * for standard output and logging, Reactor's, Netty's); {@link BlockHoundFileIoIntegration} adds what
+ * they miss. {@code -Dfetchflux.blockhound=false} turns it off, for example to profile a test.
+ */
+public final class BlockHoundSessionListener implements LauncherSessionListener {
+
+  @Override
+  public void launcherSessionOpened(LauncherSession session) {
+    if (!"false".equals(System.getProperty("fetchflux.blockhound"))) {
+      BlockHound.install(new BlockHoundFileIoIntegration());
+    }
+  }
+}

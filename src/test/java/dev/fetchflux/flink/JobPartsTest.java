@@ -1,0 +1,93 @@
+package dev.fetchflux.flink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** The small parts of the job that need no cluster: records as JSON, options, arguments. */
+class JobPartsTest {
+
+  @Test
+  void successRecordSurvivesJsonRoundTrip() {
+    FetchRecord r = new FetchRecord(42, "http://h/a", "http://h/b", 200, 5, "2cf2", "000000/x.body",
+        1_700_000_000_123L, 1.234, 5.678, 2, 1, null, null);
+
+    assertThat(r.toJson()).startsWith("{\"seq\":42,\"url\":\"http://h/a\"").doesNotContain("error");
+    assertThat(FetchRecord.parse(r.toJson())).isEqualTo(r);
+  }
+
+  @Test
+  void failureRecordSurvivesJsonRoundTripWithErrorObject() {
+    FetchRecord r = new FetchRecord(7, "http://h/\"q\"", null, 500, 0, null, null,
+        1_700_000_000_000L, 3.5, 4.0, 1, 0, "HTTP_STATUS", "HTTP error status: status 500");
+
+    assertThat(r.toJson()).contains("\"error\":{\"kind\":\"HTTP_STATUS\",\"message\":")
+        .doesNotContain("finalUrl").doesNotContain("sha256");
+    assertThat(FetchRecord.parse(r.toJson())).isEqualTo(r);
+  }
+
+  @Test
+  void parseRejectsLinesThatAreNotRecords() {
+    assertThatThrownBy(() -> FetchRecord.parse("{\"url\":\"x\"}"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs seq and url");
+    assertThatThrownBy(() -> FetchRecord.parse("nope"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not JSON");
+  }
+
+  @Test
+  void durationsReadLikeTheCli() {
+    assertThat(Durations.parse("250ms")).isEqualTo(Duration.ofMillis(250));
+    assertThat(Durations.parse("10s")).isEqualTo(Duration.ofSeconds(10));
+    assertThat(Durations.parse("1.5s")).isEqualTo(Duration.ofMillis(1500));
+    assertThat(Durations.parse("2m")).isEqualTo(Duration.ofMinutes(2));
+    assertThat(Durations.parse("3")).isEqualTo(Duration.ofSeconds(3));
+    assertThatThrownBy(() -> Durations.parse("0s")).hasMessageContaining("must be positive");
+    assertThatThrownBy(() -> Durations.parse("soon")).hasMessageContaining("not a duration");
+  }
+
+  @Test
+  void jobArgumentsBecomeFetchOptions() {
+    FetchJob job = FetchJob.parse("-i", "urls.txt", "-o", "out", "-c", "64", "-m", "20s",
+        "--timeout-margin", "3s", "-H", "X-Team: crawl");
+
+    FetchOptions options = job.fetchOptions();
+
+    assertThat(options.maxInFlight()).isEqualTo(64);
+    assertThat(options.requestTimeout()).isEqualTo(Duration.ofSeconds(20));
+    assertThat(options.capacity()).isEqualTo(64);
+    assertThat(options.flinkTimeout()).isEqualTo(Duration.ofSeconds(23));
+    assertThat(options.bodyDirectory()).isNull();
+  }
+
+  @Test
+  void windowWidensCapacityAndFlinkTimeoutButNotRequestsInFlight() {
+    FetchOptions options = FetchJob.parse("-i", "u", "-o", "o", "-c", "32", "-w", "256",
+        "-m", "20s", "--timeout-margin", "3s").fetchOptions();
+
+    assertThat(options.maxInFlight()).isEqualTo(32);
+    assertThat(options.capacity()).isEqualTo(256);
+    // An element may wait for up to 7 deadlines for a slot, then run for one.
+    assertThat(options.flinkTimeout()).isEqualTo(Duration.ofSeconds(8 * 20 + 3));
+    assertThatThrownBy(() -> FetchOptions.builder().maxInFlight(8).window(4).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("window (4) must be >= maxInFlight (8)");
+  }
+
+  @Test
+  void jobRequiresInputAndOutput() {
+    assertThatThrownBy(() -> FetchJob.parse("-i", "urls.txt"))
+        .isInstanceOf(CommandLine.MissingParameterException.class)
+        .hasMessageContaining("--output");
+  }
+
+  @Test
+  void optionsNameTheOffendingSettingAtBuildTime() {
+    assertThatThrownBy(() -> FetchOptions.builder().maxInFlight(0).build())
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("maxInFlight < 1: 0");
+    assertThatThrownBy(() -> FetchJob.parse("-i", "u", "-o", "o", "-H", "no colon").fetchOptions())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'Name: value'");
+  }
+}
