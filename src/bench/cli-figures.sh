@@ -13,7 +13,8 @@ unset FETCHFLUX_CLASSPATH
 ./fetchflux --version >/dev/null   # builds the jar and the CDS archive if needed
 ./fetchflux serve --port "$port" >/dev/null 2>&1 &
 server=$!
-trap 'kill -INT $server 2>/dev/null || true' EXIT
+# TERM, not INT: a background job of a script ignores SIGINT.
+trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
   curl -sf "$base/echo" >/dev/null 2>&1 && break
   sleep 0.1

@@ -6,6 +6,7 @@ import dev.fetchflux.HttpProtocol;
 import dev.fetchflux.Proxy;
 import dev.fetchflux.ProxySettings;
 import dev.fetchflux.ResolveRule;
+import dev.fetchflux.RetryPolicy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -132,21 +133,27 @@ final class FetchCommand implements Callable<Integer> {
 
   @Option(names = {"-m", "--max-time"}, paramLabel = "TIME",
       converter = Converters.PositiveDuration.class,
-      description = "Total time allowed per URL, redirects and retries included (default: 60s).")
+      description = "Total time allowed per attempt of a URL, redirects included (default: 60s).")
   @Nullable Duration maxTime;
 
   @Option(names = "--retry", paramLabel = "N", converter = Converters.NonNegativeInt.class,
-      description = "Retry a failed request up to N times when it is safe to (default: 0).")
+      description = "Retry a failed request up to N times when it is safe to: connect "
+          + "failures, resets before any response byte, 429 and 503 (default: 0).")
   @Nullable Integer retry;
 
   @Option(names = "--retry-max-time", paramLabel = "TIME",
       converter = Converters.PositiveDuration.class,
-      description = "Stop retrying a URL after this long.")
+      description = "Start no retry of a URL after this long since its first attempt.")
   @Nullable Duration retryMaxTime;
 
   @Option(names = "--rate", paramLabel = "N[/s|/m|/h]", converter = Converters.RateConverter.class,
       description = "At most N requests per second (or minute, hour), over all hosts.")
   Converters.@Nullable Rate rate;
+
+  @Option(names = "--rate-per-host", paramLabel = "N[/s|/m|/h]",
+      converter = Converters.RateConverter.class,
+      description = "At most N requests per second (or minute, hour) to each host.")
+  Converters.@Nullable Rate ratePerHost;
 
   @Option(names = "--per-host", paramLabel = "N", converter = Converters.PositiveInt.class,
       description = "At most N requests in flight to one host.")
@@ -260,10 +267,10 @@ final class FetchCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Logging.configure(verbose);
-    notYetSupported("--retry", retry);
-    notYetSupported("--retry-max-time", retryMaxTime);
-    notYetSupported("--rate", rate);
-    notYetSupported("--per-host", perHost);
+    if (retryMaxTime != null && (retry == null || retry == 0)) {
+      throw new ParameterException(spec.commandLine(), "option '--retry-max-time' needs "
+          + "--retry N with N > 0");
+    }
     if (window != null && window < concurrency) {
       throw new ParameterException(spec.commandLine(), "Invalid value for option '--window': '"
           + window + "' must be at least -c (" + concurrency + ")");
@@ -393,6 +400,20 @@ final class FetchCommand implements Callable<Integer> {
     for (String rule : connectTo) {
       set("--connect-to", v -> b.connectTo(ConnectToRule.parse(v)), rule);
     }
+    Integer retries = retry;
+    if (retries != null && retries > 0) {
+      set("--retry", n -> {
+        RetryPolicy.Builder policy = RetryPolicy.builder()
+            .maxAttempts(n == Integer.MAX_VALUE ? n : n + 1);
+        if (retryMaxTime != null) {
+          policy.maxRetryTime(retryMaxTime);
+        }
+        b.retry(policy.build());
+      }, retries);
+    }
+    set("--per-host", b::maxInFlightPerHost, perHost);
+    set("--rate", r -> b.maxRequestsPerSecond(r.perSecond()), rate);
+    set("--rate-per-host", r -> b.maxRequestsPerSecondPerHost(r.perSecond()), ratePerHost);
     b.followRedirects(location);
     b.compression(compressed);
     b.failOnHttpError(fail);
@@ -452,13 +473,6 @@ final class FetchCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "Invalid value for option '" + option
           + "': " + Converters.quote(String.valueOf(value)) + ": "
           + Converters.oneLine(e.getMessage()));
-    }
-  }
-
-  private void notYetSupported(String option, @Nullable Object value) {
-    if (value != null) {
-      throw new ParameterException(spec.commandLine(),
-          "option '" + option + "' is not supported yet by this version of fetchflux");
     }
   }
 

@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
@@ -33,6 +35,11 @@ class FetchCommandTest {
   static void start() {
     server = TestServer.start();
     server.route("/big", Reply.ok(Reply.pattern(4096)));
+    // /flaky/{id}: 503 the first time each id is asked for, 200 afterwards.
+    Map<String, AtomicInteger> hits = new ConcurrentHashMap<>();
+    server.handler(r -> !r.path().startsWith("/flaky/") ? null
+        : hits.computeIfAbsent(r.path(), k -> new AtomicInteger()).incrementAndGet() == 1
+            ? Reply.status(503, "busy") : Reply.ok("fine"));
   }
 
   @AfterAll
@@ -93,14 +100,9 @@ class FetchCommandTest {
   }
 
   @Test
-  void optionsOfFeaturesNotInTheLibraryYetFailClearlyInsteadOfBeingIgnored() {
-    String u = url("/echo?not-yet");
-    assertUsageError(CliRun.of("--retry", "3", u), "'--retry'", "not supported yet");
-    assertUsageError(CliRun.of("--rate", "10/s", u), "'--rate'", "not supported yet");
-    assertUsageError(CliRun.of("--per-host", "2", u), "'--per-host'", "not supported yet");
-    assertUsageError(CliRun.of("--retry-max-time", "5s", u), "'--retry-max-time'",
-        "not supported yet");
-    assertThat(server.requests("/echo")).noneMatch(r -> r.uri().equals("/echo?not-yet"));
+  void retryMaxTimeWithoutRetryIsAUsageError() {
+    assertUsageError(CliRun.of("--retry-max-time", "5s", url("/echo")), "'--retry-max-time'",
+        "--retry N");
   }
 
   private static void assertUsageError(CliRun run, String option, String value) {
@@ -120,6 +122,7 @@ class FetchCommandTest {
     assertThat(help.stdoutText()).contains("--concurrency", "--unordered", "--fail-fast", "--fail",
         "--output-dir", "--jsonl", "--header", "--user-agent", "--location", "--max-redirs",
         "--connect-timeout", "--max-time", "--retry", "--rate", "--per-host", "--max-filesize",
+        "--retry-max-time", "--rate-per-host", "--spill-threshold",
         "--compressed", "--insecure", "--silent", "--progress", "--verbose", "demo", "serve");
   }
 
@@ -372,6 +375,47 @@ class FetchCommandTest {
         url("/echo"));
     assertThat(env.status()).isEqualTo(2);
     assertThat(env.stderr()).contains("https_proxy").doesNotContain("s3cret");
+  }
+
+  @Test
+  void retryRepeatsARetryableStatusAndCountsTheAttempts() throws IOException {
+    CliRun once = CliRun.of("--jsonl", url("/flaky/once"));
+    JsonNode first = JSON.readTree(once.stdout());
+    assertThat(first.get("status").asInt()).isEqualTo(503);
+    assertThat(first.get("attempts").asInt()).isEqualTo(1);
+    CliRun retried = CliRun.of("--jsonl", "--retry", "2", "--retry-max-time", "10s",
+        url("/flaky/retried"));
+    assertThat(retried.status()).isZero();
+    JsonNode record = JSON.readTree(retried.stdout());
+    assertThat(record.get("status").asInt()).isEqualTo(200);
+    assertThat(record.get("attempts").asInt()).isEqualTo(2);
+  }
+
+  @Test
+  void perHostCapsRequestsInFlightToOneHost() {
+    server.resetCounters();
+    List<String> args = new ArrayList<>(List.of("-s", "-c", "8", "--per-host", "2"));
+    for (int i = 0; i < 8; i++) {
+      args.add(url("/delay/100?i=" + i));
+    }
+    CliRun run = CliRun.of(args.toArray(String[]::new));
+    assertThat(run.status()).isZero();
+    assertThat(server.peakInFlight()).isEqualTo(2);
+  }
+
+  @Test
+  void rateSpacesTheRequests() {
+    server.resetCounters();
+    CliRun run = CliRun.of("-s", "--rate", "10/s", url("/echo?r0"), url("/echo?r1"),
+        url("/echo?r2"), url("/echo?r3"));
+    assertThat(run.status()).isZero();
+    List<java.time.Instant> received = server.requests("/echo").stream()
+        .map(r -> r.received()).sorted().collect(Collectors.toList());
+    assertThat(received).hasSize(4);
+    // Four requests at 10 per second: at least three gaps of 100 ms (a little less for clock
+    // granularity); never a burst.
+    assertThat(java.time.Duration.between(received.get(0), received.get(3)).toMillis())
+        .isGreaterThanOrEqualTo(270);
   }
 
   @Test
