@@ -378,7 +378,7 @@ public final class Fetcher implements AutoCloseable {
         o.body().release();
         FetchException error = new FetchException(index, req.uri().toString(), req.uri(),
             req.method(), FetchException.Kind.HTTP_STATUS, attempts, o.status(),
-            "status " + o.status() + (o.finalUri().equals(req.uri()) ? "" : " from " + o.finalUri())
+            o.status() + (o.finalUri().equals(req.uri()) ? "" : " from " + o.finalUri())
                 + attemptsNote(),
             null);
         return new FetchResult.Failure(index, req.uri().toString(), error, timings);

@@ -90,7 +90,7 @@ class CliProcessTest {
       assertThat(lines.get(1)).isEqualTo("fetchflux: #2 GET http://bad host/: invalid request: "
           + "malformed URL 'http://bad host/': Illegal character in authority at index 7");
       assertThat(lines.get(2)).isEqualTo("fetchflux: #3 GET " + url("/status/404")
-          + ": HTTP error status: status 404");
+          + ": HTTP error status: 404");
       assertThat(lines.get(3))
           .startsWith("fetchflux: #4 GET http://127.0.0.1:" + closed + "/x: connection refused");
       assertThat(lines.get(4)).startsWith("fetchflux: #5 GET " + url("/truncate/100") + ": ");
@@ -175,7 +175,7 @@ class CliProcessTest {
       assertThat(p.stdout()).startsWith("item   0").endsWith("/delay/200?1");
       assertThat(p.stderrLines()).hasSize(2);
       assertThat(p.stderrLines().get(0)).isEqualTo("fetchflux: #2 GET " + url("/status/500")
-          + ": HTTP error status: status 500");
+          + ": HTTP error status: 500");
       assertThat(p.stderrLines().get(1)).startsWith("3 URLs, 2 ok, 1 failed");
     }
   }

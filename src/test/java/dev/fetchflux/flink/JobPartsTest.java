@@ -22,7 +22,7 @@ class JobPartsTest {
   @Test
   void failureRecordSurvivesJsonRoundTripWithErrorObject() {
     FetchRecord r = new FetchRecord(7, "http://h/\"q\"", null, 500, 0, null, null,
-        1_700_000_000_000L, 3.5, 4.0, 1, 0, "HTTP_STATUS", "HTTP error status: status 500");
+        1_700_000_000_000L, 3.5, 4.0, 1, 0, "HTTP_STATUS", "HTTP error status: 500");
 
     assertThat(r.toJson()).contains("\"error\":{\"kind\":\"HTTP_STATUS\",\"message\":")
         .doesNotContain("finalUrl").doesNotContain("sha256");

@@ -2,6 +2,7 @@ package dev.fetchflux.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fetchflux.support.Snippets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,10 +22,6 @@ class RecipeSnippetsTest {
   private static final Path TESTS = Path.of("src/test/java/dev/fetchflux/testing");
   private static final List<String> SOURCES = List.of("RecipesTest", "RecipeIntegrationTest");
 
-  private static final Pattern MARKED =
-      Pattern.compile("\\n([ ]*)// recipe: ([^\\n]+)\\n(.*?)\\n[ ]*// end\\n", Pattern.DOTALL);
-  private static final Pattern JAVA_BLOCK =
-      Pattern.compile("```java\\n(.*?)\\n```", Pattern.DOTALL);
   private static final Pattern NAMED_TEST =
       Pattern.compile("`(Recipe\\w*|Stub\\w*|\\w*Contract\\w*)#(\\w+)`");
 
@@ -32,16 +29,10 @@ class RecipeSnippetsTest {
   void docBlocksAreTheMarkedTestCodeInOrder() throws IOException {
     List<String> tested = new ArrayList<>();
     for (String source : SOURCES) {
-      Matcher m = MARKED.matcher(Files.readString(TESTS.resolve(source + ".java")));
-      while (m.find()) {
-        tested.add(dedent(m.group(3), m.group(1).length()));
-      }
+      tested.addAll(Snippets.markedRegions(Files.readString(TESTS.resolve(source + ".java")),
+          "// recipe: [^\\n]+", "// end"));
     }
-    List<String> documented = new ArrayList<>();
-    Matcher m = JAVA_BLOCK.matcher(Files.readString(DOC));
-    while (m.find()) {
-      documented.add(m.group(1));
-    }
+    List<String> documented = Snippets.javaBlocks(Files.readString(DOC));
 
     assertThat(tested).hasSize(8);
     assertThat(documented).containsExactlyElementsOf(tested);
@@ -57,17 +48,5 @@ class RecipeSnippetsTest {
       assertThat(source).as(m.group()).contains("void " + m.group(2) + "(");
     }
     assertThat(named).isGreaterThanOrEqualTo(7);
-  }
-
-  private static String dedent(String code, int indent) {
-    StringBuilder b = new StringBuilder();
-    for (String line : code.split("\n", -1)) {
-      if (b.length() > 0) {
-        b.append('\n');
-      }
-      b.append(line.length() >= indent && line.substring(0, indent).isBlank()
-          ? line.substring(indent) : line.strip());
-    }
-    return b.toString();
   }
 }
