@@ -13,8 +13,9 @@ import java.io.InputStream;
  * <ul>
  *   <li>{@code /kib/{i}} — 200 with {@link Workload#kib(int)};
  *   <li>{@code /_reset} — forgets recorded requests and zeroes the peak-in-flight counter;
- *   <li>{@code /_stats} — {@code peak=<most requests served at once> requests=<received>} since the
- *       last reset (this request not counted).
+ *   <li>{@code /_stats} — {@code peak=<most requests served at once> requests=<received>
+ *       abandoned=<replies the client went away from>} since the last reset (this request not
+ *       counted).
  * </ul>
  *
  * <p>Usage: {@code BenchServer [threads]} (event-loop threads, default 1, so the client keeps the
@@ -44,7 +45,8 @@ public final class BenchServer {
         if (path.equals("/_stats")) {
           // The /_stats request itself is already recorded but not yet counted in flight.
           return Reply.ok("peak=" + server.peakInFlight()
-              + " requests=" + (server.requests().size() - 1) + "\n");
+              + " requests=" + (server.requests().size() - 1)
+              + " abandoned=" + server.abandoned() + "\n");
         }
         return null;
       });

@@ -24,7 +24,8 @@ import reactor.netty.resources.LoopResources;
  *
  * <p>{@code runMs} is the in-process wall time from subscription to the last result; {@code setupMs}
  * is building the client (pool, event loops) before that; {@code startupMs} is the JVM's uptime at
- * subscription (start-up, class loading and setup); {@code firstMs} is the time from subscription to
+ * subscription (start-up, class loading and setup) and {@code startupCpuMs} the CPU time used until
+ * then; {@code firstMs} is the time from subscription to
  * the first result; {@code runCpuMs} is the CPU time the whole process (event loops, JIT, GC) used
  * during the run, a steadier measure of cost than wall time on a busy machine. Checking happens after the clock stops; a run whose output is wrong prints {@code
  * valid=false} and a reason, and the driver reports it as INVALID instead of timing it.
@@ -86,7 +87,7 @@ public final class ClientRun {
         String problem = check(client, workload, runner.run(urls, new long[1]));
         if (problem != null) {
           report(client, workload, false, "warm-up " + (w + 1) + ": " + problem,
-              new double[] {0, 0, setupMs, 0, 0});
+              new double[] {0, 0, setupMs, 0, 0, 0});
           return;
         }
       }
@@ -100,9 +101,9 @@ public final class ClientRun {
       String problem = check(client, workload, got);
       report(client, workload, problem == null, problem, new double[] {
           millis(end - start), firstAt[0] == 0 ? 0 : millis(firstAt[0] - start), setupMs,
-          startupMs, millis(cpuEnd - cpuStart)});
+          startupMs, millis(cpuEnd - cpuStart), millis(cpuStart)});
     } catch (RuntimeException e) {
-      report(client, workload, false, e.toString(), new double[] {0, 0, setupMs, 0, 0});
+      report(client, workload, false, e.toString(), new double[] {0, 0, setupMs, 0, 0, 0});
     } finally {
       runner.close();
     }
@@ -121,7 +122,8 @@ public final class ClientRun {
 
   /**
    * Prints the RESULT line. {@code ms}: run (in-process wall), first result, client setup, JVM uptime
-   * at subscription, process CPU time during the run, all in milliseconds.
+   * at subscription, process CPU time during the run, process CPU time before it (start-up), all in
+   * milliseconds.
    */
   private static void report(Client client, Workload workload, boolean valid,
       @Nullable String reason, double[] ms) {
@@ -130,8 +132,8 @@ public final class ClientRun {
         .append(" workload=").append(workload.id())
         .append(" valid=").append(valid)
         .append(String.format(Locale.ROOT,
-            " runMs=%.1f firstMs=%.1f setupMs=%.1f startupMs=%.1f runCpuMs=%.1f",
-            ms[0], ms[1], ms[2], ms[3], ms[4]));
+            " runMs=%.1f firstMs=%.1f setupMs=%.1f startupMs=%.1f runCpuMs=%.1f startupCpuMs=%.1f",
+            ms[0], ms[1], ms[2], ms[3], ms[4], ms[5]));
     if (reason != null) {
       // Last field: the driver takes the rest of the line as the reason.
       line.append(" reason=").append(reason.replace('\n', ' '));
