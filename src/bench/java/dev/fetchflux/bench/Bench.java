@@ -34,13 +34,14 @@ import org.jspecify.annotations.Nullable;
  * <p>Options: {@code --runs N} (3), {@code --workloads skewed,small}, {@code --skewed-clients …},
  * {@code --small-clients …}, {@code --warmups N} (in-process warm-ups per run, 0), {@code --jfr}
  * (a flight recording per client run under {@code target/bench/jfr}), {@code --server-threads N}
- * (1), {@code --doc PATH} (docs/benchmarks.md; {@code -} prints instead), {@code --command TEXT}
- * and {@code --commit SHA} (recorded in the report).
+ * (1), {@code --client-jvm "FLAGS"} (JVM flags of the client runs), {@code --doc PATH}
+ * (docs/benchmarks.md; {@code -} prints instead), {@code --section KEY} (the generated section to
+ * replace, default {@code http}), {@code --command TEXT} and {@code --commit SHA} (recorded in the
+ * report).
  */
 public final class Bench {
 
-  private static final List<String> CLIENT_JVM =
-      List.of("-Xms256m", "-Xmx512m", "-XX:+UseG1GC");
+  private static final String CLIENT_JVM_DEFAULT = "-Xms256m -Xmx512m -XX:+UseG1GC";
   private static final List<String> SERVER_JVM =
       List.of("-Xms256m", "-Xmx512m", "-XX:+UseG1GC");
   private static final Duration CLIENT_LIMIT = Duration.ofMinutes(4);
@@ -71,8 +72,12 @@ public final class Bench {
   private final List<Run> runs = new ArrayList<>();
   private String base = "";
 
+  private final List<String> clientJvm;
+
   private Bench(Map<String, String> options) {
     this.options = options;
+    this.clientJvm = List.of(options.getOrDefault("client-jvm", CLIENT_JVM_DEFAULT).strip()
+        .split("\\s+"));
   }
 
   public static void main(String[] args) throws Exception {
@@ -140,7 +145,7 @@ public final class Bench {
     if (doc.equals("-")) {
       System.out.println(report);
     } else {
-      DocSections.replace(Paths.get(doc), "http", report);
+      DocSections.replace(Paths.get(doc), option("section", "http"), report);
       System.out.println("bench: wrote " + doc);
     }
   }
@@ -186,7 +191,7 @@ public final class Bench {
     String load = loadAverage();
     List<String> cmd = new ArrayList<>();
     cmd.add(java.toString());
-    cmd.addAll(CLIENT_JVM);
+    cmd.addAll(clientJvm);
     String name = (round == 0 ? "warmup" : "r" + round) + "-" + w.id() + "-" + c.id();
     if (options.containsKey("jfr") && round > 0) {
       Path jfrDir = outDir.resolve("jfr");
@@ -329,7 +334,7 @@ public final class Bench {
         .append(", ").append(cpuModel()).append("; load average (1, 5, 15 min) ")
         .append(loadBefore).append(" before, ").append(loadAfter).append(" after\n");
     md.append("- `java -version`: ").append(javaVersion()).append("\n");
-    md.append("- Each client run is a fresh JVM (`").append(String.join(" ", CLIENT_JVM))
+    md.append("- Each client run is a fresh JVM (`").append(String.join(" ", clientJvm))
         .append("`), ").append(rounds).append(" rounds, clients interleaved within each round");
     int warmups = Integer.parseInt(option("warmups", "0"));
     md.append(warmups == 0 ? ", no in-process warm-up"
