@@ -236,8 +236,9 @@ public final class Bench {
     }
     int peak = Integer.parseInt(stats.getOrDefault("peak", "0"));
     int requests = Integer.parseInt(stats.getOrDefault("requests", "0"));
-    if (invalid == null && requests != w.count) {
-      invalid = "server received " + requests + " requests for " + w.count + " URLs";
+    long expected = (long) w.count * (1 + Integer.parseInt(option("warmups", "0")));
+    if (invalid == null && requests != expected) {
+      invalid = "server received " + requests + " requests, expected " + expected;
     }
     Run run = new Run(round, w, c, load, processMs, fields, peak, requests, invalid);
     log(String.format(Locale.ROOT, "%-7s %-7s %-14s load %-16s run %8.1f ms  cpu %8.1f ms"
