@@ -339,7 +339,8 @@ public final class Bench {
         .append("`), ").append(rounds).append(" rounds, clients interleaved within each round");
     int warmups = Integer.parseInt(option("warmups", "0"));
     md.append(warmups == 0 ? ", no in-process warm-up"
-        : ", " + warmups + " untimed in-process warm-up runs before the timed one");
+        : ", " + warmups + " untimed in-process warm-up run" + (warmups == 1 ? "" : "s")
+            + " before the timed one");
     md.append(options.containsKey("jfr") ? ", with a JFR recording (adds overhead)" : "")
         .append(". Server: one `BenchServer` JVM (`").append(String.join(" ", SERVER_JVM))
         .append("`, ").append(option("server-threads", "1"))
