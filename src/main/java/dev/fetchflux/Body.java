@@ -4,27 +4,50 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
- * An immutable response or request body.
+ * An immutable response or request body, held in memory or, past the fetcher's
+ * {@linkplain Fetcher.Builder#spillThreshold(long) spill threshold}, in a temporary file.
  *
  * <p>A record with a {@code byte[]} component compares arrays by identity, so results and requests hold
  * their bytes in this small type instead, which compares by content and never hands out its array.
+ *
+ * <p>A body kept in a file owns that file: {@link #release()} deletes it, and so does the garbage
+ * collector once the body is unreachable, as a safety net. Reading a file-backed body is blocking I/O:
+ * do it off event-loop threads (for example after {@code publishOn(Schedulers.boundedElastic())}).
+ * Bodies in memory need no release; calling it is harmless.
  */
 public final class Body {
-  private static final Body EMPTY = new Body(new byte[0]);
+  private static final Body EMPTY = new Body(new byte[0], null, 0);
+  private static final Cleaner CLEANER = Cleaner.create();
 
-  private final byte[] bytes;
+  private final byte @Nullable [] bytes;
+  private final @Nullable Path file;
+  private final long size;
+  private final Cleaner.@Nullable Cleanable cleanable;
+  private final AtomicBoolean released = new AtomicBoolean();
 
-  private Body(byte[] bytes) {
+  private Body(byte @Nullable [] bytes, @Nullable Path file, long size) {
     this.bytes = bytes;
+    this.file = file;
+    this.size = size;
+    // The action must not capture this body, or it would never become unreachable.
+    this.cleanable = file == null ? null : CLEANER.register(this, () -> deleteQuietly(file));
   }
 
   /** The empty body. */
@@ -34,12 +57,12 @@ public final class Body {
 
   /** A body holding a copy of {@code bytes}. */
   public static Body of(byte[] bytes) {
-    return bytes.length == 0 ? EMPTY : new Body(bytes.clone());
+    return bytes.length == 0 ? EMPTY : new Body(bytes.clone(), null, bytes.length);
   }
 
   /** A body holding {@code text} encoded as UTF-8. */
   public static Body of(String text) {
-    return text.isEmpty() ? EMPTY : new Body(text.getBytes(StandardCharsets.UTF_8));
+    return text.isEmpty() ? EMPTY : adopt(text.getBytes(StandardCharsets.UTF_8));
   }
 
   /**
@@ -47,26 +70,76 @@ public final class Body {
    * afterwards. For transports that have just assembled a body and would otherwise copy it once more.
    */
   public static Body adopt(byte[] bytes) {
-    return bytes.length == 0 ? EMPTY : new Body(bytes);
+    return bytes.length == 0 ? EMPTY : new Body(bytes, null, bytes.length);
+  }
+
+  /**
+   * A body stored in {@code file}, which the body now owns: {@link #release()} deletes it (and the
+   * garbage collector does, once the body is unreachable). For transports that spill large bodies.
+   *
+   * @param size the file's length in bytes
+   */
+  public static Body adoptFile(Path file, long size) {
+    Objects.requireNonNull(file, "file");
+    if (size < 0) {
+      throw new IllegalArgumentException("size < 0: " + size);
+    }
+    return new Body(null, file, size);
+  }
+
+  private static void deleteQuietly(Path file) {
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException ignored) {
+      // best effort: a temp file left behind is cleaned by the OS's temp policy
+    }
   }
 
   /** Length in bytes (after decompression, for responses). */
-  public int size() {
-    return bytes.length;
+  public long size() {
+    return size;
   }
 
   public boolean isEmpty() {
-    return bytes.length == 0;
+    return size == 0;
   }
 
-  /** A copy of the bytes. */
+  /** Whether the bytes are in memory ({@code false}: in a temporary file). */
+  public boolean isInMemory() {
+    return bytes != null;
+  }
+
+  /** The temporary file holding the bytes, or {@code null} when they are in memory. */
+  public @Nullable Path file() {
+    return file;
+  }
+
+  /**
+   * A copy of the bytes; reads the file for a spilled body.
+   *
+   * @throws IllegalStateException if the body was {@linkplain #release() released}, or is too large
+   *     for an array
+   * @throws UncheckedIOException if the file cannot be read
+   */
   public byte[] toByteArray() {
-    return bytes.clone();
+    if (bytes != null) {
+      return bytes.clone();
+    }
+    checkReadable();
+    if (size > Integer.MAX_VALUE - 8) {
+      throw new IllegalStateException("body of " + size + " bytes does not fit an array");
+    }
+    try {
+      return Files.readAllBytes(Objects.requireNonNull(file));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read spilled body " + file, e);
+    }
   }
 
-  /** A read-only view of the bytes, without copying. */
+  /** A read-only view of the bytes (without copying when in memory). */
   public ByteBuffer asByteBuffer() {
-    return ByteBuffer.wrap(bytes).asReadOnlyBuffer();
+    byte[] b = bytes != null ? bytes : toByteArray();
+    return ByteBuffer.wrap(b).asReadOnlyBuffer();
   }
 
   /** The bytes decoded as UTF-8 (malformed input replaced). */
@@ -76,40 +149,93 @@ public final class Body {
 
   /** The bytes decoded with {@code charset} (malformed input replaced). */
   public String asString(Charset charset) {
-    return new String(bytes, charset);
+    return new String(bytes != null ? bytes : toByteArray(), charset);
   }
 
-  /** A stream over the bytes. */
+  /**
+   * A stream over the bytes; for a spilled body a stream over its file, which the caller closes.
+   *
+   * @throws UncheckedIOException if the file cannot be opened
+   */
   public InputStream asInputStream() {
-    return new ByteArrayInputStream(bytes);
+    if (bytes != null) {
+      return new ByteArrayInputStream(bytes);
+    }
+    checkReadable();
+    try {
+      return Files.newInputStream(Objects.requireNonNull(file));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read spilled body " + file, e);
+    }
   }
 
   /** Writes the bytes to {@code out}; blocking, so never call it on an event loop. */
   public void writeTo(OutputStream out) throws IOException {
-    out.write(bytes);
+    if (bytes != null) {
+      out.write(bytes);
+      return;
+    }
+    checkReadable();
+    Files.copy(Objects.requireNonNull(file), out);
   }
 
-  /** The SHA-256 digest of the bytes, as lower-case hex. */
+  /** The SHA-256 digest of the bytes, as lower-case hex (streams a spilled body). */
   public String sha256() {
+    MessageDigest md;
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+      md = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JDK has SHA-256", e);
     }
+    if (bytes != null) {
+      return HexFormat.of().formatHex(md.digest(bytes));
+    }
+    try (InputStream in = new DigestInputStream(asInputStream(), md)) {
+      in.transferTo(OutputStream.nullOutputStream());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read spilled body " + file, e);
+    }
+    return HexFormat.of().formatHex(md.digest());
   }
 
+  /**
+   * Deletes the temporary file of a spilled body; afterwards its bytes can no longer be read. Does
+   * nothing for a body in memory. Idempotent. Blocking (a file deletion).
+   */
+  public void release() {
+    if (cleanable != null && released.compareAndSet(false, true)) {
+      cleanable.clean();
+    }
+  }
+
+  private void checkReadable() {
+    if (released.get()) {
+      throw new IllegalStateException("body was released; its file " + file + " is gone");
+    }
+  }
+
+  /** Equal when the contents are equal (reads spilled files). */
   @Override
   public boolean equals(Object o) {
-    return o instanceof Body b && Arrays.equals(b.bytes, bytes);
+    if (this == o) {
+      return true;
+    }
+    if (!(o instanceof Body b) || b.size != size) {
+      return false;
+    }
+    if (bytes != null && b.bytes != null) {
+      return Arrays.equals(bytes, b.bytes);
+    }
+    return sha256().equals(b.sha256());
   }
 
   @Override
   public int hashCode() {
-    return Arrays.hashCode(bytes);
+    return Arrays.hashCode(bytes != null ? bytes : toByteArray());
   }
 
   @Override
   public String toString() {
-    return "Body[" + bytes.length + " bytes]";
+    return "Body[" + size + " bytes" + (bytes != null ? "" : " in " + file) + "]";
   }
 }

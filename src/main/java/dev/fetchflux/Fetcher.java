@@ -1,16 +1,21 @@
 package dev.fetchflux;
 
+import dev.fetchflux.internal.AdmissionMetrics;
 import dev.fetchflux.internal.EngineSettings;
 import dev.fetchflux.internal.Errors;
 import dev.fetchflux.internal.HttpEngine;
 import dev.fetchflux.internal.OrderedAdmission;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.TrustManagerFactory;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
@@ -84,6 +89,10 @@ public final class Fetcher implements AutoCloseable {
   private static final long RESULT_OVERHEAD_BYTES = 256;
 
   private final Builder config;
+  private final AdmissionMetrics metrics = new AdmissionMetrics();
+  private final LongAdder succeeded = new LongAdder();
+  private final LongAdder failed = new LongAdder();
+  private final LongAdder bodyBytes = new LongAdder();
   private final Transport transport;
   private final boolean ownsTransport;
 
@@ -106,6 +115,8 @@ public final class Fetcher implements AutoCloseable {
             b.readTimeout,
             b.requestTimeout,
             b.maxBodySize,
+            b.spillThreshold,
+            b.spillDirectory,
             b.followRedirects,
             b.maxRedirects,
             b.allowHttpsToHttpRedirect,
@@ -115,7 +126,10 @@ public final class Fetcher implements AutoCloseable {
             b.protocol,
             b.insecure,
             b.trustManagerFactory,
-            b.eventLoopThreads);
+            b.eventLoopThreads,
+            b.proxies,
+            List.copyOf(b.resolveRules),
+            List.copyOf(b.connectToRules));
     this.transport = new HttpEngine(settings);
     this.ownsTransport = true;
   }
@@ -178,11 +192,28 @@ public final class Fetcher implements AutoCloseable {
         config.effectiveWindow(),
         config.reorderWindowBytes,
         Fetcher::weight,
-        ordered);
+        ordered,
+        metrics);
+  }
+
+  /** What this fetcher is doing right now, across all its streams. */
+  public FetcherStats stats() {
+    return new FetcherStats(metrics.inFlight(), metrics.waiting(), metrics.waitingBytes(),
+        metrics.admitted(), metrics.emitted(), succeeded.sum(), failed.sum(), bodyBytes.sum());
+  }
+
+  private FetchResult count(FetchResult result) {
+    if (result instanceof FetchResult.Success ok) {
+      succeeded.increment();
+      bodyBytes.add(ok.body().size());
+    } else {
+      failed.increment();
+    }
+    return result;
   }
 
   private static long weight(FetchResult result) {
-    if (result instanceof FetchResult.Success ok) {
+    if (result instanceof FetchResult.Success ok && ok.body().isInMemory()) {
       return RESULT_OVERHEAD_BYTES + ok.body().size();
     }
     return RESULT_OVERHEAD_BYTES;
@@ -196,7 +227,8 @@ public final class Fetcher implements AutoCloseable {
       String text = String.valueOf(input);
       FetchException error = new FetchException(index, text, null, "GET",
           FetchException.Kind.INVALID_REQUEST, 0, 0, String.valueOf(e.getMessage()), e);
-      return Mono.just(new FetchResult.Failure(index, text, error, Timings.none()));
+      return Mono.fromSupplier(
+          () -> count(new FetchResult.Failure(index, text, error, Timings.none())));
     }
     FetchRequest req = request;
     return Mono.defer(() -> {
@@ -206,7 +238,8 @@ public final class Fetcher implements AutoCloseable {
           .timeout(config.requestTimeout)
           .checkpoint("fetchflux #" + index + " " + req.method() + " " + req.uri())
           .map(response -> toResult(index, req, response, startWall, start))
-          .onErrorResume(e -> Mono.just(toFailure(index, req, e, startWall, start)));
+          .onErrorResume(e -> Mono.just(toFailure(index, req, e, startWall, start)))
+          .map(this::count);
     });
   }
 
@@ -289,6 +322,8 @@ public final class Fetcher implements AutoCloseable {
     private int reorderWindow = -1;
     private long reorderWindowBytes = DEFAULT_REORDER_WINDOW_BYTES;
     private long maxBodySize = DEFAULT_MAX_BODY_SIZE;
+    private long spillThreshold = Long.MAX_VALUE;
+    private Path spillDirectory = Path.of(System.getProperty("java.io.tmpdir"));
     private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
     private Duration readTimeout = DEFAULT_READ_TIMEOUT;
     private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
@@ -314,6 +349,8 @@ public final class Fetcher implements AutoCloseable {
       b.reorderWindow = reorderWindow;
       b.reorderWindowBytes = reorderWindowBytes;
       b.maxBodySize = maxBodySize;
+      b.spillThreshold = spillThreshold;
+      b.spillDirectory = spillDirectory;
       b.connectTimeout = connectTimeout;
       b.readTimeout = readTimeout;
       b.requestTimeout = requestTimeout;
@@ -330,6 +367,9 @@ public final class Fetcher implements AutoCloseable {
       b.trustManagerFactory = trustManagerFactory;
       b.eventLoopThreads = eventLoopThreads;
       b.transport = transport;
+      b.proxies = proxies;
+      b.resolveRules = new ArrayList<>(resolveRules);
+      b.connectToRules = new ArrayList<>(connectToRules);
       return b;
     }
 
@@ -385,6 +425,25 @@ public final class Fetcher implements AutoCloseable {
         throw new IllegalArgumentException("maxBodySize > " + (Integer.MAX_VALUE - 8) + ": " + bytes);
       }
       this.maxBodySize = bytes;
+      return this;
+    }
+
+    /**
+     * Bodies larger than this many bytes are kept in a temporary file instead of memory (see
+     * {@link Body#release()}); the file is written without blocking event loops. Spilled bodies do not
+     * count against {@link #reorderWindowBytes}, which bounds memory. Default: never spill.
+     */
+    public Builder spillThreshold(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("spillThreshold < 0: " + bytes);
+      }
+      this.spillThreshold = bytes;
+      return this;
+    }
+
+    /** Where spilled bodies go. Default: {@code java.io.tmpdir}. */
+    public Builder spillDirectory(Path directory) {
+      this.spillDirectory = Objects.requireNonNull(directory, "spillDirectory");
       return this;
     }
 
@@ -507,8 +566,8 @@ public final class Fetcher implements AutoCloseable {
      * Exchanges requests through {@code transport} instead of the built-in reactor-netty engine; the
      * ordering, limits, {@link #requestTimeout total deadline}, {@link #failOnHttpError} and error
      * mapping still apply, while the transport settings (connect and read timeouts, redirects, TLS,
-     * compression, body size, headers) are the transport's business. The fetcher does not close it.
-     * Used by {@code dev.fetchflux.testing.StubFetcher}.
+     * compression, body size, headers, proxies, resolve rules) are the transport's business. The
+     * fetcher does not close it. Used by {@code dev.fetchflux.testing.StubFetcher}.
      */
     public Builder transport(Transport transport) {
       this.transport = Objects.requireNonNull(transport, "transport");
@@ -538,6 +597,51 @@ public final class Fetcher implements AutoCloseable {
         throw new IllegalArgumentException(name + " must be positive: " + d);
       }
       return d;
+    }
+
+    // Proxies and resolve overrides (docs/library.md, "Proxies and resolve overrides").
+
+    private ProxySettings proxies = ProxySettings.direct();
+    private List<ResolveRule> resolveRules = new ArrayList<>();
+    private List<ConnectToRule> connectToRules = new ArrayList<>();
+
+    /**
+     * Which proxy each request goes through, by URL scheme, with hosts that go direct. Default
+     * {@link ProxySettings#direct()}: no proxy, and no environment variable is read. For curl's
+     * behaviour pass {@code ProxySettings.fromEnvironment(System.getenv())}. Replaces an earlier
+     * {@code proxy(...)} call.
+     */
+    public Builder proxy(ProxySettings proxies) {
+      this.proxies = Objects.requireNonNull(proxies, "proxies");
+      return this;
+    }
+
+    /**
+     * Sends every request through {@code proxy} (curl's {@code -x}), with no exceptions; the same as
+     * {@code proxy(ProxySettings.of(proxy))}. Default: no proxy.
+     */
+    public Builder proxy(Proxy proxy) {
+      return proxy(ProxySettings.of(proxy));
+    }
+
+    /**
+     * Adds a fixed address for a host and port (curl's {@code --resolve}): connections to it go to
+     * the rule's addresses; {@code Host} and TLS SNI stay the URL's. Repeatable; a later rule for the
+     * same host and port replaces an earlier one. Default: none, DNS decides.
+     */
+    public Builder resolve(ResolveRule rule) {
+      this.resolveRules.add(Objects.requireNonNull(rule, "rule"));
+      return this;
+    }
+
+    /**
+     * Adds a connection redirect (curl's {@code --connect-to}): requests to the rule's host and port
+     * connect to its target instead; {@code Host} and TLS SNI stay the URL's. Repeatable; the first
+     * matching rule wins. Default: none.
+     */
+    public Builder connectTo(ConnectToRule rule) {
+      this.connectToRules.add(Objects.requireNonNull(rule, "rule"));
+      return this;
     }
   }
 }

@@ -1,8 +1,12 @@
 package dev.fetchflux.internal;
 
+import dev.fetchflux.ConnectToRule;
 import dev.fetchflux.Headers;
 import dev.fetchflux.HttpProtocol;
+import dev.fetchflux.ProxySettings;
+import dev.fetchflux.ResolveRule;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import javax.net.ssl.TrustManagerFactory;
 import org.jspecify.annotations.Nullable;
@@ -18,6 +22,8 @@ public record EngineSettings(
     Duration readTimeout,
     Duration requestTimeout,
     long maxBodyBytes,
+    long spillThreshold,
+    java.nio.file.Path spillDirectory,
     boolean followRedirects,
     int maxRedirects,
     boolean allowHttpsToHttpRedirect,
@@ -27,4 +33,7 @@ public record EngineSettings(
     HttpProtocol protocol,
     boolean insecure,
     @Nullable TrustManagerFactory trustManagerFactory,
-    int eventLoopThreads) {}
+    int eventLoopThreads,
+    ProxySettings proxies,
+    List<ResolveRule> resolveRules,
+    List<ConnectToRule> connectToRules) {}

@@ -22,6 +22,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import javax.net.ssl.TrustManagerFactory;
+import org.reactivestreams.Subscription;
+import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Mono;
 import reactor.netty.Connection;
 import reactor.netty.http.Http11SslContextSpec;
@@ -52,6 +54,7 @@ public final class HttpEngine implements Transport {
   private final ConnectionProvider provider;
   private final LoopResources loops;
   private final HttpClient client;
+  private final Routing routing;
   private final Set<String> sensitive;
 
   public HttpEngine(EngineSettings settings) {
@@ -73,6 +76,9 @@ public final class HttpEngine implements Transport {
     }
     this.sensitive = Set.copyOf(s);
     this.client = buildClient(settings);
+    this.routing = Routing.create(client, settings.proxies(),
+        new NameRules(settings.resolveRules(), settings.connectToRules()), loops,
+        settings.connectTimeout());
   }
 
   private HttpClient buildClient(EngineSettings s) {
@@ -82,6 +88,15 @@ public final class HttpEngine implements Transport {
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) s.connectTimeout().toMillis())
             .responseTimeout(s.readTimeout())
             .followRedirect(false)
+            .headers(h -> {
+              for (Map.Entry<String, String> e : s.defaultHeaders().entries()) {
+                h.add(e.getKey(), e.getValue());
+              }
+              if (s.compression() && !s.defaultHeaders().contains("Accept-Encoding")) {
+                // reactor-netty's compress(true) asks for gzip only; Netty decodes more.
+                h.set(HttpHeaderNames.ACCEPT_ENCODING, acceptEncoding());
+              }
+            })
             .compress(s.compression())
             .keepAlive(true);
     if (s.protocol() == HttpProtocol.HTTP_2) {
@@ -112,19 +127,44 @@ public final class HttpEngine implements Transport {
    */
   @Override
   public Mono<Response> exchange(FetchRequest request) {
-    return Mono.defer(() -> hop(request, 0, new HashSet<>()));
+    return Mono.defer(() -> hop(request, 0, new HashSet<>(), false));
   }
 
-  private Mono<Response> hop(FetchRequest current, int redirects, Set<String> visited) {
+  /**
+   * The client for one hop. The fetcher's default headers are configured once on {@link #client};
+   * {@code HttpClient.headers(...)} copies the client's configuration, which is measurably slow per
+   * request, so it is paid only by requests with headers of their own, or after a cross-origin
+   * redirect, where sensitive default headers must go. The base client is the hop's route (direct or
+   * through a proxy), chosen per hop so that a redirect to another host follows its own route.
+   */
+  private HttpClient clientFor(FetchRequest current, boolean crossedOrigin) {
+    HttpClient route = routing.client(current.uri());
+    if (current.headers().isEmpty() && !crossedOrigin) {
+      return route;
+    }
+    Headers own = current.headers();
+    return route.headers(h -> {
+      if (crossedOrigin) {
+        for (String name : settings.defaultHeaders().names()) {
+          if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
+            h.remove(name);
+          }
+        }
+      }
+      for (String name : own.names()) {
+        h.remove(name);
+      }
+      for (Map.Entry<String, String> e : own.entries()) {
+        h.add(e.getKey(), e.getValue());
+      }
+    });
+  }
+
+  private Mono<Response> hop(
+      FetchRequest current, int redirects, Set<String> visited, boolean crossedOrigin) {
     visited.add(current.method() + " " + current.uri());
-    Headers headers = settings.defaultHeaders().withAll(current.headers());
     HttpClient.RequestSender sender =
-        client
-            .headers(h -> {
-              for (Map.Entry<String, String> e : headers.entries()) {
-                h.add(e.getKey(), e.getValue());
-              }
-            })
+        clientFor(current, crossedOrigin)
             .request(HttpMethod.valueOf(current.method()))
             .uri(current.uri());
     HttpClient.ResponseReceiver<?> receiver =
@@ -140,15 +180,22 @@ public final class HttpEngine implements Transport {
             if (location != null) {
               return drain(connection).then(
                   Mono.defer(() ->
-                      redirect(current, redirects, visited, status, location, headersAt)));
+                      redirect(current, redirects, visited, crossedOrigin, status, location,
+                          headersAt)));
             }
           }
           return readBody(response, connection, headersAt)
               .map(body ->
                   new Response(current.uri(), status, Headers.ofDecoded(headerList(response)),
-                      Body.adopt(body), headersAt, redirects));
+                      body, headersAt, redirects));
         })
         .next();
+  }
+
+  /** gzip and deflate always; br when Netty's Brotli decoder is on the classpath. */
+  static String acceptEncoding() {
+    return io.netty.handler.codec.compression.Brotli.isAvailable() ? "gzip, deflate, br"
+        : "gzip, deflate";
   }
 
   private static boolean isRedirect(int status) {
@@ -156,8 +203,8 @@ public final class HttpEngine implements Transport {
   }
 
   private Mono<Response> redirect(
-      FetchRequest current, int redirects, Set<String> visited, int status, String location,
-      long headersAt) {
+      FetchRequest current, int redirects, Set<String> visited, boolean crossedOrigin, int status,
+      String location, long headersAt) {
     URI next;
     try {
       next = resolve(current.uri(), location);
@@ -194,7 +241,8 @@ public final class HttpEngine implements Transport {
           "back to " + next + " after " + (redirects + 1) + " redirects", status, headersAt, null));
     }
     Headers headers = current.headers();
-    if (!sameOrigin(current.uri(), next)) {
+    boolean crossing = !sameOrigin(current.uri(), next);
+    if (crossing) {
       for (String name : headers.names()) {
         if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
           headers = headers.without(name);
@@ -210,7 +258,7 @@ public final class HttpEngine implements Transport {
             .headers(headers)
             .body(dropBody ? Body.empty() : current.body())
             .build();
-    return hop(nextRequest, redirects + 1, visited);
+    return hop(nextRequest, redirects + 1, visited, crossedOrigin || crossing);
   }
 
   /** Whether default headers that are sensitive may go to {@code uri}: only to the original origin. */
@@ -251,27 +299,40 @@ public final class HttpEngine implements Transport {
         .then();
   }
 
-  private Mono<byte[]> readBody(HttpClientResponse response, Connection connection, long headersAt) {
+  private Mono<Body> readBody(HttpClientResponse response, Connection connection, long headersAt) {
     long limit = settings.maxBodyBytes();
     int status = response.status().code();
     long announced = contentLength(response);
     if (announced > limit && !settings.compression()) {
+      // The body is never read: subscribe to it and cancel at once, so reactor-netty releases what
+      // it already buffered or still receives (left alone, a body that came with the headers
+      // leaks) and closes the connection. take(0) would not do: it never subscribes.
+      connection.inbound().receive().subscribe(new BaseSubscriber<ByteBuf>() {
+        @Override
+        protected void hookOnSubscribe(Subscription subscription) {
+          subscription.cancel();
+        }
+      });
       return Mono.error(new TransportException(Kind.BODY_TOO_LARGE,
           "Content-Length " + announced + " > limit " + limit, status, headersAt, null));
     }
     return Mono.defer(() -> {
-      BodyBuffer buffer = new BodyBuffer(announced > 0 && announced <= limit ? (int) announced : 0);
-      return connection.inbound().receive()
-          .handle((ByteBuf buf, reactor.core.publisher.SynchronousSink<Object> sink) -> {
-            if (buffer.size() + (long) buf.readableBytes() > limit) {
-              sink.error(new TransportException(Kind.BODY_TOO_LARGE,
+      int expected = announced > 0 && announced <= limit ? (int) announced : 0;
+      BodySink sink = new BodySink(expected, settings.spillThreshold(), settings.spillDirectory());
+      long[] received = {0};
+      return connection.inbound().receive().asByteArray()
+          .concatMap(chunk -> {
+            received[0] += chunk.length;
+            if (received[0] > limit) {
+              return Mono.error(new TransportException(Kind.BODY_TOO_LARGE,
                   "more than " + limit + " bytes" + (settings.compression() ? " (decoded)" : ""),
                   status, headersAt, null));
-              return;
             }
-            buffer.append(buf);
-          })
-          .then(Mono.fromSupplier(buffer::toByteArray));
+            return sink.write(chunk);
+          }, 2)
+          .then(Mono.defer(sink::finish))
+          .doOnError(e -> sink.abort())
+          .doOnCancel(sink::abort);
     });
   }
 
@@ -297,34 +358,8 @@ public final class HttpEngine implements Transport {
 
   @Override
   public Mono<Void> closeLater() {
-    return provider.disposeLater().then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)));
-  }
-
-  /** A growable byte array that copies from Netty buffers (which reactor-netty then releases). */
-  static final class BodyBuffer {
-    private byte[] bytes;
-    private int size;
-
-    BodyBuffer(int expected) {
-      this.bytes = new byte[Math.max(expected, 256)];
-    }
-
-    int size() {
-      return size;
-    }
-
-    void append(ByteBuf buf) {
-      int n = buf.readableBytes();
-      if (size + n > bytes.length) {
-        long grown = Math.max((long) size + n, (long) bytes.length * 2);
-        bytes = java.util.Arrays.copyOf(bytes, (int) Math.min(grown, Integer.MAX_VALUE - 8));
-      }
-      buf.getBytes(buf.readerIndex(), bytes, size, n);
-      size += n;
-    }
-
-    byte[] toByteArray() {
-      return size == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, size);
-    }
+    return routing.closeLater()
+        .then(provider.disposeLater())
+        .then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)));
   }
 }

@@ -63,6 +63,7 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
   private final long maxWaitingBytes;
   private final ToLongFunction<? super R> weigher;
   private final boolean ordered;
+  private final AdmissionMetrics metrics;
 
   private OrderedAdmission(
       Publisher<? extends T> source,
@@ -71,7 +72,9 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       int window,
       long maxWaitingBytes,
       ToLongFunction<? super R> weigher,
-      boolean ordered) {
+      boolean ordered,
+      AdmissionMetrics metrics) {
+    this.metrics = metrics;
     this.source = source;
     this.mapper = mapper;
     this.maxInFlight = maxInFlight;
@@ -96,6 +99,21 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       long maxWaitingBytes,
       ToLongFunction<? super R> weigher,
       boolean ordered) {
+    return create(source, mapper, maxInFlight, window, maxWaitingBytes, weigher, ordered,
+        new AdmissionMetrics());
+  }
+
+  /** Like {@link #create(Publisher, Mapper, int, int, long, ToLongFunction, boolean)}, reporting
+   * to {@code metrics}. */
+  public static <T, R> Flux<R> create(
+      Publisher<? extends T> source,
+      Mapper<? super T, ? extends R> mapper,
+      int maxInFlight,
+      int window,
+      long maxWaitingBytes,
+      ToLongFunction<? super R> weigher,
+      boolean ordered,
+      AdmissionMetrics metrics) {
     if (maxInFlight < 1) {
       throw new IllegalArgumentException("maxInFlight < 1: " + maxInFlight);
     }
@@ -113,7 +131,8 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
         window,
         maxWaitingBytes,
         Objects.requireNonNull(weigher, "weigher"),
-        ordered);
+        ordered,
+        Objects.requireNonNull(metrics, "metrics"));
   }
 
   @Override
@@ -132,6 +151,9 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
     private final long maxWaitingBytes;
     private final ToLongFunction<? super R> weigher;
     private final boolean ordered;
+    private final AdmissionMetrics metrics;
+    /** Finished results held (slots or ready queue); for the metrics. */
+    private long waitingCount;
 
     /** Received from upstream, not yet admitted; single producer (onNext), single consumer (drain). */
     private final Queue<T> inputs = Queues.<T>unbounded(16).get();
@@ -184,6 +206,7 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       this.maxWaitingBytes = parent.maxWaitingBytes;
       this.weigher = parent.weigher;
       this.ordered = parent.ordered;
+      this.metrics = parent.metrics;
       this.slots = ordered ? new Object[window] : null;
       this.ready = ordered ? null : new ArrayDeque<>();
     }
@@ -295,6 +318,10 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
           continue;
         }
         admit();
+        if (innerError != null) {
+          // The mapper threw: terminate now, as no later signal may come to call drain() again.
+          continue;
+        }
         requestUpstream();
 
         if (upstreamDone && inputs.isEmpty() && inFlight == 0
@@ -320,7 +347,12 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       Done<R> d;
       while ((d = done.poll()) != null) {
         inFlight--;
-        waitingBytes += Math.max(0, weigher.applyAsLong(d.value()));
+        long w = Math.max(0, weigher.applyAsLong(d.value()));
+        waitingBytes += w;
+        waitingCount++;
+        metrics.inFlight.decrement();
+        metrics.waiting.increment();
+        metrics.waitingBytes.add(w);
         if (ordered) {
           slots[(int) (d.index() % window)] = d.value();
         } else {
@@ -348,7 +380,12 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
             break;
           }
         }
-        waitingBytes -= Math.max(0, weigher.applyAsLong(next));
+        long w = Math.max(0, weigher.applyAsLong(next));
+        waitingBytes -= w;
+        waitingCount--;
+        metrics.waiting.decrement();
+        metrics.waitingBytes.add(-w);
+        metrics.emitted.increment();
         emitted++;
         e++;
         actual.onNext(next);
@@ -376,11 +413,14 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
         try {
           mono = Objects.requireNonNull(mapper.apply(index, input), "mapper returned null");
         } catch (Throwable t) {
+          Operators.onDiscard(input, currentContext());
           INNER_ERROR.compareAndSet(this, null, Operators.onOperatorError(t, currentContext()));
           return;
         }
         Inner<R> inner = new Inner<>(this, index);
         inFlight++;
+        metrics.inFlight.increment();
+        metrics.admitted.increment();
         if (active.add(inner)) {
           mono.subscribe(inner);
         }
@@ -415,6 +455,13 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
 
     @SuppressWarnings("unchecked")
     private void clearAll() {
+      // Whatever is still counted is abandoned now.
+      metrics.inFlight.add(-inFlight);
+      metrics.waiting.add(-waitingCount);
+      metrics.waitingBytes.add(-waitingBytes);
+      inFlight = 0;
+      waitingCount = 0;
+      waitingBytes = 0;
       Context ctx = actual.currentContext();
       Operators.onDiscardQueueWithClear(inputs, ctx, null);
       Done<R> d;

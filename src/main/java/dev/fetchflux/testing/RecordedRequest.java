@@ -13,6 +13,15 @@ import java.time.Instant;
  * @param headers request headers
  * @param body request body
  * @param received when the request's headers arrived
+ * @param protocol the HTTP version it came over: {@code HTTP/1.1} or {@code HTTP/2.0}
  */
 public record RecordedRequest(
-    String method, String uri, String path, Headers headers, Body body, Instant received) {}
+    String method, String uri, String path, Headers headers, Body body, Instant received,
+    String protocol) {
+
+  /** A request that came over HTTP/1.1. */
+  public RecordedRequest(
+      String method, String uri, String path, Headers headers, Body body, Instant received) {
+    this(method, uri, path, headers, body, received, "HTTP/1.1");
+  }
+}

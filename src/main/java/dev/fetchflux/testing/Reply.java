@@ -26,6 +26,8 @@ public final class Reply {
   public enum Mode {
     /** A normal response with {@code Content-Length}. */
     NORMAL,
+    /** A normal response in chunked transfer encoding (no {@code Content-Length}). */
+    CHUNKED,
     /** Accept the request and never answer. */
     STALL,
     /** Reset the connection (TCP RST) before any response byte. */
@@ -68,7 +70,8 @@ public final class Reply {
   }
 
   private static Reply of(Mode mode, int status, byte[] body) {
-    return new Reply(mode, status, Headers.empty(), body, Duration.ZERO, body.length, Duration.ZERO);
+    return new Reply(
+        mode, status, Headers.empty(), body, Duration.ZERO, body.length, Duration.ZERO);
   }
 
   /** 200 with a UTF-8 text body. */
@@ -93,13 +96,30 @@ public final class Reply {
 
   /** 200 with {@code plain} gzip-compressed and {@code Content-Encoding: gzip}. */
   public static Reply gzip(byte[] plain) {
+    return of(Mode.NORMAL, 200, gzipped(plain)).withHeader("Content-Encoding", "gzip");
+  }
+
+  /**
+   * 200 with {@code body} in chunked transfer encoding, {@code chunkSize} bytes a chunk, so the
+   * client cannot know the length before the end.
+   */
+  public static Reply chunked(byte[] body, int chunkSize) {
+    if (chunkSize < 1) {
+      throw new IllegalArgumentException("chunkSize < 1: " + chunkSize);
+    }
+    return new Reply(Mode.CHUNKED, 200, Headers.empty(), body.clone(), Duration.ZERO, chunkSize,
+        Duration.ZERO);
+  }
+
+  /** {@code plain} gzip-compressed. */
+  public static byte[] gzipped(byte[] plain) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
       gz.write(plain);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return of(Mode.NORMAL, 200, out.toByteArray()).withHeader("Content-Encoding", "gzip");
+    return out.toByteArray();
   }
 
   /** Accepts and never answers. */

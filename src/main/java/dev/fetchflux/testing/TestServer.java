@@ -38,11 +38,11 @@ import reactor.netty.resources.LoopResources;
 /**
  * A real HTTP server on {@code 127.0.0.1}, scripted per path, for tests and demos.
  *
- * <p>Concurrent requests arrive in no fixed order, so replies are scripted per path (exact match on the
- * path, query ignored) with {@link #route}, or computed by a function with {@link #handler}; anything
- * else falls through to the {@linkplain #builtin built-in paths}. The server records every request and
- * the peak number of requests in flight, and counts requests the client abandoned before the reply was
- * complete.
+ * <p>Concurrent requests arrive in no fixed order, so replies are scripted per path (exact match on
+ * the path, query ignored) with {@link #route}, or computed by a function with {@link #handler};
+ * anything else falls through to the {@linkplain #builtin built-in paths}. The server records every
+ * request and the peak number of requests in flight, and counts requests the client abandoned
+ * before the reply was complete.
  *
  * {@snippet :
  * try (TestServer server = TestServer.start()) {
@@ -68,6 +68,8 @@ public final class TestServer implements AutoCloseable {
   private final AtomicInteger peakInFlight = new AtomicInteger();
   private final AtomicInteger abandoned = new AtomicInteger();
   private final AtomicLong bytesSent = new AtomicLong();
+  private final AtomicInteger connectionsOpened = new AtomicInteger();
+  private final AtomicInteger connectionsOpen = new AtomicInteger();
 
   private TestServer(Builder b) {
     this.tls = b.key != null;
@@ -77,6 +79,12 @@ public final class TestServer implements AutoCloseable {
         .port(b.port)
         .runOn(loops)
         .childOption(ChannelOption.SO_LINGER, -1)
+        // Called once per accepted TCP connection (HTTP/2 streams are not connections).
+        .doOnChannelInit((observer, channel, remote) -> {
+          connectionsOpened.incrementAndGet();
+          connectionsOpen.incrementAndGet();
+          channel.closeFuture().addListener(f -> connectionsOpen.decrementAndGet());
+        })
         .handle(this::serve);
     if (b.key != null) {
       PrivateKey key = b.key;
@@ -152,12 +160,18 @@ public final class TestServer implements AutoCloseable {
     return list;
   }
 
-  /** Requests being served right now. */
+  /** Requests being served right now (see {@link #peakInFlight()} for when one counts). */
   public int inFlight() {
     return inFlight.get();
   }
 
-  /** The most requests served at once since start (or {@link #resetCounters()}). */
+  /**
+   * The most requests served at once since start (or {@link #resetCounters()}). A request counts
+   * from the arrival of the whole request until its last response bytes are handed to the socket
+   * (or the exchange ends otherwise), a span inside the client's own, so a client that never has
+   * more than N requests in flight is never seen with more than N. A request the client cancelled
+   * still counts until this server notices the closed connection.
+   */
   public int peakInFlight() {
     return peakInFlight.get();
   }
@@ -165,6 +179,16 @@ public final class TestServer implements AutoCloseable {
   /** Requests whose connection the client closed before the reply was complete. */
   public int abandoned() {
     return abandoned.get();
+  }
+
+  /** TCP connections accepted since start (or {@link #resetCounters()}). */
+  public int connectionsOpened() {
+    return connectionsOpened.get();
+  }
+
+  /** TCP connections open right now (idle keep-alive connections included). */
+  public int connectionsOpen() {
+    return connectionsOpen.get();
   }
 
   /** Body bytes written by normal replies. */
@@ -178,6 +202,7 @@ public final class TestServer implements AutoCloseable {
     peakInFlight.set(inFlight.get());
     abandoned.set(0);
     bytesSent.set(0);
+    connectionsOpened.set(0);
   }
 
   @Override
@@ -197,7 +222,7 @@ public final class TestServer implements AutoCloseable {
     return request.receive().aggregate().asByteArray().defaultIfEmpty(new byte[0])
         .flatMap(bytes -> {
           RecordedRequest recorded = new RecordedRequest(request.method().name(), uri, path,
-              Headers.ofDecoded(hs), Body.of(bytes), Instant.now());
+              Headers.ofDecoded(hs), Body.of(bytes), Instant.now(), request.protocol());
           requests.add(recorded);
           Reply reply = routes.get(path);
           Function<RecordedRequest, @Nullable Reply> h = handler;
@@ -208,23 +233,59 @@ public final class TestServer implements AutoCloseable {
             reply = builtin(recorded);
           }
           Reply chosen = reply;
-          int now = inFlight.incrementAndGet();
-          peakInFlight.accumulateAndGet(now, Math::max);
-          AtomicBoolean completed = new AtomicBoolean();
+          Exchange exchange = new Exchange();
           Mono<Void> delay = chosen.delay().isZero() ? Mono.empty()
               : Mono.delay(chosen.delay()).then();
-          return delay.then(Mono.defer(() -> reply(chosen, response)))
-              .doOnSuccess(v -> completed.set(true))
-              .doFinally(signal -> {
-                inFlight.decrementAndGet();
-                if (!completed.get()) {
-                  abandoned.incrementAndGet();
-                }
-              });
+          return delay.then(Mono.defer(() -> reply(chosen, response, exchange)))
+              .doFinally(signal -> exchange.end());
         });
   }
 
-  private Mono<Void> reply(Reply reply, HttpServerResponse response) {
+  /**
+   * One request being served: counts in flight from its arrival until its last response bytes are
+   * handed to the socket ({@link #lastBytes()}) or, failing that, until it ends; it is abandoned
+   * unless the whole reply was sent ({@link #completed()}).
+   *
+   * <p>Leaving before the last write, not when the send completes, keeps {@link #peakInFlight()}
+   * sound: the client can read the last bytes, finish, and start its next request before the send's
+   * completion reaches this server's event loop, which would show one request too many.
+   */
+  private final class Exchange {
+    private final AtomicBoolean left = new AtomicBoolean();
+    private volatile boolean completed;
+
+    Exchange() {
+      peakInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+    }
+
+    /** The reply's last bytes are about to be written. */
+    void lastBytes() {
+      if (left.compareAndSet(false, true)) {
+        inFlight.decrementAndGet();
+      }
+    }
+
+    /** All of the reply was sent. */
+    void completed() {
+      lastBytes();
+      completed = true;
+    }
+
+    /** The exchange is over, however it went. */
+    void end() {
+      lastBytes();
+      if (!completed) {
+        abandoned.incrementAndGet();
+      }
+    }
+  }
+
+  /**
+   * Sends {@code reply}, telling {@code exchange} when its last bytes go out and when all of it was
+   * sent. A streamed body (chunked, dribble) is checked at its source: when the client goes away,
+   * reactor-netty cancels the source and completes the send quietly, which must count as abandoned.
+   */
+  private Mono<Void> reply(Reply reply, HttpServerResponse response, Exchange exchange) {
     byte[] body = reply.bodyUnsafe();
     switch (reply.mode()) {
       case NORMAL: {
@@ -232,7 +293,24 @@ public final class TestServer implements AutoCloseable {
         reply.headers().entries().forEach(e -> response.addHeader(e.getKey(), e.getValue()));
         response.header("Content-Length", Integer.toString(body.length));
         bytesSent.addAndGet(body.length);
-        return response.sendByteArray(Mono.just(body)).then();
+        return response.sendByteArray(Mono.fromSupplier(() -> {
+              exchange.lastBytes();
+              return body;
+            }))
+            .then()
+            .doOnSuccess(v -> exchange.completed());
+      }
+      case CHUNKED: {
+        response.status(reply.status());
+        reply.headers().entries().forEach(e -> response.addHeader(e.getKey(), e.getValue()));
+        int chunk = reply.sendBytes();
+        bytesSent.addAndGet(body.length);
+        // A publisher of several buffers and no Content-Length: reactor-netty sends it chunked.
+        int chunks = (body.length + chunk - 1) / chunk;
+        return sendStream(response, exchange, chunks,
+            Flux.range(0, chunks)
+                .map(i -> Unpooled.wrappedBuffer(body, i * chunk,
+                    Math.min(chunk, body.length - i * chunk))));
       }
       case STALL:
         return Mono.never();
@@ -246,16 +324,16 @@ public final class TestServer implements AutoCloseable {
       case CHUNKED_WITHOUT_LAST_CHUNK: {
         String chunk = Integer.toHexString(body.length) + "\r\n";
         return raw(response, concat(head(200, "Transfer-Encoding: chunked"),
-            chunk.getBytes(StandardCharsets.US_ASCII), body, "\r\n".getBytes(StandardCharsets.US_ASCII)),
-            false);
+            chunk.getBytes(StandardCharsets.US_ASCII), body,
+            "\r\n".getBytes(StandardCharsets.US_ASCII)), false);
       }
       case CLOSE_DELIMITED_RESET:
         return raw(response, concat(head(200, "Connection: close"), slice(body, reply.sendBytes())),
             true);
       case CLOSE_DELIMITED:
-        return raw(response, concat(head(200, "Connection: close"), body), false);
+        return raw(response, concat(head(200, "Connection: close"), body), false, exchange);
       case DRIBBLE:
-        return dribble(response, body, reply.interval());
+        return dribble(response, body, reply.interval(), exchange);
       case ENDLESS_HEADERS:
         return endlessHeaders(response, reply.interval());
       case INVALID_STATUS_LINE:
@@ -289,10 +367,16 @@ public final class TestServer implements AutoCloseable {
   }
 
   /**
-   * Writes {@code bytes} straight to the socket, below the HTTP codec, then closes: with a TCP reset
-   * ({@code SO_LINGER 0}) when {@code reset}, cleanly otherwise.
+   * Writes {@code bytes} straight to the socket, below the HTTP codec, then closes: with a TCP
+   * reset ({@code SO_LINGER 0}) when {@code reset}, cleanly otherwise.
    */
   private Mono<Void> raw(HttpServerResponse response, byte @Nullable [] bytes, boolean reset) {
+    return raw(response, bytes, reset, null);
+  }
+
+  /** Like {@link #raw(HttpServerResponse, byte[], boolean)}; a whole reply tells {@code whole}. */
+  private Mono<Void> raw(HttpServerResponse response, byte @Nullable [] bytes, boolean reset,
+      @Nullable Exchange whole) {
     return Mono.<Void>create(sink -> response.withConnection(conn -> {
       Channel ch = conn.channel();
       Runnable close = () -> {
@@ -305,19 +389,47 @@ public final class TestServer implements AutoCloseable {
         close.run();
       } else {
         ByteBuf buf = Unpooled.wrappedBuffer(bytes);
-        ch.pipeline().firstContext().writeAndFlush(buf).addListener(f -> close.run());
+        if (whole != null) {
+          whole.lastBytes();
+        }
+        ch.pipeline().firstContext().writeAndFlush(buf).addListener(f -> {
+          if (whole != null && f.isSuccess()) {
+            whole.completed();
+          }
+          close.run();
+        });
       }
     })).then(Mono.never());
   }
 
-  private Mono<Void> dribble(HttpServerResponse response, byte[] body, Duration interval) {
+  private Mono<Void> dribble(
+      HttpServerResponse response, byte[] body, Duration interval, Exchange exchange) {
     response.status(200);
     response.header("Content-Length", Integer.toString(body.length));
-    return response.sendObject(
-            Flux.range(0, body.length)
-                .delayElements(interval)
-                .map(i -> Unpooled.wrappedBuffer(body, i, 1)))
-        .then();
+    return sendStream(response, exchange, body.length,
+        Flux.range(0, body.length)
+            .delayElements(interval)
+            .map(i -> Unpooled.wrappedBuffer(body, i, 1)));
+  }
+
+  private static Mono<Void> sendStream(
+      HttpServerResponse response, Exchange exchange, int count, Flux<ByteBuf> chunks) {
+    AtomicBoolean allSent = new AtomicBoolean();
+    AtomicInteger produced = new AtomicInteger();
+    Flux<ByteBuf> counted = chunks
+        .doOnNext(c -> {
+          if (produced.incrementAndGet() == count) {
+            exchange.lastBytes();
+          }
+        })
+        .doOnComplete(() -> allSent.set(true));
+    return response.sendObject(counted)
+        .then()
+        .doOnSuccess(v -> {
+          if (allSent.get()) {
+            exchange.completed();
+          }
+        });
   }
 
   private Mono<Void> endlessHeaders(HttpServerResponse response, Duration interval) {
@@ -344,7 +456,7 @@ public final class TestServer implements AutoCloseable {
    *   <li>{@code /loop} — 302 to itself;
    *   <li>{@code /gzip/{n}} — {@code n} zero bytes, gzip-compressed;
    *   <li>{@code /stall}, {@code /reset}, {@code /reset-after-headers}, {@code /truncate/{n}},
-   *       {@code /chunked-no-end/{n}}, {@code /close-reset/{n}}, {@code /dribble/{n}} (one byte every
+   * {@code /chunked-no-end/{n}}, {@code /close-reset/{n}}, {@code /dribble/{n}} (one byte every
    *       200 ms), {@code /endless-headers}, {@code /invalid-status};
    *   <li>{@code /echo} — 200 with the request URI (path and query);
    *   <li>anything else — 404.
@@ -369,7 +481,8 @@ public final class TestServer implements AutoCloseable {
       case "loop":
         return Reply.redirect(302, request.path());
       case "gzip":
-        return n < 0 || n > Integer.MAX_VALUE - 8 ? notFound(request) : Reply.gzip(new byte[(int) n]);
+        return n < 0 || n > Integer.MAX_VALUE - 8 ? notFound(request)
+            : Reply.gzip(new byte[(int) n]);
       case "stall":
         return Reply.stall();
       case "reset":

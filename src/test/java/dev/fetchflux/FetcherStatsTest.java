@@ -1,0 +1,75 @@
+package dev.fetchflux;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fetchflux.testing.TestServer;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Sinks;
+
+@Timeout(30)
+class FetcherStatsTest {
+
+  @Test
+  void statsShowTheBacklogBehindASlowHeadAndDrainToZero() throws Exception {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().maxInFlight(4).build()) {
+      List<String> urls = Flux.range(0, 9)
+          .map(i -> server.url(i == 0 ? "/delay/1500" : "/bytes/100?i=" + i))
+          .collectList().block();
+
+      Sinks.One<List<FetchResult>> all = Sinks.one();
+      Disposable run = fetcher.fetch(Flux.fromIterable(urls)).collectList()
+          .subscribe(all::tryEmitValue);
+
+      FetcherStats during = awaitStats(fetcher, s -> s.waiting() == 8);
+      assertThat(during.inFlight()).isEqualTo(1);
+      assertThat(during.waitingBytes()).isGreaterThanOrEqualTo(8 * 100);
+      assertThat(during.emitted()).isZero();
+
+      List<FetchResult> results = all.asMono().block(Duration.ofSeconds(10));
+      assertThat(results).hasSize(9);
+      FetcherStats after = fetcher.stats();
+      assertThat(after.inFlight()).isZero();
+      assertThat(after.waiting()).isZero();
+      assertThat(after.waitingBytes()).isZero();
+      assertThat(after.emitted()).isEqualTo(9);
+      assertThat(after.succeeded()).isEqualTo(9);
+      assertThat(after.failed()).isZero();
+      run.dispose();
+    }
+  }
+
+  @Test
+  void cancellingAStreamReleasesItsGauges() throws Exception {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().maxInFlight(3).build()) {
+      Disposable run = fetcher.fetch(Flux.just(server.url("/stall"), server.url("/echo"),
+          server.url("/stall"))).subscribe();
+      awaitStats(fetcher, s -> s.inFlight() == 2 && s.waiting() == 1);
+
+      run.dispose();
+
+      FetcherStats after = fetcher.stats();
+      assertThat(after.inFlight()).isZero();
+      assertThat(after.waiting()).isZero();
+    }
+  }
+
+  private static FetcherStats awaitStats(Fetcher fetcher, Predicate<FetcherStats> condition)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    FetcherStats s = fetcher.stats();
+    while (!condition.test(s) && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+      s = fetcher.stats();
+    }
+    assertThat(s).matches(condition, "expected condition; last stats were " + s);
+    return s;
+  }
+}

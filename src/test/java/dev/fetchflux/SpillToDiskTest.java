@@ -1,0 +1,70 @@
+package dev.fetchflux;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.fetchflux.testing.Reply;
+import dev.fetchflux.testing.TestServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Flux;
+
+@Timeout(30)
+class SpillToDiskTest {
+
+  @TempDir Path dir;
+
+  @Test
+  void bodiesPastTheThresholdLandInFilesWithTheServedBytes() throws Exception {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().spillThreshold(64 * 1024).spillDirectory(dir).build()) {
+      List<FetchResult> results = fetcher
+          .fetch(Flux.just(server.url("/bytes/1000"), server.url("/bytes/3000000")))
+          .collectList().block(Duration.ofSeconds(20));
+
+      FetchResult.Success small = (FetchResult.Success) results.get(0);
+      FetchResult.Success big = (FetchResult.Success) results.get(1);
+      assertThat(small.body().isInMemory()).isTrue();
+      assertThat(big.body().isInMemory()).isFalse();
+      assertThat(big.body().file()).hasParent(dir);
+      assertThat(big.body().size()).isEqualTo(3_000_000);
+      assertThat(big.body().toByteArray()).isEqualTo(Reply.pattern(3_000_000));
+
+      big.body().release();
+      assertThat(big.body().file()).doesNotExist();
+      assertThatThrownBy(() -> big.body().toByteArray())
+          .isInstanceOf(IllegalStateException.class).hasMessageContaining("released");
+    }
+  }
+
+  @Test
+  void bodyOverTheLimitLeavesNoSpillFileBehind() throws Exception {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().spillThreshold(1024).spillDirectory(dir)
+            .maxBodySize(100_000).compression(true).build()) {
+      server.route("/big", Reply.closeDelimited(Reply.pattern(500_000)));
+      FetchResult r = fetcher.fetchOne(server.url("/big")).block(Duration.ofSeconds(20));
+
+      assertThat(r).isInstanceOfSatisfying(FetchResult.Failure.class,
+          f -> assertThat(f.kind()).isEqualTo(FetchException.Kind.BODY_TOO_LARGE));
+      // The spill file is deleted off the event loop; give that a moment.
+      long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (listFiles(dir) > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(listFiles(dir)).isZero();
+    }
+  }
+
+  private static long listFiles(Path dir) throws Exception {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.count();
+    }
+  }
+}
