@@ -48,7 +48,8 @@ public final class Bench {
 
   /** One client run as the driver saw it. */
   record Run(int round, Workload workload, Client client, String load, double processMs,
-      Map<String, String> fields, int serverPeak, int serverRequests, @Nullable String invalid) {
+      Map<String, String> fields, int serverPeak, int serverRequests, int connections,
+      @Nullable String invalid) {
 
     boolean valid() {
       return invalid == null;
@@ -226,21 +227,24 @@ public final class Bench {
     if (invalid == null && !"true".equals(fields.get("valid"))) {
       invalid = fields.getOrDefault("reason", "output check failed");
     }
-    // Reported, not a validity check: TestServer counts a request from its arrival until its
-    // handler's doFinally, and the next request on a reused keep-alive connection can arrive
-    // before that, so the peak can read C + 1 while the client holds at most C connections
-    // (checked with ss while investigating; see docs/benchmarks.md).
     Map<String, String> stats = new LinkedHashMap<>();
     for (String kv : control("/_stats").strip().split(" ")) {
       stats.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
     }
     int peak = Integer.parseInt(stats.getOrDefault("peak", "0"));
     int requests = Integer.parseInt(stats.getOrDefault("requests", "0"));
+    // The driver's own /_stats request may open one more connection.
+    int connections = Math.max(0, Integer.parseInt(stats.getOrDefault("connections", "0")) - 1);
+    // TestServer counts a request only within the client's own span of it, so a peak above C
+    // means the client had more than C requests in flight: a broken run, not a fast one.
+    if (invalid == null && peak > w.concurrency) {
+      invalid = "server saw " + peak + " requests in flight, more than C = " + w.concurrency;
+    }
     long expected = (long) w.count * (1 + Integer.parseInt(option("warmups", "0")));
     if (invalid == null && requests != expected) {
       invalid = "server received " + requests + " requests, expected " + expected;
     }
-    Run run = new Run(round, w, c, load, processMs, fields, peak, requests, invalid);
+    Run run = new Run(round, w, c, load, processMs, fields, peak, requests, connections, invalid);
     log(String.format(Locale.ROOT, "%-7s %-7s %-14s load %-16s run %8.1f ms  cpu %8.1f ms"
             + "  process %8.1f ms  peak %3d  %s", round == 0 ? "warm-up" : "round " + round,
         w.id(), c.id(), load, run.runMs(), run.ms("runCpuMs"), processMs, peak,
@@ -353,13 +357,13 @@ public final class Bench {
         md.append("#### Skewed: 1,000 URLs of 20 ms, every 50th (0, 50, …) 1 s, C = 32\n\n");
         md.append("| client | in-process s, median (min–max) | process s, median (min–max) "
             + "| first result s | CPU s in run | JVM start to run s (CPU s) | server peak in flight "
-            + "| valid runs |\n");
+            + "(connections) | valid runs |\n");
         md.append("|---|---|---|---|---|---|---|---|\n");
       } else {
         md.append("#### Small bodies: 10,000 × 1 KiB, no delay, C = 64\n\n");
         md.append("| client | requests/s in-process, median (min–max) | in-process s, median "
             + "(min–max) | process s, median (min–max) | CPU µs per request | JVM start to run s (CPU s) "
-            + "| server peak in flight | valid runs |\n");
+            + "| server peak in flight (connections) | valid runs |\n");
         md.append("|---|---|---|---|---|---|---|---|\n");
       }
       for (Client c : clients(w)) {
@@ -371,6 +375,7 @@ public final class Bench {
         Stat startupCpu = stat(w, c, r -> r.ms("startupCpuMs"));
         Stat rps = stat(w, c, r -> w.count / (r.runMs() / 1000));
         Stat peak = stat(w, c, r -> r.serverPeak());
+        Stat conns = stat(w, c, r -> r.connections());
         md.append("| ").append(label(c)).append(" | ");
         if (w == Workload.SMALL) {
           md.append(rps == null ? "INVALID" : fmt0(rps)).append(" | ");
@@ -388,7 +393,8 @@ public final class Bench {
         md.append(" | ").append(startup == null || startupCpu == null ? "—"
             : String.format(Locale.ROOT, "%.2f (%.2f)", startup.median() / 1000,
                 startupCpu.median() / 1000)).append(" | ");
-        md.append(peak == null ? "—" : String.format(Locale.ROOT, "%.0f", peak.max()))
+        md.append(peak == null || conns == null ? "—"
+                : String.format(Locale.ROOT, "%.0f (%.0f)", peak.max(), conns.max()))
             .append(" | ")
             .append(count(w, c, true)).append(" of ").append(count(w, c, true) + count(w, c, false))
             .append(" |\n");
@@ -400,14 +406,14 @@ public final class Bench {
     md.append("<details><summary>Every run</summary>\n\n");
     md.append("| round | workload | client | load avg before (1, 5, 15 min) | in-process ms "
         + "| process ms | first result ms | CPU ms in run | JVM start to run ms | server peak "
-        + "| server requests | result |\n");
-    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        + "| server requests | connections | result |\n");
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (Run r : runs) {
       md.append(String.format(Locale.ROOT,
-          "| %s | %s | %s | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %d | %d | %s |%n",
+          "| %s | %s | %s | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %d | %d | %d | %s |%n",
           r.round() == 0 ? "warm-up" : Integer.toString(r.round()), r.workload().id(),
           r.client().id(), r.load(), r.runMs(), r.processMs(), r.ms("firstMs"), r.ms("runCpuMs"),
-          r.ms("startupMs"), r.serverPeak(), r.serverRequests(),
+          r.ms("startupMs"), r.serverPeak(), r.serverRequests(), r.connections(),
           r.valid() ? "ok" : "INVALID: " + escape(r.invalid())));
     }
     md.append("\n</details>\n");

@@ -14,8 +14,8 @@ import java.io.InputStream;
  *   <li>{@code /kib/{i}} — 200 with {@link Workload#kib(int)};
  *   <li>{@code /_reset} — forgets recorded requests and zeroes the peak-in-flight counter;
  *   <li>{@code /_stats} — {@code peak=<most requests served at once> requests=<received>
- *       abandoned=<replies the client went away from>} since the last reset (this request not
- *       counted).
+ *       abandoned=<replies the client went away from> connections=<TCP connections accepted>}
+ *       since the last reset (this request not counted; its connection is, when new).
  * </ul>
  *
  * <p>Usage: {@code BenchServer [threads]} (event-loop threads, default 1, so the client keeps the
@@ -46,7 +46,8 @@ public final class BenchServer {
           // The /_stats request itself is already recorded but not yet counted in flight.
           return Reply.ok("peak=" + server.peakInFlight()
               + " requests=" + (server.requests().size() - 1)
-              + " abandoned=" + server.abandoned() + "\n");
+              + " abandoned=" + server.abandoned()
+              + " connections=" + server.connectionsOpened() + "\n");
         }
         return null;
       });
