@@ -1,5 +1,6 @@
 package dev.fetchflux.cli;
 
+import dev.fetchflux.FetchException;
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.Fetcher;
 import java.io.IOException;
@@ -156,6 +157,12 @@ final class Runner {
   private String describe(FetchResult.Failure failure) {
     String message = Converters.oneLine(failure.error().getMessage());
     Object origin = originOf.apply(failure.index());
+    if (origin instanceof Inputs.Origin o && o.rejected() != null) {
+      // The library only saw a stand-in it does not accept; the reason is the line's own.
+      JsonRequests.Rejected r = o.rejected();
+      message = "#" + failure.index() + " " + r.method() + " " + Converters.oneLine(r.text()) + ": "
+          + FetchException.Kind.INVALID_REQUEST.description() + ": " + r.reason();
+    }
     return origin == null ? message : message + " (" + origin + ")";
   }
 
