@@ -88,6 +88,7 @@ class RequestsAsDataTest {
     RecordedRequest put = server.requests("/api/upload").get(0);
     assertThat(put.method()).isEqualTo("PUT");
     assertThat(put.body().toByteArray()).containsExactly(BINARY);
+    assertThat(put.headers().contains("content-type")).isFalse();
     assertThat(server.requests("/echo").get(0).method()).isEqualTo("GET");
   }
 
