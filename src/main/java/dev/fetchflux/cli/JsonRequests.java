@@ -2,6 +2,7 @@ package dev.fetchflux.cli;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.fetchflux.Body;
@@ -18,9 +19,13 @@ import org.jspecify.annotations.Nullable;
  * schema is in {@code docs/cli.md}).
  */
 final class JsonRequests {
-  /** Duplicate keys are refused: {@code {"url": a, "url": b}} is ambiguous, not "the last wins". */
+  /**
+   * Duplicate keys are refused ({@code {"url": a, "url": b}} is ambiguous, not "the last wins"), and
+   * so is anything after the object (two objects pasted on one line are a mistake, not the first).
+   */
   private static final JsonMapper MAPPER = JsonMapper.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
       .build();
 
   private static final Set<String> FIELDS = Set.of("url", "method", "headers", "body", "body_base64");
