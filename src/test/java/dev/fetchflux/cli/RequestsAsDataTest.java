@@ -4,6 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fetchflux.Body;
+import dev.fetchflux.FetchRequest;
+import dev.fetchflux.FetchResult;
+import dev.fetchflux.Fetcher;
+import dev.fetchflux.FetcherStats;
 import dev.fetchflux.testing.RecordedRequest;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
@@ -11,6 +16,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -22,6 +28,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Sinks;
 
 /** {@code --input-format jsonl}, {@code --jsonl-body} and {@code --retry-non-idempotent}. */
 @Timeout(60)
@@ -89,7 +98,8 @@ class RequestsAsDataTest {
     assertThat(put.method()).isEqualTo("PUT");
     assertThat(put.body().toByteArray()).containsExactly(BINARY);
     assertThat(put.headers().contains("content-type")).isFalse();
-    assertThat(server.requests("/echo").get(0).method()).isEqualTo("GET");
+    assertThat(server.requests("/echo")).filteredOn(r -> r.uri().equals("/echo?plain"))
+        .extracting(RecordedRequest::method).containsExactly("GET");
   }
 
   @Test
@@ -182,6 +192,34 @@ class RequestsAsDataTest {
     assertThat(format.status()).isEqualTo(2);
     assertThat(format.stderr()).contains("--input-format").contains("'xml'");
     assertThat(body.stdout() + retry.stdout() + format.stdout()).isEmpty();
+  }
+
+  @Test
+  void aWaitingPostsBodyCountsTowardTheReorderWindowBytes() throws InterruptedException {
+    // A batch of large POSTs behind a slow head must be bounded by --window-bytes like responses are.
+    byte[] payload = new byte[100_000];
+    try (Fetcher fetcher = Fetcher.builder().maxInFlight(4).build()) {
+      List<Object> inputs = List.of(url("/delay/1500?post-budget"),
+          FetchRequest.builder(server.uri("/echo?p1")).method("POST").body(Body.of(payload)).build(),
+          FetchRequest.builder(server.uri("/echo?p2")).method("POST").body(Body.of(payload)).build());
+      Sinks.One<List<FetchResult>> all = Sinks.one();
+      Disposable run = fetcher.fetch(Flux.fromIterable(inputs)).collectList()
+          .subscribe(all::tryEmitValue);
+      try {
+        FetcherStats during = fetcher.stats();
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (during.waiting() < 2 && System.nanoTime() < deadline) {
+          Thread.sleep(10);
+          during = fetcher.stats();
+        }
+        assertThat(during.waiting()).isEqualTo(2);
+        assertThat(during.waitingBytes()).isGreaterThanOrEqualTo(2L * payload.length);
+        assertThat(all.asMono().block(Duration.ofSeconds(10))).hasSize(3)
+            .allMatch(FetchResult::isSuccess);
+      } finally {
+        run.dispose();
+      }
+    }
   }
 
   // ---- --jsonl-body ----
