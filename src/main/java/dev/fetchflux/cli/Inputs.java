@@ -182,7 +182,7 @@ final class Inputs {
     String placeholder = "<" + source + " line " + in.lineNumber() + ">";
     Object request = in.lastWasTooLong()
         ? new JsonRequests.Rejected(placeholder, "GET", "line of " + in.lastLength()
-            + " characters, longer than " + maxLine)
+            + " characters, longer than " + maxLine, null)
         : JsonRequests.parse(line, placeholder);
     if (request instanceof JsonRequests.Rejected r) {
       malformed.put(index, new Origin(source, in.lineNumber(), r));

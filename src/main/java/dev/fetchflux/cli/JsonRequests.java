@@ -39,8 +39,9 @@ final class JsonRequests {
    *
    * @param text the request's URL if the line had one, else a short stand-in naming the line
    * @param method the request's method if the line had one, else {@code GET}
+   * @param cause what refused the line (Jackson's or the request's exception), for {@code -v}
    */
-  record Rejected(String text, String method, String reason) {
+  record Rejected(String text, String method, String reason, @Nullable Throwable cause) {
     @Override
     public String toString() {
       return text;
@@ -54,10 +55,10 @@ final class JsonRequests {
       node = MAPPER.readTree(line);
     } catch (JacksonException e) {
       return new Rejected(placeholder, "GET",
-          "invalid JSON: " + Converters.oneLine(e.getOriginalMessage()));
+          "invalid JSON: " + Converters.oneLine(e.getOriginalMessage()), e);
     }
     if (node == null || !node.isObject()) {
-      return new Rejected(placeholder, "GET", "expected a JSON object per line");
+      return new Rejected(placeholder, "GET", "expected a JSON object per line", null);
     }
     JsonNode url = node.get("url");
     String text = url != null && url.isTextual() ? url.textValue() : placeholder;
@@ -66,7 +67,7 @@ final class JsonRequests {
     try {
       return request(node, url, m);
     } catch (IllegalArgumentException e) {
-      return new Rejected(text, method, Converters.oneLine(String.valueOf(e.getMessage())));
+      return new Rejected(text, method, Converters.oneLine(String.valueOf(e.getMessage())), e);
     }
   }
 

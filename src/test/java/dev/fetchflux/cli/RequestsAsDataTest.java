@@ -161,6 +161,15 @@ class RequestsAsDataTest {
   }
 
   @Test
+  void verboseShowsWhatRefusedAJsonlLine() {
+    CliRun run = CliRun.withStdin("{\"url\": \n", "--input-format", "jsonl", "-v");
+    assertThat(run.status()).isEqualTo(1);
+    assertThat(run.stderr()).contains("fetchflux: #0 GET <stdin line 1>: invalid request: invalid JSON")
+        .contains("com.fasterxml.jackson.core.io.JsonEOFException")
+        .doesNotContain("unsupported request type");
+  }
+
+  @Test
   void aPostIsNotRetriedOnARetryableStatusUnlessAsked() throws IOException {
     String post = "{\"url\": \"" + url("/once-busy/a") + "\", \"method\": \"POST\", "
         + "\"body\": \"x\"}\n";
