@@ -232,10 +232,17 @@ public final class Fetcher implements AutoCloseable {
   }
 
   private static long weight(FetchResult result) {
-    if (result instanceof FetchResult.Success ok && ok.body().isInMemory()) {
-      return RESULT_OVERHEAD_BYTES + ok.body().size();
+    long weight = RESULT_OVERHEAD_BYTES;
+    if (result instanceof FetchResult.Success ok) {
+      if (ok.body().isInMemory()) {
+        weight += ok.body().size();
+      }
+      // A success keeps its request, so a waiting POST's body is held too (batches of API calls).
+      if (ok.request().body().isInMemory()) {
+        weight += ok.request().body().size();
+      }
     }
-    return RESULT_OVERHEAD_BYTES;
+    return weight;
   }
 
   private Mono<FetchResult> one(long index, Object input) {

@@ -8,7 +8,8 @@ package dev.fetchflux;
  * @param inFlight requests started and not finished
  * @param waiting finished results waiting to be emitted: behind a slower head (the reorder backlog)
  *     or for downstream demand
- * @param waitingBytes bytes of body held in memory by the waiting results
+ * @param waitingBytes bytes of body held in memory by the waiting results (their response bodies
+ *     and the request bodies they keep)
  * @param admitted inputs admitted so far
  * @param emitted results emitted so far
  * @param succeeded successes produced so far

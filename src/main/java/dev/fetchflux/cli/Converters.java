@@ -37,6 +37,19 @@ final class Converters {
    * {@code m} or {@code h}. Must be positive: every time the command takes is a limit, and a limit
    * of zero would fail every request.
    */
+  /** {@code --input-format}: {@code lines} or {@code jsonl}, in any case. */
+  static final class InputFormat implements ITypeConverter<Inputs.Format> {
+    @Override
+    public Inputs.Format convert(String value) {
+      return switch (value.strip().toLowerCase(java.util.Locale.ROOT)) {
+        case "lines" -> Inputs.Format.LINES;
+        case "jsonl" -> Inputs.Format.JSONL;
+        default -> throw new TypeConversionException(
+            quote(value) + " is not an input format (lines or jsonl)");
+      };
+    }
+  }
+
   static final class PositiveDuration implements ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {

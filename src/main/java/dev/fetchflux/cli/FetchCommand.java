@@ -79,6 +79,13 @@ final class FetchCommand implements Callable<Integer> {
       description = "Read URLs from FILE, one per line ('-' for stdin); repeatable.")
   List<String> inputFiles = new ArrayList<>();
 
+  @Option(names = "--input-format", paramLabel = "lines|jsonl",
+      converter = Converters.InputFormat.class,
+      description = "How input lines (stdin, -i) are read: one URL each (lines, the default) or "
+          + "one JSON request each: {\"url\", \"method\", \"headers\", \"body\" or "
+          + "\"body_base64\"} (jsonl). URL arguments stay URLs.")
+  Inputs.Format inputFormat = Inputs.Format.LINES;
+
   @Option(names = {"-c", "--concurrency"}, paramLabel = "N",
       converter = Converters.PositiveInt.class,
       description = "Requests in flight at once (default: ${DEFAULT-VALUE}).")
@@ -104,6 +111,11 @@ final class FetchCommand implements Callable<Integer> {
       description = "Write one JSON object per URL (index, url, status, headers, bytes, timings, "
           + "attempts, error) instead of bodies.")
   boolean jsonl;
+
+  @Option(names = "--jsonl-body",
+      description = "With --jsonl, add each body: \"body\" as UTF-8 text when it decodes as "
+          + "such, else base64, and \"body_encoding\" saying which (utf-8 or base64).")
+  boolean jsonlBody;
 
   @Option(names = {"-H", "--header"}, paramLabel = "'NAME: VALUE'",
       converter = Converters.HeaderConverter.class,
@@ -145,6 +157,12 @@ final class FetchCommand implements Callable<Integer> {
       converter = Converters.PositiveDuration.class,
       description = "Start no retry of a URL after this long since its first attempt.")
   @Nullable Duration retryMaxTime;
+
+  @Option(names = "--retry-non-idempotent",
+      description = "With --retry, also retry POST, PATCH and other non-idempotent requests after "
+          + "a reset or a 429/503, which may repeat their effect (default: only connect "
+          + "failures are retried for them).")
+  boolean retryNonIdempotent;
 
   @Option(names = "--rate", paramLabel = "N[/s|/m|/h]", converter = Converters.RateConverter.class,
       description = "At most N requests per second (or minute, hour), over all hosts.")
@@ -271,6 +289,14 @@ final class FetchCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "option '--retry-max-time' needs "
           + "--retry N with N > 0");
     }
+    if (retryNonIdempotent && (retry == null || retry == 0)) {
+      throw new ParameterException(spec.commandLine(), "option '--retry-non-idempotent' needs "
+          + "--retry N with N > 0");
+    }
+    if (jsonlBody && (!jsonl || outputDir != null)) {
+      throw new ParameterException(spec.commandLine(), "option '--jsonl-body' needs --jsonl "
+          + "and no --output-dir (-o), which already writes the bodies to files");
+    }
     if (window != null && window < concurrency) {
       throw new ParameterException(spec.commandLine(), "Invalid value for option '--window': '"
           + window + "' must be at least -c (" + concurrency + ")");
@@ -284,7 +310,7 @@ final class FetchCommand implements Callable<Integer> {
     boolean live = !silent && (progress || stderrIsTty() && !bodiesOnTerminal);
     try (Fetcher fetcher = buildFetcher()) {
       ResultSink sink = openSink(live && bodiesOnTerminal ? stderr : null);
-      Inputs inputs = new Inputs(urlArguments(), sources, reader);
+      Inputs inputs = new Inputs(urlArguments(), sources, inputFormat, reader);
       Stats stats = new Stats(fetcher::stats);
       Runner runner = new Runner(fetcher, inputs.flux(stats::total), inputs::origin, sink, stderr,
           new Runner.Options(!unordered, failFast, verbose, silent, live), stats);
@@ -370,7 +396,7 @@ final class FetchCommand implements Callable<Integer> {
         }
         return DirectorySink.open(dir, jsonl ? stdout : null);
       }
-      return jsonl ? new JsonlSink(stdout) : new RawSink(stdout, terminal);
+      return jsonl ? new JsonlSink(stdout, jsonlBody) : new RawSink(stdout, terminal);
     } catch (IOException e) {
       throw new ParameterException(spec.commandLine(), "Invalid value for option '--output-dir' "
           + "(-o): " + Converters.quote(String.valueOf(dir)) + ": cannot write there ("
@@ -408,6 +434,7 @@ final class FetchCommand implements Callable<Integer> {
         if (retryMaxTime != null) {
           policy.maxRetryTime(retryMaxTime);
         }
+        policy.retryNonIdempotent(retryNonIdempotent);
         b.retry(policy.build());
       }, retries);
     }

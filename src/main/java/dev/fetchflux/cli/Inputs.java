@@ -19,7 +19,8 @@ import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Scheduler;
 
 /**
- * The command's inputs as one lazy stream of URL strings: arguments first, then each input file or
+ * The command's inputs as one lazy stream of URL strings (or, with {@code --input-format jsonl},
+ * requests): arguments first, then each input file or
  * stdin, read line by line only as fast as the fetcher asks for more (a million lines on stdin hold
  * no more than the fetcher's window in memory, and the first request starts after the first line).
  *
@@ -31,11 +32,28 @@ final class Inputs {
   /** Lines longer than this are failures, not URLs (browsers give up near 2 MB; 64 kB is plenty). */
   static final int MAX_LINE = 64 * 1024;
 
+  /**
+   * With {@code --input-format jsonl} a line carries a whole request, body included, so it may be
+   * longer: up to 1 MiB (characters), still a bound on what one line holds in memory.
+   */
+  static final int MAX_JSONL_LINE = 1 << 20;
+
+  /** How input lines are read: {@code --input-format}. */
+  enum Format {
+    /** One URL per line (the default). */
+    LINES,
+    /** One JSON object per line: url, method, headers, body ({@link JsonRequests}). */
+    JSONL
+  }
+
   /** One stream of lines: a file or stdin, opened up front so an unreadable file fails early. */
   record Source(String name, InputStream stream, @Nullable Path countable) {}
 
-  /** Where a malformed input came from: {@code urls.txt line 4}. */
-  record Origin(String source, long line) {
+  /**
+   * Where a malformed input came from: {@code urls.txt line 4}; for a rejected JSONL line,
+   * {@code rejected} says what is wrong with it.
+   */
+  record Origin(String source, long line, JsonRequests.@Nullable Rejected rejected) {
     @Override
     public String toString() {
       return source + " line " + line;
@@ -44,13 +62,24 @@ final class Inputs {
 
   private final List<String> args;
   private final List<Source> sources;
+  private final Format format;
+  private final int maxLine;
   private final Scheduler reader;
   private final AtomicLong emitted = new AtomicLong();
   private final Map<Long, Origin> malformed = new ConcurrentHashMap<>();
 
   Inputs(List<String> args, List<Source> sources, Scheduler reader) {
+    this(args, sources, Format.LINES, reader);
+  }
+
+  /**
+   * @param format how the lines of {@code sources} are read; the arguments are always URLs
+   */
+  Inputs(List<String> args, List<Source> sources, Format format, Scheduler reader) {
     this.args = List.copyOf(args);
     this.sources = List.copyOf(sources);
+    this.format = format;
+    this.maxLine = format == Format.JSONL ? MAX_JSONL_LINE : MAX_LINE;
     this.reader = reader;
   }
 
@@ -59,13 +88,13 @@ final class Inputs {
    * arguments and regular files, which are counted ahead; at the end of stdin).
    */
   Flux<Object> flux(LongConsumer total) {
-    List<Flux<String>> parts = new ArrayList<>();
+    List<Flux<Object>> parts = new ArrayList<>();
     parts.add(Flux.fromIterable(args).map(a -> admit(a, null, 0)));
     for (Source s : sources) {
       parts.add(lines(s).subscribeOn(reader));
     }
     boolean countable = sources.stream().allMatch(s -> s.countable() != null);
-    Flux<String> all = Flux.concat(parts);
+    Flux<Object> all = Flux.concat(parts);
     if (countable) {
       // Counted on a thread of its own, so that a long file does not delay the first request.
       all = all.doOnSubscribe(sub -> {
@@ -79,7 +108,7 @@ final class Inputs {
         counter.start();
       });
     }
-    return all.doOnComplete(() -> total.accept(emitted.get())).cast(Object.class);
+    return all.doOnComplete(() -> total.accept(emitted.get()));
   }
 
   /** Where the input at {@code index} came from if it was a malformed line; forgets it. */
@@ -87,19 +116,26 @@ final class Inputs {
     return malformed.remove(index);
   }
 
-  private Flux<String> lines(Source source) {
+  private Flux<Object> lines(Source source) {
     return Flux.generate(
         () -> new LineReader(new InputStreamReader(source.stream(), StandardCharsets.UTF_8),
-            MAX_LINE),
-        (LineReader in, reactor.core.publisher.SynchronousSink<String> sink) -> {
+            maxLine),
+        (LineReader in, reactor.core.publisher.SynchronousSink<Object> sink) -> {
           try {
             String line;
             while ((line = in.next()) != null) {
+              String url = line.strip();
+              if (format == Format.JSONL) {
+                if (in.lastWasTooLong() || !url.isEmpty() && !url.startsWith("#")) {
+                  sink.next(admitJson(url, in, source.name()));
+                  return in;
+                }
+                continue;
+              }
               if (in.lastWasTooLong()) {
-                sink.next(admit(tooLong(in), source.name(), in.lineNumber()));
+                sink.next(admit(tooLong(in, maxLine), source.name(), in.lineNumber()));
                 return in;
               }
-              String url = line.strip();
               if (!url.isEmpty() && !url.startsWith("#")) {
                 sink.next(admit(url, source.name(), in.lineNumber()));
                 return in;
@@ -128,16 +164,30 @@ final class Inputs {
    * A text that cannot parse as a URL (it has spaces) and says why, so the fetcher's failure for
    * it explains itself.
    */
-  private static String tooLong(LineReader in) {
-    return "<line of " + in.lastLength() + " characters, longer than " + MAX_LINE + ">";
+  private static String tooLong(LineReader in, int maxLine) {
+    return "<line of " + in.lastLength() + " characters, longer than " + maxLine + ">";
   }
 
   private String admit(String url, @Nullable String source, long line) {
     long index = emitted.getAndIncrement();
     if (source != null && !isUrl(url)) {
-      malformed.put(index, new Origin(source, line));
+      malformed.put(index, new Origin(source, line, null));
     }
     return url;
+  }
+
+  /** A {@link dev.fetchflux.FetchRequest}, or a {@link JsonRequests.Rejected} remembered by index. */
+  private Object admitJson(String line, LineReader in, String source) {
+    long index = emitted.getAndIncrement();
+    String placeholder = "<" + source + " line " + in.lineNumber() + ">";
+    Object request = in.lastWasTooLong()
+        ? new JsonRequests.Rejected(placeholder, "GET", "line of " + in.lastLength()
+            + " characters, longer than " + maxLine, null)
+        : JsonRequests.parse(line, placeholder);
+    if (request instanceof JsonRequests.Rejected r) {
+      malformed.put(index, new Origin(source, in.lineNumber(), r));
+    }
+    return request;
   }
 
   private static boolean isUrl(String url) {
@@ -157,7 +207,7 @@ final class Inputs {
         return -1;
       }
       try (LineReader in = new LineReader(Files.newBufferedReader(p, StandardCharsets.UTF_8),
-          MAX_LINE)) {
+          maxLine)) {
         String line;
         while ((line = in.next()) != null) {
           String url = line.strip();

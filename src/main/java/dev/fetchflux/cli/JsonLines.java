@@ -1,13 +1,22 @@
 package dev.fetchflux.cli;
 
+import com.fasterxml.jackson.core.Base64Variants;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.fetchflux.Body;
 import dev.fetchflux.FetchException;
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.Timings;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.io.Reader;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -22,8 +31,18 @@ final class JsonLines {
   private static final JsonFactory FACTORY = JsonFactory.builder().build();
 
   private final JsonGenerator gen;
+  private final boolean withBody;
 
   JsonLines(OutputStream out) throws IOException {
+    this(out, false);
+  }
+
+  /**
+   * @param withBody whether each record carries the body ({@code --jsonl-body}): {@code body} and
+   *     {@code body_encoding} after {@code redirects}
+   */
+  JsonLines(OutputStream out, boolean withBody) throws IOException {
+    this.withBody = withBody;
     this.gen = FACTORY.createGenerator(out, JsonEncoding.UTF8);
     gen.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
     gen.setRootValueSeparator(null);
@@ -58,6 +77,9 @@ final class JsonLines {
       timings(ok.timings());
       gen.writeNumberField("attempts", ok.attempts());
       gen.writeNumberField("redirects", ok.redirects());
+      if (withBody) {
+        body(ok.body());
+      }
     } else if (result instanceof FetchResult.Failure f) {
       FetchException e = f.error();
       gen.writeNullField("final_url");
@@ -71,6 +93,10 @@ final class JsonLines {
       timings(f.timings());
       gen.writeNumberField("attempts", e.attempts());
       gen.writeNullField("redirects");
+      if (withBody) {
+        gen.writeNullField("body");
+        gen.writeNullField("body_encoding");
+      }
     }
     if (withFile) {
       gen.writeStringField("file", file);
@@ -85,6 +111,50 @@ final class JsonLines {
     }
     gen.writeEndObject();
     gen.writeRaw('\n');
+  }
+
+  /**
+   * Writes {@code body} and {@code body_encoding}: the text when the bytes are valid UTF-8, else
+   * base64 (standard alphabet, padded, no line breaks). Both are streamed from the body, so a body
+   * spilled to a file is read twice (check, then write) but never held whole in the heap; blocking,
+   * hence only on the writer thread.
+   */
+  private void body(Body body) throws IOException {
+    gen.writeFieldName("body");
+    if (isUtf8(body)) {
+      try (Reader text = utf8(body.asInputStream())) {
+        gen.writeString(text, -1);
+      }
+      gen.writeStringField("body_encoding", "utf-8");
+    } else {
+      try (InputStream in = body.asInputStream()) {
+        long size = body.size();
+        gen.writeBinary(Base64Variants.MIME_NO_LINEFEEDS, in,
+            size <= Integer.MAX_VALUE ? (int) size : -1);
+      }
+      gen.writeStringField("body_encoding", "base64");
+    }
+  }
+
+  /** Whether all of {@code body} decodes as UTF-8 (no malformed or truncated sequence). */
+  static boolean isUtf8(Body body) throws IOException {
+    char[] buf = new char[8192];
+    try (Reader in = utf8(body.asInputStream())) {
+      while (in.read(buf) >= 0) {
+        // Decoding is the check.
+      }
+      return true;
+    } catch (CharacterCodingException e) {
+      return false;
+    }
+  }
+
+  /** A reader that fails on bytes that are not UTF-8, where the default would replace them. */
+  private static Reader utf8(InputStream in) {
+    CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    return new InputStreamReader(in, decoder);
   }
 
   private void timings(Timings t) throws IOException {

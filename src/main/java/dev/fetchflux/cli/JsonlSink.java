@@ -5,12 +5,12 @@ import java.io.IOException;
 import java.io.OutputStream;
 import org.jspecify.annotations.Nullable;
 
-/** {@code --jsonl}: one JSON record per input on stdout, bodies not included. */
+/** {@code --jsonl}: one JSON record per input on stdout, bodies included only with {@code --jsonl-body}. */
 final class JsonlSink implements ResultSink {
   private final JsonLines out;
 
-  JsonlSink(OutputStream stdout) throws IOException {
-    this.out = new JsonLines(stdout);
+  JsonlSink(OutputStream stdout, boolean withBody) throws IOException {
+    this.out = new JsonLines(stdout, withBody);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.fetchflux.cli;
 
+import dev.fetchflux.FetchException;
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.Fetcher;
 import java.io.IOException;
@@ -134,7 +135,8 @@ final class Runner {
       if (stopping) {
         return;
       }
-      String failure = result instanceof FetchResult.Failure f ? describe(f) : null;
+      Object origin = result instanceof FetchResult.Failure f ? originOf.apply(f.index()) : null;
+      String failure = result instanceof FetchResult.Failure f ? describe(f, origin) : null;
       synchronized (sinkLock) {
         sink.write(result, failure);
       }
@@ -142,7 +144,11 @@ final class Runner {
       if (result instanceof FetchResult.Failure f) {
         stderr.line("fetchflux: " + failure);
         if (options.verbose()) {
-          stderr.stackTrace(f.error());
+          // For a rejected JSONL line the library's exception only says it got a stand-in; the
+          // line's own exception is the one worth reading.
+          Throwable cause = origin instanceof Inputs.Origin o && o.rejected() != null
+              && o.rejected().cause() != null ? o.rejected().cause() : f.error();
+          stderr.stackTrace(cause);
         }
       }
     } catch (IOException e) {
@@ -153,9 +159,14 @@ final class Runner {
     }
   }
 
-  private String describe(FetchResult.Failure failure) {
+  private String describe(FetchResult.Failure failure, @Nullable Object origin) {
     String message = Converters.oneLine(failure.error().getMessage());
-    Object origin = originOf.apply(failure.index());
+    if (origin instanceof Inputs.Origin o && o.rejected() != null) {
+      // The library only saw a stand-in it does not accept; the reason is the line's own.
+      JsonRequests.Rejected r = o.rejected();
+      message = "#" + failure.index() + " " + r.method() + " " + Converters.oneLine(r.text()) + ": "
+          + FetchException.Kind.INVALID_REQUEST.description() + ": " + r.reason();
+    }
     return origin == null ? message : message + " (" + origin + ")";
   }
 

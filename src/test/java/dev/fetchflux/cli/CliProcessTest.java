@@ -76,6 +76,36 @@ class CliProcessTest {
   }
 
   @Test
+  void jsonlRequestsAreStreamedFromStdinAndTheirRecordsCarryTheBodies() throws IOException {
+    try (LauncherProcess p = LauncherProcess.start("-s", "--input-format", "jsonl", "--jsonl",
+        "--jsonl-body")) {
+      p.stdin().write(("{\"url\": \"" + url("/echo?posted") + "\", \"method\": \"POST\", "
+          + "\"headers\": {\"X-Batch\": \"7\"}, \"body\": \"payload\"}\n")
+          .getBytes(StandardCharsets.UTF_8));
+      p.stdin().flush();
+      // stdin is still open: the first request went out and its record came back already.
+      p.awaitStdout(out -> out.contains("\n"), EXIT);
+      p.stdin().write("{\"url\": 1}\n".getBytes(StandardCharsets.UTF_8));
+      p.closeStdin();
+      assertThat(p.waitFor(EXIT)).isEqualTo(1);
+      List<String> lines = p.stdout().lines().toList();
+      assertThat(lines).hasSize(2);
+      JsonNode posted = JSON.readTree(lines.get(0));
+      assertThat(posted.get("ok").asBoolean()).isTrue();
+      assertThat(posted.get("body").asText()).isEqualTo("/echo?posted");
+      assertThat(posted.get("body_encoding").asText()).isEqualTo("utf-8");
+      JsonNode bad = JSON.readTree(lines.get(1));
+      assertThat(bad.get("error").get("message").asText()).endsWith("(stdin line 2)");
+      assertThat(p.stderr()).contains("fetchflux: #1 GET <stdin line 2>: invalid request: ");
+    }
+    var sent = server.requests().stream().filter(r -> r.uri().equals("/echo?posted")).toList();
+    assertThat(sent).hasSize(1);
+    assertThat(sent.get(0).method()).isEqualTo("POST");
+    assertThat(sent.get(0).headers().first("x-batch")).isEqualTo("7");
+    assertThat(sent.get(0).body().asString()).isEqualTo("payload");
+  }
+
+  @Test
   void keepsGoingThroughMixedFailuresWithOneStderrLineEach() throws IOException {
     int closed = closedPort();
     try (LauncherProcess p = LauncherProcess.start("-f", url("/echo?a"), url("/reset"),
