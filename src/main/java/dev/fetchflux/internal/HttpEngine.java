@@ -34,6 +34,9 @@ import reactor.netty.http.client.HttpClientResponse;
 import reactor.netty.resources.ConnectionProvider;
 import reactor.netty.resources.LoopResources;
 import reactor.netty.tcp.SslProvider;
+import reactor.core.scheduler.Schedulers;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The reactor-netty glue: one {@link HttpClient} on a connection pool and event loops owned by this
@@ -54,8 +57,18 @@ public final class HttpEngine implements Transport {
   private final EngineSettings settings;
   private final ConnectionProvider provider;
   private final LoopResources loops;
+  /** Plain-text base client: no TLS set up, so http-only runs never pay for an SSL context. */
   private final HttpClient client;
   private final Routing routing;
+  /**
+   * Routes for https URIs, built on first use. Building an {@code SslContext} loads the JDK's
+   * security providers and CA store: ~0.65 s of CPU and ~870 classes in a fresh JVM (JFR, see
+   * docs/benchmarks.md), and file I/O that must not run on an event loop. So it happens once, on
+   * {@code boundedElastic}, when the first https hop needs it, and is cached (errors included: a
+   * broken trust configuration fails every https request with its original exception).
+   */
+  private final Mono<Routing> secureRouting;
+  private final AtomicReference<@Nullable Routing> secureBuilt = new AtomicReference<>();
   private final Set<String> sensitive;
 
   public HttpEngine(EngineSettings settings) {
@@ -77,9 +90,17 @@ public final class HttpEngine implements Transport {
     }
     this.sensitive = Set.copyOf(s);
     this.client = buildClient(settings);
-    this.routing = Routing.create(client, settings.proxies(),
-        new NameRules(settings.resolveRules(), settings.connectToRules()), loops,
-        settings.connectTimeout());
+    NameRules rules = new NameRules(settings.resolveRules(), settings.connectToRules());
+    this.routing = Routing.create(client.protocol(reactor.netty.http.HttpProtocol.HTTP11),
+        settings.proxies(), rules, loops, settings.connectTimeout());
+    this.secureRouting = Mono.fromCallable(() -> {
+          Routing r = Routing.create(secure(client, settings), settings.proxies(), rules, loops,
+              settings.connectTimeout());
+          secureBuilt.set(r);
+          return r;
+        })
+        .subscribeOn(Schedulers.boundedElastic())
+        .cache();
   }
 
   private HttpClient buildClient(EngineSettings s) {
@@ -108,6 +129,12 @@ public final class HttpEngine implements Transport {
                     s.maxBodyBytes(), s.compression(), status, System.nanoTime()));
               }
             });
+    return c;
+  }
+
+  /** {@code base} with TLS (and ALPN h2 when asked for): used for https URIs only. */
+  private static HttpClient secure(HttpClient base, EngineSettings s) {
+    HttpClient c = base;
     if (s.protocol() == HttpProtocol.HTTP_2) {
       c = c.protocol(reactor.netty.http.HttpProtocol.H2, reactor.netty.http.HttpProtocol.HTTP11);
     } else {
@@ -146,8 +173,7 @@ public final class HttpEngine implements Transport {
    * redirect, where sensitive default headers must go. The base client is the hop's route (direct or
    * through a proxy), chosen per hop so that a redirect to another host follows its own route.
    */
-  private HttpClient clientFor(FetchRequest current, boolean crossedOrigin) {
-    HttpClient route = routing.client(current.uri());
+  private HttpClient clientFor(HttpClient route, FetchRequest current, boolean crossedOrigin) {
     if (current.headers().isEmpty() && !crossedOrigin) {
       return route;
     }
@@ -172,8 +198,18 @@ public final class HttpEngine implements Transport {
   private Mono<Response> hop(
       FetchRequest current, int redirects, Set<String> visited, boolean crossedOrigin) {
     visited.add(current.method() + " " + current.uri());
+    URI uri = current.uri();
+    if ("https".equalsIgnoreCase(uri.getScheme())) {
+      return secureRouting.flatMap(r -> send(r.client(uri), current, redirects, visited,
+          crossedOrigin));
+    }
+    return send(routing.client(uri), current, redirects, visited, crossedOrigin);
+  }
+
+  private Mono<Response> send(HttpClient route, FetchRequest current, int redirects,
+      Set<String> visited, boolean crossedOrigin) {
     HttpClient.RequestSender sender =
-        clientFor(current, crossedOrigin)
+        clientFor(route, current, crossedOrigin)
             .request(HttpMethod.valueOf(current.method()))
             .uri(current.uri());
     HttpClient.ResponseReceiver<?> receiver =
@@ -399,6 +435,10 @@ public final class HttpEngine implements Transport {
   @Override
   public Mono<Void> closeLater() {
     return routing.closeLater()
+        .then(Mono.defer(() -> {
+          Routing r = secureBuilt.get();
+          return r == null ? Mono.<Void>empty() : r.closeLater();
+        }))
         .then(provider.disposeLater())
         .then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)));
   }
