@@ -15,7 +15,7 @@ import picocli.CommandLine.TypeConversionException;
  * rejection is one line that quotes the value (escaped, so a CR or LF in it cannot break the line);
  * picocli prefixes it with the option's name.
  */
-final class Converters {
+public final class Converters {
   private Converters() {}
 
   private static final Pattern DURATION =
@@ -32,11 +32,6 @@ final class Converters {
   /** A request rate, in requests per second. */
   record Rate(double perSecond) {}
 
-  /**
-   * A time: a plain number is seconds (as in curl), or a number with {@code ms}, {@code s},
-   * {@code m} or {@code h}. Must be positive: every time the command takes is a limit, and a limit
-   * of zero would fail every request.
-   */
   /** {@code --input-format}: {@code lines} or {@code jsonl}, in any case. */
   static final class InputFormat implements ITypeConverter<Inputs.Format> {
     @Override
@@ -50,7 +45,15 @@ final class Converters {
     }
   }
 
-  static final class PositiveDuration implements ITypeConverter<Duration> {
+  /**
+   * A time: a plain number is seconds (as in curl), or a number with {@code ms}, {@code s},
+   * {@code m} or {@code h}. Must be positive: every time the command takes is a limit, and a limit
+   * of zero would fail every request.
+   */
+  public static final class PositiveDuration implements ITypeConverter<Duration> {
+    /** Needed by picocli, which instantiates converters reflectively. */
+    public PositiveDuration() {}
+
     @Override
     public Duration convert(String value) {
       Matcher m = DURATION.matcher(value.strip());

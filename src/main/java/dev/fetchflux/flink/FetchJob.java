@@ -19,6 +19,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
 import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
 import org.jspecify.annotations.Nullable;
+import dev.fetchflux.cli.Converters;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -88,21 +89,21 @@ public final class FetchJob implements Callable<Integer> {
   @Nullable Integer window;
 
   @Option(names = {"-m", "--max-time"}, paramLabel = "DURATION", defaultValue = "60s",
-      converter = Durations.class,
+      converter = Converters.PositiveDuration.class,
       description = "Total deadline per URL. Default: ${DEFAULT-VALUE}.")
   Duration maxTime = Duration.ofSeconds(60);
 
   @Option(names = "--connect-timeout", paramLabel = "DURATION", defaultValue = "10s",
-      converter = Durations.class, description = "TCP connect timeout. Default: ${DEFAULT-VALUE}.")
+      converter = Converters.PositiveDuration.class, description = "TCP connect timeout. Default: ${DEFAULT-VALUE}.")
   Duration connectTimeout = Duration.ofSeconds(10);
 
   @Option(names = "--timeout-margin", paramLabel = "DURATION", defaultValue = "5s",
-      converter = Durations.class,
+      converter = Converters.PositiveDuration.class,
       description = "Flink's async timeout is --max-time plus this. Default: ${DEFAULT-VALUE}.")
   Duration timeoutMargin = Duration.ofSeconds(5);
 
   @Option(names = "--checkpoint-interval", paramLabel = "DURATION", defaultValue = "10s",
-      converter = Durations.class,
+      converter = Converters.PositiveDuration.class,
       description = "How often parts are committed. Default: ${DEFAULT-VALUE}.")
   Duration checkpointInterval = Duration.ofSeconds(10);
 

@@ -3,6 +3,7 @@ package dev.fetchflux.flink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.fetchflux.cli.Converters;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -37,15 +38,17 @@ class JobPartsTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not JSON");
   }
 
+  private static final Converters.PositiveDuration DURATION = new Converters.PositiveDuration();
+
   @Test
   void durationsReadLikeTheCli() {
-    assertThat(Durations.parse("250ms")).isEqualTo(Duration.ofMillis(250));
-    assertThat(Durations.parse("10s")).isEqualTo(Duration.ofSeconds(10));
-    assertThat(Durations.parse("1.5s")).isEqualTo(Duration.ofMillis(1500));
-    assertThat(Durations.parse("2m")).isEqualTo(Duration.ofMinutes(2));
-    assertThat(Durations.parse("3")).isEqualTo(Duration.ofSeconds(3));
-    assertThatThrownBy(() -> Durations.parse("0s")).hasMessageContaining("must be positive");
-    assertThatThrownBy(() -> Durations.parse("soon")).hasMessageContaining("not a duration");
+    assertThat(DURATION.convert("250ms")).isEqualTo(Duration.ofMillis(250));
+    assertThat(DURATION.convert("10s")).isEqualTo(Duration.ofSeconds(10));
+    assertThat(DURATION.convert("1.5s")).isEqualTo(Duration.ofMillis(1500));
+    assertThat(DURATION.convert("2m")).isEqualTo(Duration.ofMinutes(2));
+    assertThat(DURATION.convert("3")).isEqualTo(Duration.ofSeconds(3));
+    assertThatThrownBy(() -> DURATION.convert("0s")).hasMessageContaining("must be positive");
+    assertThatThrownBy(() -> DURATION.convert("soon")).hasMessageContaining("not a time");
   }
 
   @Test
