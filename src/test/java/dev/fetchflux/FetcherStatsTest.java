@@ -2,6 +2,7 @@ package dev.fetchflux;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fetchflux.support.Await;
 import dev.fetchflux.testing.TestServer;
 import java.time.Duration;
 import java.util.List;
@@ -16,7 +17,7 @@ import reactor.core.publisher.Sinks;
 class FetcherStatsTest {
 
   @Test
-  void statsShowTheBacklogBehindASlowHeadAndDrainToZero() throws Exception {
+  void statsShowTheBacklogBehindASlowHeadAndDrainToZero() {
     try (TestServer server = TestServer.start();
         Fetcher fetcher = Fetcher.builder().maxInFlight(4).build()) {
       List<String> urls = Flux.range(0, 9)
@@ -46,7 +47,7 @@ class FetcherStatsTest {
   }
 
   @Test
-  void cancellingAStreamReleasesItsGauges() throws Exception {
+  void cancellingAStreamReleasesItsGauges() {
     try (TestServer server = TestServer.start();
         Fetcher fetcher = Fetcher.builder().maxInFlight(3).build()) {
       Disposable run = fetcher.fetch(Flux.just(server.url("/stall"), server.url("/echo"),
@@ -61,15 +62,8 @@ class FetcherStatsTest {
     }
   }
 
-  private static FetcherStats awaitStats(Fetcher fetcher, Predicate<FetcherStats> condition)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    FetcherStats s = fetcher.stats();
-    while (!condition.test(s) && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-      s = fetcher.stats();
-    }
-    assertThat(s).matches(condition, "expected condition; last stats were " + s);
-    return s;
+  private static FetcherStats awaitStats(Fetcher fetcher, Predicate<FetcherStats> condition) {
+    Await.until("the stats match", () -> condition.test(fetcher.stats()), fetcher::stats);
+    return fetcher.stats();
   }
 }

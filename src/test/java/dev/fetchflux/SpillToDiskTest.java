@@ -3,6 +3,7 @@ package dev.fetchflux;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.fetchflux.support.Await;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
 import java.nio.file.Files;
@@ -53,18 +54,16 @@ class SpillToDiskTest {
 
       assertThat(r).isInstanceOfSatisfying(FetchResult.Failure.class,
           f -> assertThat(f.kind()).isEqualTo(FetchException.Kind.BODY_TOO_LARGE));
-      // The spill file is deleted off the event loop; give that a moment.
-      long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-      while (listFiles(dir) > 0 && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
-      assertThat(listFiles(dir)).isZero();
+      // The spill file is deleted off the event loop: wait for that, boundedly.
+      Await.until("the spill directory is empty", () -> listFiles(dir) == 0);
     }
   }
 
-  private static long listFiles(Path dir) throws Exception {
+  private static long listFiles(Path dir) {
     try (Stream<Path> s = Files.list(dir)) {
       return s.count();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 }
