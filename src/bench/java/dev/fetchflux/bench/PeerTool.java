@@ -1,0 +1,190 @@
+package dev.fetchflux.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The tools compared by {@code src/bench/peers.sh} ({@link Peers}), each run as its own process,
+ * the way a user runs it: its command line, what its output is, and which package it needs.
+ */
+enum PeerTool {
+  FETCHFLUX("fetchflux", "fetchflux", "fetchflux", Output.ORDERED, ""),
+  FETCHFLUX_UNORDERED("fetchflux-unordered", "fetchflux `--unordered`", "fetchflux --unordered",
+      Output.UNORDERED, ""),
+  CURL_Z("curl-z", "`curl -Z`, to stdout", "curl -Z (stdout)", Output.UNORDERED, "curl"),
+  CURL_Z_FILES("curl-z-files", "`curl -Z`, a file per URL", "curl -Z (file per URL)",
+      Output.FILES, "curl"),
+  PARALLEL("parallel", "`parallel -k` + curl", "parallel -k + curl", Output.ORDERED,
+      "parallel"),
+  AIOHTTP("aiohttp", "aiohttp `gather` (ordered)", "aiohttp gather", Output.ORDERED,
+      "python3-aiohttp"),
+  AIOHTTP_UNORDERED("aiohttp-unordered", "aiohttp `as_completed`", "aiohttp as_completed",
+      Output.UNORDERED, "python3-aiohttp"),
+  REACTOR_SEQ("reactor-seq", "Reactor `flatMapSequential`", "Reactor flatMapSequential",
+      Output.ORDERED, ""),
+  REACTOR_FLATMAP("reactor-flatmap", "Reactor `flatMap`", "Reactor flatMap", Output.UNORDERED,
+      ""),
+  JDK("jdk", "JDK `HttpClient`, window of C", "JDK HttpClient window", Output.ORDERED, ""),
+  CURL_LOOP("curl-loop", "sequential curl loop", "sequential curl loop", Output.ORDERED, "curl");
+
+  /** What a tool's output is, and so how it is checked ({@link OutputCheck}). */
+  enum Output {
+    ORDERED("in order"),
+    UNORDERED("any order"),
+    FILES("file per URL");
+
+    final String label;
+
+    Output(String label) {
+      this.label = label;
+    }
+  }
+
+  /** Where a run's inputs and the machine's tools are. */
+  record Env(Path root, String python, String java, List<String> peerJvm, String classpath,
+      Path cert, Path trustStore) {
+
+    /** JVM system properties that make the JDK trust the benchmark's certificate. */
+    List<String> trust() {
+      return List.of("-Djavax.net.ssl.trustStore=" + trustStore,
+          "-Djavax.net.ssl.trustStorePassword=changeit", "-Djavax.net.ssl.trustStoreType=PKCS12");
+    }
+  }
+
+  final String id;
+  final String label;
+  final String plain;
+  final Output output;
+  /** The Debian package the tool needs besides a JDK, or empty. */
+  final String needs;
+
+  PeerTool(String id, String label, String plain, Output output, String needs) {
+    this.id = id;
+    this.label = label;
+    this.plain = plain;
+    this.output = output;
+    this.needs = needs;
+  }
+
+  static PeerTool of(String id) {
+    for (PeerTool t : values()) {
+      if (t.id.equals(id)) {
+        return t;
+      }
+    }
+    throw new IllegalArgumentException("unknown tool " + id);
+  }
+
+  /** Whether the tool takes part in scenario {@code s}. */
+  boolean runsOn(PeerScenario s) {
+    if (s == PeerScenario.S5) {
+      // The S5 compares these three: one of each kind, streaming or not.
+      return Set.of(FETCHFLUX, CURL_Z, AIOHTTP).contains(this);
+    }
+    // curl -Z writes to stdout whatever arrives on any transfer: 20 MiB bodies interleave.
+    return !(s == PeerScenario.S4 && this == CURL_Z);
+  }
+
+  /**
+   * True for the tools timed on the first URLs of a scenario and extrapolated to all of them,
+   * because running them whole would not fit the script's 20 minutes: one process per URL.
+   */
+  boolean extrapolated() {
+    return this == CURL_LOOP || this == PARALLEL;
+  }
+
+  /** The tool's input format: a URL per line, or a curl config file ({@code -K}). */
+  String input() {
+    return this == CURL_Z ? "curl.cfg" : this == CURL_Z_FILES ? "curl-files.cfg" : "urls.txt";
+  }
+
+  /** The command line; stdin is {@link #input()}, stdout the output file. */
+  List<String> command(Env env, PeerScenario s) {
+    boolean tls = s.server == PeerScenario.Server.HTTPS;
+    String c = Integer.toString(s.concurrency);
+    List<String> cmd = new ArrayList<>();
+    switch (this) {
+      case FETCHFLUX, FETCHFLUX_UNORDERED -> {
+        cmd.addAll(List.of(env.root().resolve("fetchflux").toString(), "-s", "-c", c));
+        if (this == FETCHFLUX_UNORDERED) {
+          cmd.add("--unordered");
+        }
+        if (tls) {
+          cmd.add("--http2");
+        }
+      }
+      case CURL_Z, CURL_Z_FILES -> {
+        cmd.addAll(List.of("curl", "-sS", "-Z", "--parallel-max", c));
+        if (tls) {
+          cmd.addAll(List.of("--cacert", env.cert().toString()));
+        }
+        cmd.addAll(List.of("-K", "-"));
+      }
+      case PARALLEL -> {
+        cmd.addAll(List.of("parallel", "-k", "-j", c, "curl", "-s"));
+        if (tls) {
+          cmd.addAll(List.of("--cacert", env.cert().toString()));
+        }
+        cmd.add("{}");
+      }
+      case AIOHTTP, AIOHTTP_UNORDERED -> {
+        cmd.addAll(List.of(env.python(),
+            env.root().resolve("src/bench/peers/aiohttp_fetch.py").toString(), "-c", c));
+        if (this == AIOHTTP_UNORDERED) {
+          cmd.add("--unordered");
+        }
+        if (tls) {
+          cmd.addAll(List.of("--cafile", env.cert().toString()));
+        }
+      }
+      case REACTOR_SEQ, REACTOR_FLATMAP -> {
+        cmd.add(env.java());
+        cmd.addAll(env.peerJvm());
+        cmd.addAll(env.trust());
+        cmd.addAll(List.of("-cp", env.classpath(), NaiveReactorPeer.class.getName(),
+            this == REACTOR_SEQ ? "--sequential" : "--flatmap", "-c", c));
+        if (tls) {
+          cmd.add("--http2");
+        }
+      }
+      case JDK -> {
+        cmd.add(env.java());
+        cmd.addAll(env.peerJvm());
+        cmd.addAll(env.trust());
+        cmd.addAll(List.of("-cp", env.classpath(), JdkHttpClientPeer.class.getName(), "-c", c));
+      }
+      case CURL_LOOP -> {
+        cmd.addAll(List.of("bash", "-c", "while read -r url; do curl -s \"$@\" \"$url\"; done",
+            "curl-loop"));
+        if (tls) {
+          cmd.addAll(List.of("--cacert", env.cert().toString()));
+        }
+      }
+      default -> throw new IllegalStateException(id);
+    }
+    return cmd;
+  }
+
+  /** What the report says about how the tool ran in {@code s}, besides its figures. */
+  String note(PeerScenario s) {
+    List<String> notes = new ArrayList<>();
+    if (s.server == PeerScenario.Server.HTTPS) {
+      if (this == AIOHTTP || this == AIOHTTP_UNORDERED) {
+        notes.add("HTTP/1.1 (aiohttp has no HTTP/2 client)");
+      } else if (this == PARALLEL || this == CURL_LOOP) {
+        notes.add("HTTP/2, a TLS handshake per URL (a process each)");
+      } else {
+        notes.add("HTTP/2");
+      }
+    }
+    if (this == PARALLEL || this == CURL_LOOP) {
+      notes.add("peak RSS of the largest single process");
+    }
+    if (this == AIOHTTP && s != PeerScenario.S5) {
+      notes.add("writes nothing until every body is in memory");
+    }
+    return String.join("; ", notes);
+  }
+}
