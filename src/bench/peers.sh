@@ -95,6 +95,7 @@ cleanup() {
   done
 }
 trap cleanup EXIT
+trap 'say "failed: line $LINENO: $BASH_COMMAND"' ERR
 trap 'exit 130' INT TERM
 
 free_port() { # a port on 127.0.0.1 nothing listens on
@@ -213,14 +214,14 @@ args+=(--delay "http://127.0.0.1:$delay_port")
 
 # ---- versions, then the driver ----------------------------------------------------------------------
 {
-  "$java" -version 2>&1 | head -n 1
-  [[ -z "${missing[nginx-light]:-}" ]] && nginx -v 2>&1
-  [[ -z "${missing[curl]:-}" ]] && curl --version | head -n 1 | cut -d' ' -f1-3
-  [[ -z "${missing[parallel]:-}" ]] && parallel --version | head -n 1
-  [[ -z "${missing[python3-aiohttp]:-}" ]] && /usr/bin/python3 -c \
-    'import sys, aiohttp; print("Python", sys.version.split()[0], "aiohttp", aiohttp.__version__)'
-  [[ -z "${missing[wrk]:-}" ]] && wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2
-  true
+  # sed, not head: head would leave early and SIGPIPE the probe under pipefail; and wrk -v exits 1.
+  "$java" -version 2>&1 | sed -n 1p || true
+  [[ -n "${missing[nginx-light]:-}" ]] || nginx -v 2>&1 || true
+  [[ -n "${missing[curl]:-}" ]] || curl --version | sed -n 1p | cut -d' ' -f1-3 || true
+  [[ -n "${missing[parallel]:-}" ]] || parallel --version | sed -n 1p || true
+  [[ -n "${missing[python3-aiohttp]:-}" ]] || /usr/bin/python3 -c \
+    'import sys, aiohttp; print("Python", sys.version.split()[0], "aiohttp", aiohttp.__version__)' || true
+  [[ -n "${missing[wrk]:-}" ]] || wrk -v 2>&1 | sed -n 1p | cut -d' ' -f1-2 || true
 } >"$work/versions.txt" 2>/dev/null
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)

@@ -182,7 +182,7 @@ enum PeerTool {
     if (this == PARALLEL || this == CURL_LOOP) {
       notes.add("peak RSS of the largest single process");
     }
-    if (this == AIOHTTP && s != PeerScenario.S5) {
+    if (this == AIOHTTP) {
       notes.add("writes nothing until every body is in memory");
     }
     return String.join("; ", notes);

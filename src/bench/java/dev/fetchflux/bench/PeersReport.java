@@ -540,17 +540,17 @@ final class PeersReport {
     boolean s5 = scenarios.contains(PeerScenario.S5);
     int panels = timed.size() + (s5 ? 2 : 0);
     int rows = (panels + 1) / 2;
-    gp.append("set encoding utf8\n")
+    gp.append("set encoding utf8\nset termoption noenhanced\n")
         .append(String.format(Locale.ROOT, "set terminal svg size 1200,%d dynamic "
-            + "font 'sans,12' background '#ffffff'%n", 60 + rows * 390))
+            + "font 'sans,12' background '#ffffff'%n", 70 + rows * 380))
         .append("set output '").append(chart.toAbsolutePath()).append("'\n")
         .append(String.format(Locale.ROOT, "set multiplot layout %d,2 title \"%s\" font "
-            + "'sans,15'%n", rows, gnuplotText("fetchflux and the tools people use — `"
-                + peers.option("command") + "`" + commit().replace(" at commit", ",") + ", "
-                + started.truncatedTo(ChronoUnit.SECONDS)
-                + (peers.quick() ? " (QUICK RUN)" : ""))))
+            + "'sans,14'%n", rows, gnuplotText("fetchflux (blue) and its peers: "
+                + "src/bench/peers.sh" + (peers.quick() ? " --quick (QUICK RUN)" : "")
+                + commit().replace(" at commit", ",") + ", "
+                + started.truncatedTo(ChronoUnit.SECONDS))))
         .append("set style fill solid 0.85 border -1\nset grid xtics\nunset key\n"
-            + "set lmargin 30\nset rmargin 10\n");
+            + "set lmargin 27\nset rmargin 4\n");
     for (PeerScenario s : timed) {
       Path data = dir.resolve(s.id() + ".dat");
       List<String> lines = new ArrayList<>();
@@ -577,7 +577,7 @@ final class PeersReport {
       }
       Files.write(data, lines, StandardCharsets.UTF_8);
       double base = Math.pow(10, Math.floor(Math.log10(lo)));
-      double top = Math.pow(10, Math.ceil(Math.log10(hi * 1.8)));
+      double top = hi * 4;
       gp.append(String.format(Locale.ROOT, "set title \"%s\"%n", gnuplotText(
               s.id().toUpperCase(Locale.ROOT) + ": " + title(s, peers.count(s)) + ", C = "
                   + s.concurrency)))
@@ -621,7 +621,8 @@ final class PeersReport {
             + "title \"%s\"", data.toAbsolutePath(), color, r.tool().plain));
       }
       Ceiling c = ceiling(PeerScenario.S5);
-      gp.append("set key top right font 'sans,10'\nset autoscale\nset ytics mirror\n"
+      gp.append("set key top left opaque font 'sans,9' spacing 0.9\nset autoscale\n"
+              + "set ytics mirror\n"
               + "set lmargin 12\nset xlabel 's since launch'\nset ylabel 'per second'\n")
           .append(String.format(Locale.ROOT, "set title \"%s\"%n", gnuplotText("S5: "
               + String.format(Locale.ROOT, "%,d", peers.count(PeerScenario.S5))
@@ -651,9 +652,12 @@ final class PeersReport {
     return true;
   }
 
+  /**
+   * Text for a double-quoted gnuplot string: no backquotes (gnuplot runs what stands between two
+   * of them as a shell command), quotes and backslashes escaped.
+   */
   private static String gnuplotText(String s) {
-    return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("_", "\\\\_")
-        .replace("&", "and");
+    return s.replace("`", "").replace("\\", "\\\\").replace("\"", "\\\"");
   }
 
   // ---- formatting ---------------------------------------------------------------------------
