@@ -123,7 +123,7 @@ enum PeerTool {
         cmd.addAll(List.of("-K", "-"));
       }
       case PARALLEL -> {
-        cmd.addAll(List.of("parallel", "-k", "-j", c, "curl", "-s"));
+        cmd.addAll(List.of("parallel", "-k", "-j", c, "curl", "-sS"));
         if (tls) {
           cmd.addAll(List.of("--cacert", env.cert().toString()));
         }
@@ -156,7 +156,7 @@ enum PeerTool {
         cmd.addAll(List.of("-cp", env.classpath(), JdkHttpClientPeer.class.getName(), "-c", c));
       }
       case CURL_LOOP -> {
-        cmd.addAll(List.of("bash", "-c", "while read -r url; do curl -s \"$@\" \"$url\"; done",
+        cmd.addAll(List.of("bash", "-c", "while read -r url; do curl -sS \"$@\" \"$url\"; done",
             "curl-loop"));
         if (tls) {
           cmd.addAll(List.of("--cacert", env.cert().toString()));

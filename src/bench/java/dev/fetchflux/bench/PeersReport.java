@@ -56,10 +56,12 @@ final class PeersReport {
 
   String summary(@Nullable String chart) {
     StringBuilder md = new StringBuilder();
-    md.append("### fetchflux and the tools people use (issue 7)\n\n");
     if (chart != null) {
       md.append("![Wall time per tool and scenario, and S5's throughput and memory over time]("
           + chart + ")\n\n");
+      md.append("*Blue: fetchflux; grey: its peers (light grey: extrapolated from the first "
+          + "URLs). Bars: median whole-process wall time, start-up included (log scale), lines: "
+          + "min–max. Lower is better.*\n\n");
     } else {
       md.append("*(No chart: ").append(chartProblem.isEmpty() ? "not drawn" : chartProblem)
           .append(".)*\n\n");
@@ -441,6 +443,18 @@ final class PeersReport {
     };
   }
 
+  /** A chart panel's title: short enough for half the chart's width. */
+  private static String shortTitle(PeerScenario s, int n) {
+    return switch (s) {
+      case S1 -> String.format(Locale.ROOT, "%,d × 1 KiB, nginx", n);
+      case S2 -> String.format(Locale.ROOT, "%,d × 50 ms, delay server", n);
+      case S3 -> String.format(Locale.ROOT, "skewed, %,d × 20 ms, every 50th 1 s", n);
+      case S4 -> String.format(Locale.ROOT, "%,d × 20 MiB to stdout, nginx", n);
+      case S5 -> String.format(Locale.ROOT, "%,d URLs on stdin", n);
+      case S6 -> String.format(Locale.ROOT, "%,d × 1 KiB, HTTPS + HTTP/2", n);
+    };
+  }
+
   private long count(PeerScenario s, PeerTool t, boolean valid) {
     return peers.runs().stream()
         .filter(r -> r.scenario() == s && r.tool() == t && r.valid() == valid).count();
@@ -540,8 +554,9 @@ final class PeersReport {
     boolean s5 = scenarios.contains(PeerScenario.S5);
     int panels = timed.size() + (s5 ? 2 : 0);
     int rows = (panels + 1) / 2;
-    gp.append("set encoding utf8\nset termoption noenhanced\n")
-        .append(String.format(Locale.ROOT, "set terminal svg size 1200,%d dynamic "
+    // noenhanced: tool names such as as_completed are text, not markup (subscripts).
+    gp.append("set encoding utf8\n")
+        .append(String.format(Locale.ROOT, "set terminal svg size 1200,%d dynamic noenhanced "
             + "font 'sans,12' background '#ffffff'%n", 70 + rows * 380))
         .append("set output '").append(chart.toAbsolutePath()).append("'\n")
         .append(String.format(Locale.ROOT, "set multiplot layout %d,2 title \"%s\" font "
@@ -579,13 +594,14 @@ final class PeersReport {
       double base = Math.pow(10, Math.floor(Math.log10(lo)));
       double top = hi * 4;
       gp.append(String.format(Locale.ROOT, "set title \"%s\"%n", gnuplotText(
-              s.id().toUpperCase(Locale.ROOT) + ": " + title(s, peers.count(s)) + ", C = "
+              s.id().toUpperCase(Locale.ROOT) + ": " + shortTitle(s, peers.count(s)) + ", C = "
                   + s.concurrency)))
           .append("set logscale x\nset xlabel 'whole-process wall time, s (median, min–max; "
               + "log scale)'\n")
           .append(String.format(Locale.ROOT, "set xrange [%g:%g]%n", base, top))
           .append(String.format(Locale.ROOT, "set yrange [%d:-0.7]%n", k))
-          .append("set ytics nomirror\n")
+          // Forget the previous panel's tool names before ytic() adds this panel's.
+          .append("unset ytics\nset ytics nomirror scale 0\n")
           .append(String.format(Locale.ROOT, "plot '%s' using (sqrt(%g*$2)):1:(%g):2:($1-0.35):"
                   + "($1+0.35):5:ytic(6) with boxxyerror lc rgb variable, \\%n"
                   + "  '' using 2:1:3:4 with xerrorbars lc rgb '#24292f' pt 0, \\%n"
@@ -621,12 +637,12 @@ final class PeersReport {
             + "title \"%s\"", data.toAbsolutePath(), color, r.tool().plain));
       }
       Ceiling c = ceiling(PeerScenario.S5);
-      gp.append("set key top left opaque font 'sans,9' spacing 0.9\nset autoscale\n"
-              + "set ytics mirror\n"
+      gp.append("set key below font 'sans,9' maxrows 4\nset autoscale\n"
+              + "unset ytics\nset ytics mirror\n"
               + "set lmargin 12\nset xlabel 's since launch'\nset ylabel 'per second'\n")
           .append(String.format(Locale.ROOT, "set title \"%s\"%n", gnuplotText("S5: "
               + String.format(Locale.ROOT, "%,d", peers.count(PeerScenario.S5))
-              + " URLs on stdin — throughput (stopped after "
+              + " URLs on stdin: throughput (stopped after "
               + String.format(Locale.ROOT, "%.0f", peers.s5Limit()) + " s)")))
           .append("set yrange [0:*]\n")
           .append("plot ").append(String.join(", \\\n  ", plots))
