@@ -50,8 +50,8 @@ if ((${#absent[@]})); then
     # No service may start during the install: nginx's package would start one on port 80.
     rcd=""
     as_root=("${apt[@]:0:${#apt[@]}-1}")   # sudo, or nothing when we are root
-    if [[ ! -e /usr/sbin/policy-rc.d ]] && "${as_root[@]}" sh -c \
-        'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'; then
+    rcd_body='printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d'
+    if [[ ! -e /usr/sbin/policy-rc.d ]] && "${as_root[@]}" sh -c "$rcd_body"; then
       rcd=/usr/sbin/policy-rc.d
     fi
     {
@@ -72,10 +72,12 @@ missing_arg=""
 for p in "${!missing[@]}"; do missing_arg+="$p=${missing[$p]};"; done
 
 # ---- build ---------------------------------------------------------------------------------------
-say "building (mvn -Pbench test-compile, and the fetchflux jar via the launcher)"
-source src/bench/build.sh
+say "building (the fetchflux jar via the launcher, then mvn -Pbench test-compile)"
 unset FETCHFLUX_CLASSPATH
+# The launcher first: its build (mvn package, without the bench profile) compiles the test classes
+# again without src/bench/java, so the bench classes must be compiled after it.
 ./fetchflux --version >/dev/null
+source src/bench/build.sh
 java=java
 [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] && java="$JAVA_HOME/bin/java"
 java_bin="$(readlink -f "$(command -v "$java")")"
@@ -84,7 +86,7 @@ keytool="$(dirname "$java_bin")/keytool"
 say "generating the static files (10,000 x 1 KiB and 50 x 20 MiB; kept between runs)"
 "$java" -Xmx256m -cp "$BENCH_CP" dev.fetchflux.bench.Peers --generate "$work/www"
 
-# ---- servers ---------------------------------------------------------------------------------------
+# ---- servers ------------------------------------------------------------------------------
 pids=()
 cleanup() {
   exec 3>&- 2>/dev/null || true   # closing the delay server's stdin stops it
@@ -121,7 +123,8 @@ args=()
 tls_ok=""
 [[ -z "${missing[openssl]:-}" ]] && tls_ok=1
 if [[ -z "${missing[nginx-light]:-}" && -n "$tls_ok" ]]; then
-  if [[ ! -f "$tls/cert.pem" ]] || ! openssl x509 -checkend 86400 -noout -in "$tls/cert.pem" >/dev/null 2>&1; then
+  if [[ ! -f "$tls/cert.pem" ]] \
+      || ! openssl x509 -checkend 86400 -noout -in "$tls/cert.pem" >/dev/null 2>&1; then
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
       -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
       -keyout "$tls/key.pem" -out "$tls/cert.pem" 2>"$logs/openssl.log"
@@ -192,7 +195,8 @@ EOF
     say "nginx did not start (see $logs/nginx-error.log)"
     exit 1
   fi
-  say "nginx on http://127.0.0.1:$http_port${tls_ok:+ and https://127.0.0.1:$https_port} (pid $nginx_pid)"
+  say "nginx on http://127.0.0.1:$http_port${tls_ok:+ and https://127.0.0.1:$https_port}" \
+    "(pid $nginx_pid)"
   args+=(--http "http://127.0.0.1:$http_port" --status "http://127.0.0.1:$http_port/_status")
   [[ -n "$tls_ok" ]] && args+=(--https "https://127.0.0.1:$https_port")
 fi
@@ -208,24 +212,29 @@ pids+=($!)
 exec 3>"$fifo"
 for _ in $(seq 300); do grep -q '^PORT ' "$work/delay.port" 2>/dev/null && break; sleep 0.1; done
 delay_port="$(sed -n 's/^PORT //p' "$work/delay.port")"
-[[ -n "$delay_port" ]] || { say "the delay server did not start (see $logs/delay-server.log)"; exit 1; }
+if [[ -z "$delay_port" ]]; then
+  say "the delay server did not start (see $logs/delay-server.log)"
+  exit 1
+fi
 say "delay server on http://127.0.0.1:$delay_port"
 args+=(--delay "http://127.0.0.1:$delay_port")
 
-# ---- versions, then the driver ----------------------------------------------------------------------
+# ---- versions, then the driver -----------------------------------------------------------
 {
   # sed, not head: head would leave early and SIGPIPE the probe under pipefail; and wrk -v exits 1.
   "$java" -version 2>&1 | sed -n 1p || true
   [[ -n "${missing[nginx-light]:-}" ]] || nginx -v 2>&1 || true
   [[ -n "${missing[curl]:-}" ]] || curl --version | sed -n 1p | cut -d' ' -f1-3 || true
   [[ -n "${missing[parallel]:-}" ]] || parallel --version | sed -n 1p || true
-  [[ -n "${missing[python3-aiohttp]:-}" ]] || /usr/bin/python3 -c \
-    'import sys, aiohttp; print("Python", sys.version.split()[0], "aiohttp", aiohttp.__version__)' || true
+  [[ -n "${missing[python3-aiohttp]:-}" ]] || /usr/bin/python3 -c 'import sys, aiohttp
+print("Python", sys.version.split()[0], "aiohttp", aiohttp.__version__)' || true
   [[ -n "${missing[wrk]:-}" ]] || wrk -v 2>&1 | sed -n 1p | cut -d' ' -f1-2 || true
 } >"$work/versions.txt" 2>/dev/null
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n "$(git status --porcelain -- src pom.xml 2>/dev/null)" ]]; then commit="$commit+uncommitted"; fi
+if [[ -n "$(git status --porcelain -- src pom.xml 2>/dev/null)" ]]; then
+  commit="$commit+uncommitted"
+fi
 [[ -z "${missing[wrk]:-}" ]] && args+=(--wrk "$(command -v wrk)")
 [[ -z "${missing[gnuplot-nox]:-}" ]] && args+=(--gnuplot "$(command -v gnuplot)")
 "$java" -Xmx1g -XX:+UseSerialGC -cp "$BENCH_CP" dev.fetchflux.bench.Peers "${args[@]}" \

@@ -5,6 +5,7 @@ import dev.fetchflux.bench.OutputCheck.Verdict;
 import dev.fetchflux.bench.PeerScenario.Server;
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.Writer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -266,9 +267,11 @@ public final class Peers {
     // Everything here, subsets included, names the servers' ports: start afresh.
     deleteTree(dir);
     Files.createDirectories(dir);
+    // S5 has no file-per-URL tool: no million-line config for one.
     try (BufferedWriter urls = Files.newBufferedWriter(dir.resolve("urls.txt"));
         BufferedWriter cfg = Files.newBufferedWriter(dir.resolve("curl.cfg"));
-        BufferedWriter files = Files.newBufferedWriter(dir.resolve("curl-files.cfg"))) {
+        BufferedWriter files = s == PeerScenario.S5 ? new BufferedWriter(Writer.nullWriter())
+            : Files.newBufferedWriter(dir.resolve("curl-files.cfg"))) {
       for (int i = 0; i < n; i++) {
         String url = base + s.path(i);
         urls.write(url);
@@ -600,7 +603,8 @@ public final class Peers {
     Files.writeString(work.resolve("wrk-" + Math.abs(what.hashCode()) + ".log"), text);
     Matcher rps = Pattern.compile("Requests/sec:\\s+([0-9.]+)").matcher(text);
     Matcher lat = Pattern.compile("Latency\\s+(\\S+)").matcher(text);
-    Matcher errors = Pattern.compile("Non-2xx or 3xx responses: (\\d+)|Socket errors").matcher(text);
+    Matcher errors =
+        Pattern.compile("Non-2xx or 3xx responses: (\\d+)|Socket errors").matcher(text);
     double r = rps.find() ? Double.parseDouble(rps.group(1)) : 0;
     String latency = lat.find() ? lat.group(1) : "?";
     if (errors.find()) {

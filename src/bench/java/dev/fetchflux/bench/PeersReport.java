@@ -533,8 +533,8 @@ final class PeersReport {
           r.urls(), r.load(), r.wallMs() / 1000, r.urls() < r.total()
               ? String.format(Locale.ROOT, "%.2f", r.scaledMs() / 1000) : "",
           r.rssKb() / MB, r.cpuS(), r.valid()
-              ? (r.stopped() ? "stopped, " : "ok, ") + String.format(Locale.ROOT, "%,d", r.results())
-                  + " bodies checked"
+              ? (r.stopped() ? "stopped, " : "ok, ")
+                  + String.format(Locale.ROOT, "%,d", r.results()) + " bodies checked"
               : "INVALID: " + escape(r.problem())));
     }
     md.append("\n</details>\n");
