@@ -75,8 +75,9 @@ final class PeersReport {
         .append(String.format(Locale.ROOT, " in %.1f min", took.toMillis() / 60_000.0))
         .append(", `nproc` = ").append(Runtime.getRuntime().availableProcessors())
         .append(", load average ").append(loadBefore).append(" before and ").append(loadAfter)
-        .append(" after. Whole-process wall time, start-up included, medians of ")
-        .append(rounds()).append(" interleaved runs; details and every run under "
+        .append(" after. Whole-process wall time, start-up included, ")
+        .append(rounds() == 1 ? "one run per tool" : "medians of " + rounds() + " interleaved runs")
+        .append(" (S5: one run each); details and every run under "
             + "[the peers run](#peers-run).\n\n");
     md.append("| target (issue 7) | measured | verdict |\n|---|---|---|\n");
     for (String[] row : targets()) {
@@ -327,7 +328,7 @@ final class PeersReport {
         + "driver saw it (JVM or interpreter start-up included), *peak RSS* = GNU time's `%M`, "
         + "*CPU* = user + system of the process and its children. Every tool runs once per round "
         + "in every scenario, the order rotated each round, ").append(rounds())
-        .append(" rounds. Every run's output is checked (ordered: sha256 of the whole output "
+        .append(rounds() == 1 ? " round" : " rounds").append(". Every run's output is checked (ordered: sha256 of the whole output "
             + "against the expected bytes; any order: every body exactly once, whole, by sha256; "
             + "file per URL: every file's sha256); a wrong output is INVALID and not timed.\n");
     md.append("- *extrapolated*: the tool ran on the first URLs only (one process per URL does not "
