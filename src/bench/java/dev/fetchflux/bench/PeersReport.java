@@ -603,7 +603,7 @@ final class PeersReport {
               s.id().toUpperCase(Locale.ROOT) + ": " + shortTitle(s, peers.count(s)) + ", C = "
                   + s.concurrency)))
           .append("set logscale x\nset xlabel 'whole-process wall time, s (median, min–max; "
-              + "log scale)'\n")
+              + "log)'\n")
           .append(String.format(Locale.ROOT, "set xrange [%g:%g]%n", base, top))
           .append(String.format(Locale.ROOT, "set yrange [%d:-0.7]%n", k))
           // Forget the previous panel's tool names before ytic() adds this panel's.
