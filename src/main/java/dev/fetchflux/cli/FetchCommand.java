@@ -1,5 +1,6 @@
 package dev.fetchflux.cli;
 
+import dev.fetchflux.AdaptiveRate;
 import dev.fetchflux.ConnectToRule;
 import dev.fetchflux.Fetcher;
 import dev.fetchflux.HttpProtocol;
@@ -176,6 +177,12 @@ final class FetchCommand implements Callable<Integer> {
   @Option(names = "--per-host", paramLabel = "N", converter = Converters.PositiveInt.class,
       description = "At most N requests in flight to one host.")
   @Nullable Integer perHost;
+
+  @Option(names = "--adaptive-rate",
+      description = "Slow a host down when it answers 429 or 503, pausing it for its Retry-After, "
+          + "and speed it up again as it succeeds (--rate-per-host is the ceiling). Combine "
+          + "with --retry.")
+  boolean adaptiveRate;
 
   @Option(names = "--max-filesize", paramLabel = "SIZE", converter = Converters.Size.class,
       description = "Largest body accepted, after decompression; larger is a failure "
@@ -441,6 +448,9 @@ final class FetchCommand implements Callable<Integer> {
     set("--per-host", b::maxInFlightPerHost, perHost);
     set("--rate", r -> b.maxRequestsPerSecond(r.perSecond()), rate);
     set("--rate-per-host", r -> b.maxRequestsPerSecondPerHost(r.perSecond()), ratePerHost);
+    if (adaptiveRate) {
+      b.adaptiveRate(AdaptiveRate.defaults());
+    }
     b.followRedirects(location);
     b.compression(compressed);
     b.failOnHttpError(fail);
