@@ -22,26 +22,27 @@ import java.util.Set;
  * instead, shared by every {@code fetch} call of the fetcher (like
  * {@link Fetcher.Builder#maxRequestsPerSecondPerHost}):
  * <ul>
- *   <li><b>Pause.</b> A 429 or 503 with {@code Retry-After} pauses the host: no request to it starts
- *       before that instant (capped at {@link #maxPause()}), retries and new inputs alike.
- *   <li><b>Multiplicative decrease.</b> The first throttle paces the host at the rate the server was
- *       seen to accept: its successes in the last second, spread over that second and the pause. Each
- *       later throttle multiplies that rate by {@link #decreaseFactor()}, but only once per round: a
- *       throttle counts only if its request was sent after the last cut, so the answers to a burst
- *       already on the wire cut once. The rate never falls below {@link #minRate()}.
+ *   <li><b>Pause.</b> A 429 or 503 with {@code Retry-After} pauses the host: no request to it
+ *       starts before that instant (capped at {@link #maxPause()}), retries and new inputs alike.
+ *   <li><b>Multiplicative decrease.</b> The first throttle paces the host at the rate the server
+ *       was seen to accept: its successes in the last second, spread over that second and the
+ *       pause. Each later throttle multiplies that rate by {@link #decreaseFactor()}, but only once
+ *       per round: a throttle counts only if its request was sent after the last cut, so the
+ *       answers to a burst already on the wire cut once. The rate never falls below
+ *       {@link #minRate()}.
  *   <li><b>Additive increase.</b> Each success then raises the rate, by as much per
- *       {@link #recoveryTime()} of full use as the cut left it with: after a halving, a host used at
- *       its full rate is back where it was cut after one recovery time.
+ *       {@link #recoveryTime()} of full use as the cut left it with: after a halving, a host used
+ *       at its full rate is back where it was cut after one recovery time.
  *   <li><b>Release.</b> Once the rate is back at the configured
- *       {@link Fetcher.Builder#maxRequestsPerSecondPerHost per-host rate} (the ceiling), or without one
- *       at twice the rate at which the host was last throttled, the host is paced as before.
+ *       {@link Fetcher.Builder#maxRequestsPerSecondPerHost per-host rate} (the ceiling), or without
+ *       one at twice the rate at which the host was last throttled, the host is paced as before.
  * </ul>
  * Waiting is a timer, never a parked thread. A host idle for a minute is forgotten (and starts
  * unlimited again), so memory does not grow with the number of hosts. The current per-host rate and
  * pause are in {@link FetcherStats#hosts()}.
  *
- * <p>Only the statuses 429 and 503 ({@link #THROTTLE_STATUSES}) slow a host down; any other response
- * counts as a success; connection failures and timeouts count as neither.
+ * <p>Only the statuses 429 and 503 ({@link #THROTTLE_STATUSES}) slow a host down; any other
+ * response counts as a success; connection failures and timeouts count as neither.
  */
 public final class AdaptiveRate {
 

@@ -322,10 +322,11 @@ public final class Fetcher implements AutoCloseable {
           .flatMap(permit -> {
             Mono<Transport.Response> sent = exchange;
             if (p.adaptive()) {
-              sent = sent.doOnNext(r -> permit.responded(r.status(), Politeness.throttles(r.status())
-                  ? RetrySchedule.parseRetryAfter(r.headers().first("Retry-After"),
-                      r.headers().first("Date"), timerMillis())
-                  : null));
+              sent = sent.doOnNext(r -> permit.responded(r.status(),
+                  Politeness.throttles(r.status())
+                      ? RetrySchedule.parseRetryAfter(r.headers().first("Retry-After"),
+                          r.headers().first("Date"), timerMillis())
+                      : null));
             }
             return sent.doFinally(signal -> permit.release());
           });

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A snapshot of what a {@link Fetcher} is doing, across all its streams; read it while they run (for
- * a progress line, a metrics exporter) with {@link Fetcher#stats()}. Values are read one after
+ * A snapshot of what a {@link Fetcher} is doing, across all its streams; read it while they run
+ * (for a progress line, a metrics exporter) with {@link Fetcher#stats()}. Values are read one after
  * another, not atomically together.
  *
  * @param inFlight requests started and not finished (including those waiting for a politeness
@@ -23,8 +23,9 @@ import java.util.Objects;
  * @param retries attempts repeated so far (an input tried three times counts two)
  * @param hosts per-host figures, busiest first, for the hosts with requests queued for a permit
  *     or in flight right now; tracked only when a per-host limit is set
- *     ({@link Fetcher.Builder#maxInFlightPerHost}, {@link Fetcher.Builder#maxRequestsPerSecondPerHost}
- *     or {@link Fetcher.Builder#adaptiveRate}), empty otherwise. Immutable.
+ *     ({@link Fetcher.Builder#maxInFlightPerHost},
+ *     {@link Fetcher.Builder#maxRequestsPerSecondPerHost} or {@link Fetcher.Builder#adaptiveRate}),
+ *     empty otherwise. Immutable.
  */
 public record FetcherStats(
     long inFlight,
@@ -51,8 +52,8 @@ public record FetcherStats(
    *     {@code Retry-After} pause
    * @param inFlight requests sent to this host and not finished
    * @param rateLimit requests per second allowed to this host now: the adapted rate while
-   *     {@link #throttled()}, else the configured {@code maxRequestsPerSecondPerHost}; 0 when no rate
-   *     limits this host
+   *     {@link #throttled()}, else the configured {@code maxRequestsPerSecondPerHost}; 0 when no
+   *     rate limits this host
    * @param pause what is left of a {@code Retry-After} pause ({@link Duration#ZERO} when none)
    * @param throttled whether {@link AdaptiveRate adaptive politeness} has slowed this host down
    */

@@ -115,7 +115,8 @@ class ReliabilityAdaptiveRateTest {
       List<FetchResult> results = both.getT2();
       int storm = stormApi.throttled.get();
       int calm = adaptiveApi.throttled.get();
-      String figures = "429s with per-request retries only: " + storm + ", with adaptive rate: " + calm;
+      String figures =
+          "429s with per-request retries only: " + storm + ", with adaptive rate: " + calm;
 
       assertThat(both.getT1()).hasSize(BATCH);
       assertThat(results).hasSize(BATCH);

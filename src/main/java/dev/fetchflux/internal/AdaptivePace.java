@@ -1,30 +1,32 @@
 package dev.fetchflux.internal;
 
 /**
- * The adaptive request rate of one host: additive increase, multiplicative decrease (AIMD), driven by
- * the host's answers. Pure state and arithmetic: it has no clock (callers pass monotonic nanoseconds)
- * and no lock (its owner, a {@link Politeness} host entry, guards it), so its timing logic is tested
- * with plain numbers.
+ * The adaptive request rate of one host: additive increase, multiplicative decrease (AIMD), driven
+ * by the host's answers. Pure state and arithmetic: it has no clock (callers pass monotonic
+ * nanoseconds) and no lock (its owner, a {@link Politeness} host entry, guards it), so its timing
+ * logic is tested with plain numbers.
  *
  * <p>A <b>throttle</b> (a 429 or 503 response) at time {@code t}:
  * <ul>
- *   <li>pauses the host until {@code t + Retry-After} (capped at the maximum pause) when the response
- *       had one; a pause only ever grows. No request to the host starts during it, retries included.
- *   <li>cuts the rate, at most once per round: a throttle cuts only if its request was sent after the
- *       last cut, so the answers to requests that were already on the wire when the host first
+ *   <li>pauses the host until {@code t + Retry-After} (capped at the maximum pause) when the
+ *       response had one; a pause only ever grows. No request to the host starts during it, retries
+ *       included.
+ *   <li>cuts the rate, at most once per round: a throttle cuts only if its request was sent after
+ *       the last cut, so the answers to requests that were already on the wire when the host first
  *       pushed back (up to the concurrency limit of them) count once, not once each.
  *   <li>the first cut sets the rate to what the server was seen to grant: its successes of the last
- *       second, spread over that second (or the time since the host was first seen, if shorter) plus
- *       the pause it asked for; with a configured per-host rate, at most {@code decrease × ceiling}.
- *       Each later cut multiplies the rate by {@code decrease}. Never below the floor.
+ *       second, spread over that second (or the time since the host was first seen, if shorter)
+ *       plus the pause it asked for; with a configured per-host rate, at most
+ *       {@code decrease × ceiling}. Each later cut multiplies the rate by {@code decrease}. Never
+ *       below the floor.
  * </ul>
  * A <b>success</b> (any other status) of a request sent after the last cut adds
  * {@code slope / rate}, where {@code slope = (rate after the last cut) / recoveryTime}: a host used
- * at its full rate regains its post-cut rate every {@code recoveryTime}, so after a halving it is back
- * where it was cut in one {@code recoveryTime}. A host that is used below its rate grows more slowly,
- * as it proves less. When the rate reaches the ceiling (the configured per-host rate) or, with none,
- * twice the rate at which the host was last throttled, the host is <b>released</b>: back to the
- * ceiling, or to no limit at all.
+ * at its full rate regains its post-cut rate every {@code recoveryTime}, so after a halving it is
+ * back where it was cut in one {@code recoveryTime}. A host that is used below its rate grows more
+ * slowly, as it proves less. When the rate reaches the ceiling (the configured per-host rate) or,
+ * with none, twice the rate at which the host was last throttled, the host is <b>released</b>: back
+ * to the ceiling, or to no limit at all.
  */
 final class AdaptivePace {
 

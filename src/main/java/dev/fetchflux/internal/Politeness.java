@@ -53,6 +53,8 @@ public final class Politeness {
   private static final int SWEEP_ABOVE = 4096;
   /** An adaptive host idle this long is forgotten: whatever limit it had has likely reset. */
   static final long FORGET_IDLE_NANOS = 60_000_000_000L;
+  /** About 146 years: any longer pause is the same in practice and would overflow. */
+  private static final long MAX_PAUSE_NANOS = 1L << 62;
 
   private static final Comparator<FetcherStats.Host> BUSIEST_FIRST =
       Comparator.comparingInt(FetcherStats.Host::queued).reversed()
@@ -104,7 +106,9 @@ public final class Politeness {
     this.hostRate = hostRate;
     this.adaptive = adaptive.enabled()
         ? new AdaptivePace.Settings(adaptive.decreaseFactor(), adaptive.minRate(),
-            adaptive.recoveryTime().toNanos(), saturatedNanos(adaptive.maxPause()), hostRate)
+            saturatedNanos(adaptive.recoveryTime()),
+            // Capped so that "now + pause" stays comparable on the wrapping nanosecond clock.
+            Math.min(saturatedNanos(adaptive.maxPause()), MAX_PAUSE_NANOS), hostRate)
         : null;
     this.timer = Objects.requireNonNull(timer, "timer");
     this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
@@ -131,7 +135,7 @@ public final class Politeness {
         || adaptive != null;
   }
 
-  /** Whether hosts adapt to their answers: callers then report them with {@link Permit#responded}. */
+  /** Whether hosts adapt to their answers (callers report them: {@link Permit#responded}). */
   public boolean adaptive() {
     return adaptive != null;
   }
@@ -142,8 +146,8 @@ public final class Politeness {
   }
 
   /**
-   * The hosts with requests queued for a permit or in flight, busiest first; empty unless a per-host
-   * limit is set (only then is per-host state kept).
+   * The hosts with requests queued for a permit or in flight, busiest first; empty unless a
+   * per-host limit is set (only then is per-host state kept).
    */
   public List<FetcherStats.Host> hosts() {
     if (active.isEmpty()) {
@@ -211,7 +215,8 @@ public final class Politeness {
   private Mono<Void> pace(@Nullable Host h) {
     return Mono.defer(() -> waitFor(hostDelay(h)))
         .then(Mono.defer(() -> waitFor(global.reserve(globalIntervalNanos, nanoClock.getAsLong()))))
-        .then(Mono.defer(() -> h != null && h.paused(nanoClock.getAsLong()) ? pace(h) : Mono.empty()));
+        .then(Mono.defer(() ->
+            h != null && h.paused(nanoClock.getAsLong()) ? pace(h) : Mono.empty()));
   }
 
   /** Reserves the host's next rate slot, no earlier than the end of its pause; returns the wait. */
@@ -238,7 +243,8 @@ public final class Politeness {
     String key = host.toLowerCase(java.util.Locale.ROOT);
     long now = nanoClock.getAsLong();
     Host h = hosts.compute(key, (k, v) -> {
-      Host e = v == null ? new Host(k, adaptive == null ? null : new AdaptivePace(adaptive, now)) : v;
+      Host e = v != null ? v
+          : new Host(k, adaptive == null ? null : new AdaptivePace(adaptive, now));
       if (e.users++ == 0) {
         active.add(e);
         AdaptivePace pace = e.pace;

@@ -33,8 +33,8 @@ import reactor.core.scheduler.Schedulers;
  * <p>Meters, each tagged {@code fetcher=<name>}: gauges {@code fetchflux.in.flight},
  * {@code fetchflux.reorder.waiting} and {@code fetchflux.reorder.waiting.bytes} (the backlog behind
  * a slow head); counters {@code fetchflux.results} (tag {@code outcome=success|failure}),
- * {@code fetchflux.retries}, {@code fetchflux.admitted} and {@code fetchflux.body.bytes}. The meters
- * read the fetcher on scrape; they hold it weakly, as Micrometer's function meters do.
+ * {@code fetchflux.retries}, {@code fetchflux.admitted} and {@code fetchflux.body.bytes}. The
+ * meters read the fetcher on scrape; they hold it weakly, as Micrometer's function meters do.
  *
  * <h2>Per-host gauges</h2>
  * When the fetcher has a per-host limit ({@code maxInFlightPerHost},
