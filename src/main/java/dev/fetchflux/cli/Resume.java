@@ -135,7 +135,8 @@ final class Resume implements Closeable {
 
   /**
    * Takes an exclusive lock on {@code ch} for as long as it is open, so two runs never write the
-   * same output (a {@code --resume} while the first run still goes would interleave records).
+   * same output (a {@code --resume} while the first run still goes would interleave records). On a
+   * file system without locks the run goes on unlocked, as it did before locks were taken.
    *
    * @throws IOException naming the file if another process (or this one) holds it
    */
@@ -145,6 +146,8 @@ final class Resume implements Closeable {
       lock = ch.tryLock();
     } catch (OverlappingFileLockException e) {
       lock = null;
+    } catch (IOException unsupported) {
+      return;
     }
     if (lock == null) {
       throw new IOException(file + " is being written by another run (it is locked)");
