@@ -464,20 +464,16 @@ final class FetchCommand implements Callable<Integer> {
    */
   private Resume.Finished skipDone(Inputs inputs, Resume previous, Stderr stderr)
       throws Resume.Refused {
+    Path file = outputDir != null ? outputDir.resolve(DirectorySink.MANIFEST) : jsonlFile;
     Resume.Finished finished;
     try {
       inputs.skip(previous::check);
       previous.inputsEnded();
+      finished = previous.finish();
     } catch (Resume.Refused e) {
       throw e;
-    } catch (IOException | Inputs.InputException e) {
-      throw new Resume.Refused("cannot read the inputs to resume: "
-          + Converters.oneLine(e.getMessage()));
-    }
-    Path file = outputDir != null ? outputDir.resolve(DirectorySink.MANIFEST) : jsonlFile;
-    try {
-      finished = previous.finish();
     } catch (IOException e) {
+      // Reading an input, the previous records or a body file's size, or cutting the file.
       throw new Resume.Refused("cannot resume " + file + ": " + Converters.oneLine(e.toString()));
     }
     if (!silent) {
