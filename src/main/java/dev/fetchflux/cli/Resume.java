@@ -30,8 +30,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * {@code --resume}: reads the records of a previous run's output ({@code DIR/manifest.jsonl} or the
- * {@code --jsonl-file}) one at a time, as the inputs are read again, and keeps the longest prefix of
- * records that check out against the inputs; the run then fetches from the first input not kept
+ * {@code --jsonl-file}) one at a time, as the inputs are read again, and keeps the longest prefix
+ * of records that check out against the inputs; the run then fetches from the first input not kept
  * and appends its records after the kept ones.
  *
  * <p>A record is kept only if its line is whole (ends with a newline), parses, has the next index

@@ -82,13 +82,8 @@ final class Runner {
   /**
    * @param originOf for an input index, where it came from if it was a malformed line (printed
    *     after its failure message), else {@code null}
+   * @param kept what {@code --resume} kept of a previous run's output ({@link Kept#NONE})
    */
-  Runner(Fetcher fetcher, Flux<Object> inputs, LongFunction<@Nullable Object> originOf,
-      ResultSink sink, Stderr stderr, Options options, Stats stats) {
-    this(fetcher, inputs, originOf, sink, stderr, options, stats, Kept.NONE);
-  }
-
-  /** @param kept what {@code --resume} kept of a previous run's output */
   Runner(Fetcher fetcher, Flux<Object> inputs, LongFunction<@Nullable Object> originOf,
       ResultSink sink, Stderr stderr, Options options, Stats stats, Kept kept) {
     this.fetcher = fetcher;
