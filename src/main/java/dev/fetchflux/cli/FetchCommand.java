@@ -356,7 +356,20 @@ final class FetchCommand implements Callable<Integer> {
           continued = finished.channel();
         }
       }
-      ResultSink sink = openSink(live && bodiesOnTerminal ? stderr : null, continued);
+      ResultSink sink;
+      try {
+        sink = openSink(live && bodiesOnTerminal ? stderr : null, continued);
+      } catch (RuntimeException e) {
+        // The sink owns the continued file once opened; until then it is ours to close.
+        if (continued != null) {
+          try {
+            continued.close();
+          } catch (IOException suppressed) {
+            e.addSuppressed(suppressed);
+          }
+        }
+        throw e;
+      }
       Stats stats = new Stats(fetcher::stats);
       long skipped = kept.records();
       Runner runner = new Runner(fetcher, inputs.flux(n -> stats.total(n - skipped)),
