@@ -171,12 +171,28 @@ public final class Fetcher implements AutoCloseable {
    * @param requests {@link CharSequence}, {@link URI} or {@link FetchRequest} elements
    */
   public Flux<FetchResult> fetch(Publisher<?> requests) {
-    return merge(requests, true);
+    return merge(requests, 0, true);
+  }
+
+  /**
+   * Like {@link #fetch(Publisher)}, but the first input is numbered {@code firstIndex} instead of 0:
+   * results, failure messages ({@code #firstIndex GET ...}) and {@link FetchException#index()} count
+   * from there. For continuing a numbered run where an earlier one stopped (the CLI's
+   * {@code --resume}) or fetching one part of a larger input; limits and ordering are unchanged.
+   *
+   * @param firstIndex the index of the first input, at least 0
+   * @throws IllegalArgumentException if {@code firstIndex} is negative
+   */
+  public Flux<FetchResult> fetch(Publisher<?> requests, long firstIndex) {
+    if (firstIndex < 0) {
+      throw new IllegalArgumentException("firstIndex < 0: " + firstIndex);
+    }
+    return merge(requests, firstIndex, true);
   }
 
   /** Like {@link #fetch} but emits each result as soon as it is ready; each still has its index. */
   public Flux<FetchResult> fetchUnordered(Publisher<?> requests) {
-    return merge(requests, false);
+    return merge(requests, 0, false);
   }
 
   /**
@@ -204,11 +220,14 @@ public final class Fetcher implements AutoCloseable {
     return one(0, request);
   }
 
-  private Flux<FetchResult> merge(Publisher<?> requests, boolean ordered) {
+  private Flux<FetchResult> merge(Publisher<?> requests, long firstIndex, boolean ordered) {
     Objects.requireNonNull(requests, "requests");
+    // The ordering stage counts from 0 for its own bookkeeping; only the results are shifted.
+    OrderedAdmission.Mapper<Object, FetchResult> mapper =
+        firstIndex == 0 ? this::one : (index, input) -> one(firstIndex + index, input);
     return OrderedAdmission.create(
         requests,
-        this::one,
+        mapper,
         config.maxInFlight,
         config.effectiveWindow(),
         config.reorderWindowBytes,

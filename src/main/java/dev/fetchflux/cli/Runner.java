@@ -48,6 +48,17 @@ final class Runner {
    */
   record Options(boolean ordered, boolean failFast, boolean verbose, boolean silent, boolean live) {}
 
+  /**
+   * Records a previous run wrote and {@code --resume} kept: this run's inputs are numbered after
+   * them, and their failures count in the exit status.
+   *
+   * @param records records kept, the index of this run's first input
+   * @param failed failures among them
+   */
+  record Kept(long records, long failed) {
+    static final Kept NONE = new Kept(0, 0);
+  }
+
   private final Fetcher fetcher;
   private final Flux<Object> inputs;
   private final LongFunction<@Nullable Object> originOf;
@@ -55,6 +66,7 @@ final class Runner {
   private final Stderr stderr;
   private final Options options;
   private final Stats stats;
+  private final Kept kept;
   private final Object sinkLock = new Object();
   private final Sinks.Empty<Void> stop = Sinks.empty();
   private final CountDownLatch finished = new CountDownLatch(1);
@@ -70,9 +82,10 @@ final class Runner {
   /**
    * @param originOf for an input index, where it came from if it was a malformed line (printed
    *     after its failure message), else {@code null}
+   * @param kept what {@code --resume} kept of a previous run's output ({@link Kept#NONE})
    */
   Runner(Fetcher fetcher, Flux<Object> inputs, LongFunction<@Nullable Object> originOf,
-      ResultSink sink, Stderr stderr, Options options, Stats stats) {
+      ResultSink sink, Stderr stderr, Options options, Stats stats, Kept kept) {
     this.fetcher = fetcher;
     this.inputs = inputs;
     this.originOf = originOf;
@@ -80,6 +93,7 @@ final class Runner {
     this.stderr = stderr;
     this.options = options;
     this.stats = stats;
+    this.kept = kept;
   }
 
   /** Runs to the end and returns the exit status (0, 1 or 2; the JVM makes it 130 on SIGINT). */
@@ -92,7 +106,8 @@ final class Runner {
         FLUSH_MILLIS, FLUSH_MILLIS, TimeUnit.MILLISECONDS);
     try {
       Flux<Object> in = options.verbose() ? inputs.doOnNext(i -> noteStartup()) : inputs;
-      Flux<FetchResult> results = options.ordered() ? fetcher.fetch(in) : fetcher.fetchUnordered(in);
+      Flux<FetchResult> results = options.ordered() ? fetcher.fetch(in, kept.records())
+          : fetcher.fetchUnordered(in);
       if (options.failFast()) {
         results = results.takeUntil(r -> !r.isSuccess());
       }
@@ -138,7 +153,7 @@ final class Runner {
       Object origin = result instanceof FetchResult.Failure f ? originOf.apply(f.index()) : null;
       String failure = result instanceof FetchResult.Failure f ? describe(f, origin) : null;
       synchronized (sinkLock) {
-        sink.write(result, failure);
+        sink.write(result, method(result, origin), failure);
       }
       stats.record(result, Bodies.size(result));
       if (result instanceof FetchResult.Failure f) {
@@ -157,6 +172,15 @@ final class Runner {
     } finally {
       Bodies.release(result);
     }
+  }
+
+  /** The method as the record reports it: for a rejected JSONL line, the line's own. */
+  private static String method(FetchResult result, @Nullable Object origin) {
+    if (origin instanceof Inputs.Origin o && o.rejected() != null) {
+      return o.rejected().method();
+    }
+    return result instanceof FetchResult.Success ok ? ok.request().method()
+        : ((FetchResult.Failure) result).error().method();
   }
 
   private String describe(FetchResult.Failure failure, @Nullable Object origin) {
@@ -218,7 +242,7 @@ final class Runner {
         outputError = e;
       }
     }
-    int status = stats.failed() > 0 ? 1 : 0;
+    int status = stats.failed() > 0 || kept.failed() > 0 ? 1 : 0;
     Throwable error = streamError;
     if (error instanceof Inputs.InputException) {
       stderr.line("fetchflux: " + Converters.oneLine(error.getMessage()));
@@ -239,6 +263,10 @@ final class Runner {
         note = " (stopped: cannot write output)";
       }
       status = Math.max(status, 1);
+    }
+    if (kept.records() > 0) {
+      note = " (resumed: " + kept.records() + " kept"
+          + (kept.failed() > 0 ? ", " + kept.failed() + " of them failed" : "") + ")" + note;
     }
     if (!options.silent()) {
       stderr.line(stats.summary() + note);
