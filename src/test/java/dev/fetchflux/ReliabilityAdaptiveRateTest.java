@@ -19,9 +19,11 @@ import reactor.core.publisher.Mono;
  * it; what is compared is what the server counted, not how long anything took.
  *
  * <p>The limit (5 requests a second, burst 5) sits far below what even a starved client sends, so
- * the storm shows on a loaded machine too; C is small so that the one round of 429s adaptive
- * politeness cannot avoid (the requests already on the wire when the API first pushes back) stays
- * small beside it. Each batch takes about as long as the bucket needs to let it through (~4 s).
+ * the storm shows on a loaded machine too. The storm's size is C per {@code Retry-After} wave (a
+ * retrying request keeps its slot while it waits), so C is small to keep the test short; what
+ * adaptive politeness cannot avoid is one round of about C (the requests sent before the first
+ * 429 reached the client). Each batch takes about as long as the bucket needs to let it through
+ * (~4 s).
  */
 @Timeout(30)
 class ReliabilityAdaptiveRateTest {
@@ -48,14 +50,15 @@ class ReliabilityAdaptiveRateTest {
         if (!r.path().equals("/api")) {
           return null;
         }
-        // Every answer takes a little while, so the client's pace is set by C and this latency
-        // rather than by how busy the machine is.
+        // A success takes a little while, so the client's pace is set by C and this latency
+        // rather than by how busy the machine is; a refusal is cheap and immediate, as in real
+        // rate limiters.
         if (take()) {
           accepted.incrementAndGet();
           return Reply.ok("ok " + r.uri()).withDelay(LATENCY);
         }
         throttled.incrementAndGet();
-        return Reply.status(429, "slow down").withHeader("Retry-After", "1").withDelay(LATENCY);
+        return Reply.status(429, "slow down").withHeader("Retry-After", "1");
       });
     }
 
@@ -122,11 +125,12 @@ class ReliabilityAdaptiveRateTest {
       assertThat(results).hasSize(BATCH);
       assertThat(successes(results)).isEqualTo(BATCH);
       assertThat(adaptiveApi.accepted.get()).isEqualTo(BATCH);
-      // Only requests already on the wire when the API first pushed back get a 429 (at most C):
-      // after it the host is paused for the Retry-After, then paced below what the bucket
-      // refills. Per-request retries come back together after each Retry-After, wave after wave.
-      assertThat(calm).as(figures).isLessThanOrEqualTo(CONCURRENCY);
-      assertThat(calm * 3).as(figures).isLessThanOrEqualTo(storm);
+      // Only requests sent before the client heard of the first 429 get one (about C: those on
+      // the wire, and any a slot started while that 429 was on its way); after it the host is
+      // paused for the Retry-After, then paced below what the bucket refills. Per-request retries
+      // instead come back together after each Retry-After, wave after wave, C at a time.
+      assertThat(calm).as(figures).isLessThanOrEqualTo(2 * CONCURRENCY);
+      assertThat(storm).as(figures).isGreaterThan(2 * calm);
       assertThat(adaptive.stats().retries()).isEqualTo(calm);
     }
   }
