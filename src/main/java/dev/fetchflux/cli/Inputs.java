@@ -19,8 +19,9 @@ import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Scheduler;
 
 /**
- * The command's inputs as one lazy stream of URL strings (or, with {@code --input-format jsonl},
- * requests): arguments first, then each input file or
+ * The command's inputs as one lazy stream of requests (URL lines parsed into {@code FetchRequest}s;
+ * with {@code --input-format jsonl}, whole requests) and URL strings (arguments, and lines that are
+ * not URLs): arguments first, then each input file or
  * stdin, read line by line only as fast as the fetcher asks for more (a million lines on stdin hold
  * no more than the fetcher's window in memory, and the first request starts after the first line).
  *
@@ -45,6 +46,14 @@ final class Inputs {
     /** One JSON object per line: url, method, headers, body ({@link JsonRequests}). */
     JSONL
   }
+
+  /**
+   * Lines read ahead of the fetcher's demand, so that the event loop asking for the next input takes
+   * it from a queue instead of waking the reader thread once per line (a thread hand-off per URL was
+   * the largest single cost of a run of small bodies; docs/benchmarks.md). Bounded, so a million lines
+   * still hold no more than the fetcher's window plus this in memory.
+   */
+  static final int READ_AHEAD = 256;
 
   /** One stream of lines: a file or stdin, opened up front so an unreadable file fails early. */
   record Source(String name, InputStream stream, @Nullable Path countable) {}
@@ -108,7 +117,9 @@ final class Inputs {
         counter.start();
       });
     }
-    return all.doOnComplete(() -> total.accept(emitted.get()));
+    // limitRate: the reader is asked for READ_AHEAD lines at a time (one task per batch), and the
+    // lines wait in a queue that the fetcher's own thread drains without a hand-off.
+    return all.limitRate(READ_AHEAD).doOnComplete(() -> total.accept(emitted.get()));
   }
 
   /** Where the input at {@code index} came from if it was a malformed line; forgets it. */
@@ -168,12 +179,22 @@ final class Inputs {
     return "<line of " + in.lastLength() + " characters, longer than " + maxLine + ">";
   }
 
-  private String admit(String url, @Nullable String source, long line) {
+  /**
+   * An input line as the fetcher gets it: a parsed {@link FetchRequest} (parsed here, on the reader
+   * thread, once; the fetcher would parse the text again on its event loop), or the text itself
+   * when it is not a URL, which the fetcher turns into a failure at its index.
+   */
+  private Object admit(String url, @Nullable String source, long line) {
     long index = emitted.getAndIncrement();
-    if (source != null && !isUrl(url)) {
-      malformed.put(index, new Origin(source, line, null));
+    if (source == null) {
+      return url;
     }
-    return url;
+    try {
+      return FetchRequest.get(url);
+    } catch (IllegalArgumentException e) {
+      malformed.put(index, new Origin(source, line, null));
+      return url;
+    }
   }
 
   /** A {@link dev.fetchflux.FetchRequest}, or a {@link JsonRequests.Rejected} remembered by index. */
@@ -188,15 +209,6 @@ final class Inputs {
       malformed.put(index, new Origin(source, in.lineNumber(), r));
     }
     return request;
-  }
-
-  private static boolean isUrl(String url) {
-    try {
-      FetchRequest.parseUrl(url);
-      return true;
-    } catch (IllegalArgumentException e) {
-      return false;
-    }
   }
 
   private long countAhead() {
