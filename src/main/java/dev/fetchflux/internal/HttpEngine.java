@@ -79,7 +79,12 @@ public final class HttpEngine implements Transport {
             // Admission already bounds what is in flight; the pool must never be the limit, nor fail
             // acquires that admission let through.
             .pendingAcquireMaxCount(-1)
-            .pendingAcquireTimeout(settings.requestTimeout().plusSeconds(1))
+            // No timer of the pool's own: the fetcher's per-request deadline already covers waiting
+            // for a connection. A non-zero timeout arms a task on Schedulers.parallel() for every
+            // acquire that has to wait, which is most of them when the next request is admitted
+            // while the finished one still holds its connection: a lock and a thread wake-up per
+            // request (docs/benchmarks.md, "Profile of the CLI").
+            .pendingAcquireTimeout(Duration.ZERO)
             .maxIdleTime(Duration.ofSeconds(30))
             .evictInBackground(Duration.ofSeconds(30))
             .build();
