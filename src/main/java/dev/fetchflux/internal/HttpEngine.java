@@ -96,8 +96,12 @@ public final class HttpEngine implements Transport {
     this.sensitive = Set.copyOf(s);
     this.client = buildClient(settings);
     NameRules rules = new NameRules(settings.resolveRules(), settings.connectToRules());
-    this.routing = Routing.create(client.protocol(reactor.netty.http.HttpProtocol.HTTP11),
-        settings.proxies(), rules, loops, settings.connectTimeout());
+    // The base client already speaks HTTP/1.1 only (reactor-netty's default). Not calling
+    // protocol(HTTP11) on it matters: that call initialises reactor-netty's HttpClientSecure, which
+    // builds a default SSL context and probes for HTTP/3's native library, about 30 % of the
+    // command's start-up, for nothing in a plain-http run (docs/benchmarks.md, "Profile of the CLI").
+    this.routing = Routing.create(client, settings.proxies(), rules, loops,
+        settings.connectTimeout());
     this.secureRouting = Mono.fromCallable(() -> {
           Routing r = Routing.create(secure(client, settings), settings.proxies(), rules, loops,
               settings.connectTimeout());
