@@ -25,8 +25,8 @@ import reactor.core.scheduler.Schedulers;
  * <p>Results arrive on Netty event loops; everything that blocks (writing stdout or files, printing
  * on stderr) happens on one writer thread of its own ({@code publishOn} onto a {@link HandOffThread},
  * which takes results in batches), which therefore also keeps the output in the order the results
- * arrive. Only a few results wait in the hand-over queue,
- * so what is held in memory stays bounded by the fetcher's window.
+ * arrive. Only a few results wait in the hand-over queue, so what is held in memory stays bounded by
+ * the fetcher's window.
  *
  * <p>On SIGINT the JVM runs shutdown hooks; ours stops the fetch (aborting what is in flight), lets
  * the writer finish the result it is writing, skips the rest, flushes and prints the summary, so the
