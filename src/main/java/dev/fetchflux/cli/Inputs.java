@@ -47,14 +47,6 @@ final class Inputs {
     JSONL
   }
 
-  /**
-   * Lines read ahead of the fetcher's demand, so that the event loop asking for the next input takes
-   * it from a queue instead of waking the reader thread once per line (a thread hand-off per URL was
-   * the largest single cost of a run of small bodies; docs/benchmarks.md). Bounded, so a million lines
-   * still hold no more than the fetcher's window plus this in memory.
-   */
-  static final int READ_AHEAD = 256;
-
   /** One stream of lines: a file or stdin, opened up front so an unreadable file fails early. */
   record Source(String name, InputStream stream, @Nullable Path countable) {}
 
@@ -117,9 +109,11 @@ final class Inputs {
         counter.start();
       });
     }
-    // limitRate: the reader is asked for READ_AHEAD lines at a time (one task per batch), and the
-    // lines wait in a queue that the fetcher's own thread drains without a hand-off.
-    return all.limitRate(READ_AHEAD).doOnComplete(() -> total.accept(emitted.get()));
+    // No read-ahead (limitRate) on purpose: each input is then read, and its exchange started, on the
+    // reader thread when the fetcher asks for it, in parallel with the event loop. Reading ahead saved
+    // that thread hand-off per URL but put all of the admission work on the one busy event loop:
+    // 10,000 URLs took 0.3-0.6 s longer (docs/benchmarks.md, "Profile of the CLI").
+    return all.doOnComplete(() -> total.accept(emitted.get()));
   }
 
   /** Where the input at {@code index} came from if it was a malformed line; forgets it. */
