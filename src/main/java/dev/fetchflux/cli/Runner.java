@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongFunction;
@@ -15,15 +16,17 @@ import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * One run of the command: fetch, write every result in order, report failures, count, and turn the
  * outcome into an exit status.
  *
  * <p>Results arrive on Netty event loops; everything that blocks (writing stdout or files, printing
- * on stderr) happens on one writer thread of its own ({@code publishOn}), which therefore also
- * keeps the output in the order the results arrive. Only a few results wait in the hand-over queue,
- * so what is held in memory stays bounded by the fetcher's window.
+ * on stderr) happens on one writer thread of its own ({@code publishOn} onto a {@link HandOffThread},
+ * which takes results in batches), which therefore also keeps the output in the order the results
+ * arrive. Only a few results wait in the hand-over queue, so what is held in memory stays bounded by
+ * the fetcher's window.
  *
  * <p>On SIGINT the JVM runs shutdown hooks; ours stops the fetch (aborting what is in flight), lets
  * the writer finish the result it is writing, skips the rest, flushes and prints the summary, so the
@@ -98,12 +101,15 @@ final class Runner {
 
   /** Runs to the end and returns the exit status (0, 1 or 2; the JVM makes it 130 on SIGINT). */
   int run() {
-    Scheduler writer = BlockingThreads.single("fetchflux-writer");
+    HandOffThread writerThread = HandOffThread.start("fetchflux-writer");
+    Scheduler writer = writerThread.scheduler();
     progress = Progress.start(stats, stderr, options.live() && !options.silent());
     Thread hook = new Thread(this::interrupt, "fetchflux-interrupt");
     Runtime.getRuntime().addShutdownHook(hook);
-    Disposable flusher = writer.schedulePeriodically(this::flushQuietly,
-        FLUSH_MILLIS, FLUSH_MILLIS, TimeUnit.MILLISECONDS);
+    // The timer only hands the flush to the writer thread, which does the (blocking) writing.
+    Disposable flusher = Schedulers.parallel().schedulePeriodically(
+        () -> schedule(writer, this::flushQuietly), FLUSH_MILLIS, FLUSH_MILLIS,
+        TimeUnit.MILLISECONDS);
     try {
       Flux<Object> in = options.verbose() ? inputs.doOnNext(i -> noteStartup()) : inputs;
       Flux<FetchResult> results = options.ordered() ? fetcher.fetch(in, kept.records())
@@ -132,11 +138,20 @@ final class Runner {
     } finally {
       flusher.dispose();
       writer.dispose();
+      writerThread.close();
       try {
         Runtime.getRuntime().removeShutdownHook(hook);
       } catch (IllegalStateException shuttingDown) {
         // The hook is running or has run; nothing to undo.
       }
+    }
+  }
+
+  private static void schedule(Scheduler scheduler, Runnable task) {
+    try {
+      scheduler.schedule(task);
+    } catch (RejectedExecutionException closing) {
+      // The run is ending; its last flush is done by report().
     }
   }
 
