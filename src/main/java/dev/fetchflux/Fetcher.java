@@ -66,9 +66,10 @@ import reactor.core.scheduler.Schedulers;
  * results behind it finish and wait instead of stalling after C; {@code reorderWindowBytes} bounds the
  * bytes those waiting results hold. See {@code docs/architecture.md}.
  *
- * <p>Towards servers, {@link Builder#maxInFlightPerHost}, {@link Builder#maxRequestsPerSecond} and
- * {@link Builder#maxRequestsPerSecondPerHost} are shared by every call on the fetcher; waiting for
- * them never blocks a thread. With a {@link Builder#retry retry policy} a failed attempt may be
+ * <p>Towards servers, {@link Builder#maxInFlightPerHost}, {@link Builder#maxRequestsPerSecond},
+ * {@link Builder#maxRequestsPerSecondPerHost} and {@link Builder#adaptiveRate} (slowing a host down
+ * on 429/503 and {@code Retry-After}) are shared by every call on the fetcher; waiting for them
+ * never blocks a thread. With a {@link Builder#retry retry policy} a failed attempt may be
  * repeated; the input still yields one result, which counts the attempts and keeps the earlier
  * failures as suppressed exceptions. See {@code docs/reliability.md}.
  *
@@ -104,6 +105,7 @@ public final class Fetcher implements AutoCloseable {
   private final LongAdder succeeded = new LongAdder();
   private final LongAdder failed = new LongAdder();
   private final LongAdder bodyBytes = new LongAdder();
+  private final LongAdder retries = new LongAdder();
   private final Transport transport;
   private final boolean ownsTransport;
   private final RetrySchedule retry;
@@ -115,7 +117,7 @@ public final class Fetcher implements AutoCloseable {
     this.retry = new RetrySchedule(rp.maxAttempts(), rp.baseDelay(), rp.maxDelay(),
         rp.retryStatuses(), rp.retryNonIdempotent(), rp.maxRetryTime(), rp.jitter());
     Politeness p = new Politeness(b.maxInFlightPerHost, b.maxRequestsPerSecond,
-        b.maxRequestsPerSecondPerHost, Schedulers::parallel, System::nanoTime);
+        b.maxRequestsPerSecondPerHost, b.adaptiveRate, Schedulers::parallel, System::nanoTime);
     this.politeness = p.enabled() ? p : null;
     if (b.transport != null) {
       this.transport = b.transport;
@@ -169,12 +171,28 @@ public final class Fetcher implements AutoCloseable {
    * @param requests {@link CharSequence}, {@link URI} or {@link FetchRequest} elements
    */
   public Flux<FetchResult> fetch(Publisher<?> requests) {
-    return merge(requests, true);
+    return merge(requests, 0, true);
+  }
+
+  /**
+   * Like {@link #fetch(Publisher)}, but the first input is numbered {@code firstIndex} instead of 0:
+   * results, failure messages ({@code #firstIndex GET ...}) and {@link FetchException#index()} count
+   * from there. For continuing a numbered run where an earlier one stopped (the CLI's
+   * {@code --resume}) or fetching one part of a larger input; limits and ordering are unchanged.
+   *
+   * @param firstIndex the index of the first input, at least 0
+   * @throws IllegalArgumentException if {@code firstIndex} is negative
+   */
+  public Flux<FetchResult> fetch(Publisher<?> requests, long firstIndex) {
+    if (firstIndex < 0) {
+      throw new IllegalArgumentException("firstIndex < 0: " + firstIndex);
+    }
+    return merge(requests, firstIndex, true);
   }
 
   /** Like {@link #fetch} but emits each result as soon as it is ready; each still has its index. */
   public Flux<FetchResult> fetchUnordered(Publisher<?> requests) {
-    return merge(requests, false);
+    return merge(requests, 0, false);
   }
 
   /**
@@ -202,11 +220,14 @@ public final class Fetcher implements AutoCloseable {
     return one(0, request);
   }
 
-  private Flux<FetchResult> merge(Publisher<?> requests, boolean ordered) {
+  private Flux<FetchResult> merge(Publisher<?> requests, long firstIndex, boolean ordered) {
     Objects.requireNonNull(requests, "requests");
+    // The ordering stage counts from 0 for its own bookkeeping; only the results are shifted.
+    OrderedAdmission.Mapper<Object, FetchResult> mapper =
+        firstIndex == 0 ? this::one : (index, input) -> one(firstIndex + index, input);
     return OrderedAdmission.create(
         requests,
-        this::one,
+        mapper,
         config.maxInFlight,
         config.effectiveWindow(),
         config.reorderWindowBytes,
@@ -215,10 +236,15 @@ public final class Fetcher implements AutoCloseable {
         metrics);
   }
 
-  /** What this fetcher is doing right now, across all its streams. */
+  /**
+   * What this fetcher is doing right now, across all its streams, including per-host figures when
+   * a per-host limit is set. Cheap enough to call several times a second.
+   */
   public FetcherStats stats() {
+    Politeness p = politeness;
     return new FetcherStats(metrics.inFlight(), metrics.waiting(), metrics.waitingBytes(),
-        metrics.admitted(), metrics.emitted(), succeeded.sum(), failed.sum(), bodyBytes.sum());
+        metrics.admitted(), metrics.emitted(), succeeded.sum(), failed.sum(), bodyBytes.sum(),
+        retries.sum(), p == null ? List.of() : p.hosts());
   }
 
   private FetchResult count(FetchResult result) {
@@ -312,7 +338,17 @@ public final class Fetcher implements AutoCloseable {
         return exchange;
       }
       return p.acquire(req.uri().getHost())
-          .flatMap(permit -> exchange.doFinally(signal -> permit.release()));
+          .flatMap(permit -> {
+            Mono<Transport.Response> sent = exchange;
+            if (p.adaptive()) {
+              sent = sent.doOnNext(r -> permit.responded(r.status(),
+                  Politeness.throttles(r.status())
+                      ? RetrySchedule.parseRetryAfter(r.headers().first("Retry-After"),
+                          r.headers().first("Date"), timerMillis())
+                      : null));
+            }
+            return sent.doFinally(signal -> permit.release());
+          });
     }
 
     private Mono<FetchResult> settle(Outcome o) {
@@ -321,6 +357,7 @@ public final class Fetcher implements AutoCloseable {
         return Mono.just(finish(o));
       }
       earlier.add(attemptError(o));
+      retries.increment();
       Transport.Response r = o.response();
       if (r != null) {
         r.body().release();
@@ -490,6 +527,7 @@ public final class Fetcher implements AutoCloseable {
     private int maxInFlightPerHost;
     private double maxRequestsPerSecond;
     private double maxRequestsPerSecondPerHost;
+    private AdaptiveRate adaptiveRate = AdaptiveRate.off();
 
     private Builder() {}
 
@@ -521,6 +559,7 @@ public final class Fetcher implements AutoCloseable {
       b.maxInFlightPerHost = maxInFlightPerHost;
       b.maxRequestsPerSecond = maxRequestsPerSecond;
       b.maxRequestsPerSecondPerHost = maxRequestsPerSecondPerHost;
+      b.adaptiveRate = adaptiveRate;
       b.proxies = proxies;
       b.resolveRules = new ArrayList<>(resolveRules);
       b.connectToRules = new ArrayList<>(connectToRules);
@@ -762,6 +801,19 @@ public final class Fetcher implements AutoCloseable {
      */
     public Builder maxRequestsPerSecondPerHost(double rate) {
       this.maxRequestsPerSecondPerHost = rate("maxRequestsPerSecondPerHost", rate);
+      return this;
+    }
+
+    /**
+     * Slows a host down when it answers 429 or 503, pausing it for its {@code Retry-After}, and
+     * speeds it back up as it succeeds again (additive increase, multiplicative decrease); see
+     * {@link AdaptiveRate}. Like the other per-host limits it is shared by every {@code fetch} call
+     * on this fetcher, and a {@link #maxRequestsPerSecondPerHost per-host rate} is its ceiling.
+     * Combine it with {@link #retry retries} so the throttled requests themselves are repeated.
+     * Default {@link AdaptiveRate#off()}.
+     */
+    public Builder adaptiveRate(AdaptiveRate policy) {
+      this.adaptiveRate = Objects.requireNonNull(policy, "adaptiveRate");
       return this;
     }
 

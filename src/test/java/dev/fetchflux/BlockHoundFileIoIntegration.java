@@ -12,12 +12,24 @@ import reactor.blockhound.integration.BlockHoundIntegration;
  * {@code Files.copy} and {@code FileChannel} use. Body spilling and the CLI's output files write
  * through it, and must never do so on an event loop.
  *
- * <p><b>Allowed:</b> nothing so far. Each entry added here must say why the call cannot block for
- * long or cannot be moved off the event loop; "a test failed" is not a reason.
+ * <p><b>Allowed:</b> each entry must say why the call cannot block for long or cannot be moved off
+ * the event loop; "a test failed" is not a reason.
+ * <ul>
+ *   <li>log4j's logger registry ({@code InternalLoggerRegistry.getLogger} and
+ *       {@code computeIfAbsent}), on the test class path through flink-test-utils: creating a
+ *       logger (a class's first use, on whatever thread that happens) takes a read-write lock for
+ *       a map lookup or insert, no I/O. Worse than a false alarm, BlockHound's error thrown from
+ *       inside a contended {@code lock()} leaves a dead node in the lock's queue on Java 17
+ *       ({@code AbstractQueuedSynchronizer.acquire} does not catch around {@code park}), so every
+ *       later logger creation hangs; a test run was seen stuck that way in {@code Fetcher.close()}.
+ *       BlockHound's own logging integration allows logback's equivalent, not log4j's.
+ * </ul>
  */
 public final class BlockHoundFileIoIntegration implements BlockHoundIntegration {
 
   private static final String FILE_CHANNEL = "sun.nio.ch.FileChannelImpl";
+  private static final String LOG4J_LOGGER_REGISTRY =
+      "org.apache.logging.log4j.core.util.internal.InternalLoggerRegistry";
 
   /** Method name and JVM descriptor of each {@code FileChannelImpl} method that does file I/O. */
   private static final String[][] FILE_CHANNEL_IO = {
@@ -37,5 +49,7 @@ public final class BlockHoundFileIoIntegration implements BlockHoundIntegration 
     for (String[] m : FILE_CHANNEL_IO) {
       builder.markAsBlocking(FILE_CHANNEL, m[0], m[1]);
     }
+    builder.allowBlockingCallsInside(LOG4J_LOGGER_REGISTRY, "getLogger");
+    builder.allowBlockingCallsInside(LOG4J_LOGGER_REGISTRY, "computeIfAbsent");
   }
 }

@@ -19,7 +19,7 @@ class DocSnippetsTest {
         "// guide: [^\\n]+", "// end");
     List<String> documented = Snippets.javaBlocks(Files.readString(Path.of("docs/library.md")));
 
-    assertThat(tested).hasSize(10);
+    assertThat(tested).hasSize(12);
     assertThat(documented).containsExactlyElementsOf(tested);
   }
 

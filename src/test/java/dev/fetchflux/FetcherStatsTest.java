@@ -62,6 +62,52 @@ class FetcherStatsTest {
     }
   }
 
+  @Test
+  void perHostFiguresShowRequestsQueuedForTheHostsLimitAndInFlightToIt() {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().maxInFlight(6).maxInFlightPerHost(2).build()) {
+      Disposable run = fetcher.fetch(Flux.range(0, 6).map(i -> server.url("/stall?i=" + i)))
+          .subscribe();
+
+      FetcherStats during = awaitStats(fetcher, s -> s.hosts().size() == 1
+          && s.hosts().get(0).inFlight() == 2 && s.hosts().get(0).queued() == 4);
+      FetcherStats.Host host = during.hosts().get(0);
+      assertThat(host.host()).isEqualTo("127.0.0.1");
+      assertThat(host.rateLimit()).isZero();
+      assertThat(host.throttled()).isFalse();
+      assertThat(during.inFlight()).isEqualTo(6); // the call's view: queued ones hold a C slot
+
+      run.dispose();
+      assertThat(fetcher.stats().hosts()).isEmpty();
+    }
+  }
+
+  @Test
+  void withoutPerHostLimitsNoHostIsTracked() {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().maxRequestsPerSecond(1000).build()) {
+      Disposable run = fetcher.fetch(Flux.just(server.url("/stall"))).subscribe();
+      awaitStats(fetcher, s -> s.inFlight() == 1);
+      assertThat(fetcher.stats().hosts()).isEmpty();
+      run.dispose();
+    }
+  }
+
+  @Test
+  void everyRepeatedAttemptCountsAsARetry() {
+    RetryPolicy twoRetries = RetryPolicy.builder().maxAttempts(3)
+        .backoff(Duration.ofMillis(5), Duration.ofMillis(20)).build();
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().retry(twoRetries).build()) {
+      List<FetchResult> results = fetcher.fetch(
+              Flux.just(server.url("/status/503"), server.url("/echo")))
+          .collectList().block(Duration.ofSeconds(10));
+
+      assertThat(results).hasSize(2);
+      assertThat(fetcher.stats().retries()).isEqualTo(2);
+    }
+  }
+
   private static FetcherStats awaitStats(Fetcher fetcher, Predicate<FetcherStats> condition) {
     Await.until("the stats match", () -> condition.test(fetcher.stats()), fetcher::stats);
     return fetcher.stats();

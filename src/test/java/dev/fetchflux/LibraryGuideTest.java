@@ -2,6 +2,7 @@ package dev.fetchflux;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fetchflux.support.Await;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
 import java.io.IOException;
@@ -13,12 +14,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -190,6 +193,51 @@ class LibraryGuideTest {
     }
     // Admission runs ahead of demand by at most the window: bounded, whatever the input's length.
     assertThat(server.requests().size()).isLessThanOrEqualTo(10 + 32);
+  }
+
+  @Test
+  void adaptiveRateForARateLimitedApi() {
+    AtomicInteger calls = new AtomicInteger();
+    server.handler(r -> r.path().equals("/limited-once") && calls.incrementAndGet() == 2
+        ? Reply.status(429, "slow down").withHeader("Retry-After", "1") : Reply.ok("ok"));
+    // guide: adaptive rate
+    Fetcher fetcher = Fetcher.builder()
+        .maxInFlightPerHost(8)                   // at most 8 requests on the wire per host
+        .maxRequestsPerSecondPerHost(50)         // and 50 a second: the ceiling
+        .adaptiveRate(AdaptiveRate.defaults())   // slower on 429/503 and Retry-After, then faster
+        .retry(RetryPolicy.attempts(4))          // the throttled requests themselves are retried
+        .build();
+    // end
+    try (fetcher) {
+      List<FetchResult> results = fetcher.fetch(
+              Flux.range(0, 4).map(i -> server.url("/limited-once?i=" + i)))
+          .collectList().block(Duration.ofSeconds(20));
+      assertThat(results).allMatch(r -> r instanceof FetchResult.Success ok && ok.status() == 200);
+      assertThat(fetcher.stats().retries()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void statsWhileItRuns() {
+    List<String> out = new ArrayList<>();
+    try (Fetcher fetcher = Fetcher.builder().maxInFlight(3).maxInFlightPerHost(1).build()) {
+      Disposable run = fetcher.fetch(Flux.range(0, 3).map(i -> server.url("/stall?i=" + i)))
+          .subscribe();
+      Await.until("one in flight, two queued", () -> fetcher.stats().hosts().size() == 1
+          && fetcher.stats().hosts().get(0).queued() == 2, fetcher::stats);
+      // guide: watching
+      FetcherStats stats = fetcher.stats();
+      out.add(stats.inFlight() + " in flight, " + stats.waiting() + " waiting ("
+          + stats.waitingBytes() + " bytes), " + stats.retries() + " retries");
+      for (FetcherStats.Host host : stats.hosts()) {     // busiest first
+        out.add(host.host() + ": " + host.queued() + " queued, " + host.inFlight() + " in flight, "
+            + host.rateLimit() + "/s" + (host.throttled() ? " (slowed)" : ""));
+      }
+      // end
+      run.dispose();
+    }
+    assertThat(out).containsExactly("3 in flight, 0 waiting (0 bytes), 0 retries",
+        "127.0.0.1: 2 queued, 1 in flight, 0.0/s");
   }
 
   @Test

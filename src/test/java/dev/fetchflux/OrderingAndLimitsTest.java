@@ -104,6 +104,32 @@ class OrderingAndLimitsTest {
   }
 
   @Test
+  void firstIndexNumbersResultsAndFailuresFromThereInInputOrder() {
+    server.route("/slow", Reply.ok("slow").withDelay(java.time.Duration.ofMillis(200)));
+    try (Fetcher fetcher = Fetcher.builder().maxInFlight(4).build()) {
+      List<FetchResult> results = fetcher
+          .fetch(Flux.just(server.url("/slow"), "not a url", server.url("/echo?c")), 41)
+          .collectList().block(Results.WAIT);
+
+      assertThat(results).extracting(FetchResult::index).containsExactly(41L, 42L, 43L);
+      assertThat(((FetchResult.Success) results.get(0)).body().asString()).isEqualTo("slow");
+      FetchException bad = ((FetchResult.Failure) results.get(1)).error();
+      assertThat(bad.index()).isEqualTo(42);
+      assertThat(bad.getMessage()).startsWith("#42 GET not a url: ");
+    }
+  }
+
+  @Test
+  void negativeFirstIndexIsRefused() {
+    try (Fetcher fetcher = Fetcher.builder().build()) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+              () -> fetcher.fetch(Flux.just(server.url("/echo")), -1))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("firstIndex < 0: -1");
+    }
+  }
+
+  @Test
   void unorderedEmitsEveryInputOnceWithItsIndex() {
     int count = 100;
     Set<Long> seen = new HashSet<>();

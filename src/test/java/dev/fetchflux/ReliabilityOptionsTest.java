@@ -93,4 +93,50 @@ class ReliabilityOptionsTest {
     assertThatThrownBy(() -> Fetcher.builder().retry(null))
         .isInstanceOf(NullPointerException.class).hasMessage("retry");
   }
+
+  @Test
+  void adaptiveRateDefaults() {
+    AdaptiveRate a = AdaptiveRate.defaults();
+    assertThat(a.enabled()).isTrue();
+    assertThat(a.decreaseFactor()).isEqualTo(0.5);
+    assertThat(a.minRate()).isEqualTo(1.0);
+    assertThat(a.recoveryTime()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(a.maxPause()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(AdaptiveRate.off().enabled()).isFalse();
+    assertThat(AdaptiveRate.builder().build().enabled()).isTrue();
+    AdaptiveRate custom = AdaptiveRate.builder().decreaseFactor(0.7).minRate(0.2)
+        .recoveryTime(Duration.ofSeconds(3)).maxPause(Duration.ZERO).build();
+    assertThat(custom.toBuilder().build()).hasToString(custom.toString());
+  }
+
+  @Test
+  void adaptiveRateDecreaseFactorOutsideZeroToOne() {
+    for (double f : new double[] {0, 1, -0.5, Double.NaN}) {
+      assertThatThrownBy(() -> AdaptiveRate.builder().decreaseFactor(f))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("decreaseFactor must be between 0 and 1 (exclusive): " + f);
+    }
+  }
+
+  @Test
+  void adaptiveRateMinRateNotPositiveOrFinite() {
+    assertThatThrownBy(() -> AdaptiveRate.builder().minRate(0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("minRate must be a positive finite number: 0.0");
+    assertThatThrownBy(() -> AdaptiveRate.builder().minRate(Double.POSITIVE_INFINITY))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("minRate must be a positive finite number: Infinity");
+  }
+
+  @Test
+  void adaptiveRateDurations() {
+    assertThatThrownBy(() -> AdaptiveRate.builder().recoveryTime(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("recoveryTime must be positive: PT0S");
+    assertThatThrownBy(() -> AdaptiveRate.builder().maxPause(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxPause must not be negative: PT-1S");
+    assertThatThrownBy(() -> Fetcher.builder().adaptiveRate(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("adaptiveRate");
+  }
 }

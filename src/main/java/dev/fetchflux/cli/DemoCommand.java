@@ -70,7 +70,7 @@ final class DemoCommand implements Callable<Integer> {
       stats.total(count);
       Runner runner = new Runner(fetcher, urls, i -> null,
           new RawSink(stdout, live && FetchCommand.stdoutIsTty() ? stderr : null), stderr,
-          new Runner.Options(true, false, false, false, live), stats);
+          new Runner.Options(true, false, false, false, live), stats, Runner.Kept.NONE);
       int status = runner.run();
       long streamTotal = stats.elapsedNanos();
       long streamFirst = stats.firstResultNanos();

@@ -60,6 +60,7 @@ final class DirectorySink implements ResultSink {
     Path tmp = dir.resolve(".fetchflux-" + token + "-manifest.part");
     FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     try {
+      Resume.lock(ch, dir.resolve(MANIFEST));
       Files.move(tmp, dir.resolve(MANIFEST), StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       ch.close();
@@ -69,18 +70,32 @@ final class DirectorySink implements ResultSink {
     return new DirectorySink(dir, token, ch, stdoutJsonl);
   }
 
+  /**
+   * Continues the manifest of an interrupted run ({@code --resume}) in {@code dir}.
+   *
+   * @param manifest the manifest, open, locked and positioned where the next record goes (from
+   *     {@link Resume#finish()}); closed by {@link #close()}
+   * @param stdoutJsonl where to repeat the new records ({@code --jsonl}), or {@code null}
+   */
+  static DirectorySink continueIn(Path dir, FileChannel manifest,
+      @Nullable OutputStream stdoutJsonl) throws IOException {
+    return new DirectorySink(dir, Long.toHexString(new SecureRandom().nextLong()), manifest,
+        stdoutJsonl);
+  }
+
   @Override
-  public void write(FetchResult result, @Nullable String failure) throws IOException {
+  public void write(FetchResult result, String method, @Nullable String failure)
+      throws IOException {
     String file = null;
     if (result instanceof FetchResult.Success ok) {
       file = SafeNames.of(ok.index(), ok.uri());
       writeAtomically(ok, dir.resolve(file));
     }
-    manifest.write(result, failure, true, file);
+    manifest.write(result, method, failure, true, file);
     // One record per file written, so a manifest cut by a crash still lists whole files.
     manifest.flush();
     if (echo != null) {
-      echo.write(result, failure, true, file);
+      echo.write(result, method, failure, true, file);
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.fetchflux.cli;
 
+import dev.fetchflux.AdaptiveRate;
 import dev.fetchflux.ConnectToRule;
 import dev.fetchflux.Fetcher;
 import dev.fetchflux.HttpProtocol;
@@ -10,6 +11,7 @@ import dev.fetchflux.RetryPolicy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.AccessDeniedException;
@@ -112,6 +114,17 @@ final class FetchCommand implements Callable<Integer> {
           + "attempts, error) instead of bodies.")
   boolean jsonl;
 
+  @Option(names = "--jsonl-file", paramLabel = "FILE",
+      description = "Write the JSON records (as --jsonl, which it implies) to FILE instead of "
+          + "stdout; FILE is replaced, or continued with --resume.")
+  @Nullable Path jsonlFile;
+
+  @Option(names = "--resume",
+      description = "Continue an interrupted run's output (-o DIR or --jsonl-file FILE): skip "
+          + "the inputs its records show done (each checked against its input), then fetch and "
+          + "append the rest. Without that output, start afresh.")
+  boolean resume;
+
   @Option(names = "--jsonl-body",
       description = "With --jsonl, add each body: \"body\" as UTF-8 text when it decodes as "
           + "such, else base64, and \"body_encoding\" saying which (utf-8 or base64).")
@@ -176,6 +189,12 @@ final class FetchCommand implements Callable<Integer> {
   @Option(names = "--per-host", paramLabel = "N", converter = Converters.PositiveInt.class,
       description = "At most N requests in flight to one host.")
   @Nullable Integer perHost;
+
+  @Option(names = "--adaptive-rate",
+      description = "Slow a host down when it answers 429 or 503, pausing it for its Retry-After, "
+          + "and speed it up again as it succeeds (--rate-per-host is the ceiling). Combine "
+          + "with --retry.")
+  boolean adaptiveRate;
 
   @Option(names = "--max-filesize", paramLabel = "SIZE", converter = Converters.Size.class,
       description = "Largest body accepted, after decompression; larger is a failure "
@@ -293,6 +312,28 @@ final class FetchCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "option '--retry-non-idempotent' needs "
           + "--retry N with N > 0");
     }
+    if (jsonlFile != null && jsonlFile.toString().equals("-")) {
+      // As curl's "-o -": stdout.
+      jsonlFile = null;
+      jsonl = true;
+    }
+    if (jsonlFile != null) {
+      if (outputDir != null) {
+        throw new ParameterException(spec.commandLine(), "options '--jsonl-file' and "
+            + "'--output-dir' (-o) cannot be used together: -o DIR writes the records to "
+            + "DIR/manifest.jsonl (add --jsonl to repeat them on stdout)");
+      }
+      jsonl = true;
+    }
+    if (resume && outputDir == null && jsonlFile == null) {
+      throw new ParameterException(spec.commandLine(), "option '--resume' needs the output to "
+          + "continue: -o DIR or --jsonl-file FILE (stdout cannot be read back)");
+    }
+    if (resume && unordered) {
+      throw new ParameterException(spec.commandLine(), "option '--resume' cannot be used with "
+          + "--unordered: records in completion order do not show which inputs are done as a "
+          + "prefix of the input list");
+    }
     if (jsonlBody && (!jsonl || outputDir != null)) {
       throw new ParameterException(spec.commandLine(), "option '--jsonl-body' needs --jsonl "
           + "and no --output-dir (-o), which already writes the bodies to files");
@@ -306,16 +347,49 @@ final class FetchCommand implements Callable<Integer> {
     Scheduler reader = BlockingThreads.single("fetchflux-input");
     // As curl, no live line over bodies printed on the same terminal, unless asked for; then each
     // body is written with the line wiped and redrawn below it.
-    boolean bodiesOnTerminal = stdoutIsTty() && (outputDir == null || jsonl);
+    boolean bodiesOnTerminal = stdoutIsTty() && jsonlFile == null && (outputDir == null || jsonl);
     boolean live = !silent && (progress || stderrIsTty() && !bodiesOnTerminal);
+    Resume previous = null;
     try (Fetcher fetcher = buildFetcher()) {
-      ResultSink sink = openSink(live && bodiesOnTerminal ? stderr : null);
+      checkOutputDir();
       Inputs inputs = new Inputs(urlArguments(), sources, inputFormat, reader);
+      Runner.Kept kept = Runner.Kept.NONE;
+      FileChannel continued = null;
+      if (resume) {
+        previous = openPrevious();
+        if (previous != null) {
+          Resume.Finished finished = skipDone(inputs, previous, stderr);
+          kept = new Runner.Kept(previous.kept(), previous.keptFailures());
+          continued = finished.channel();
+        }
+      }
+      ResultSink sink;
+      try {
+        sink = openSink(live && bodiesOnTerminal ? stderr : null, continued);
+      } catch (RuntimeException e) {
+        // The sink owns the continued file once opened; until then it is ours to close.
+        if (continued != null) {
+          try {
+            continued.close();
+          } catch (IOException suppressed) {
+            e.addSuppressed(suppressed);
+          }
+        }
+        throw e;
+      }
       Stats stats = new Stats(fetcher::stats);
-      Runner runner = new Runner(fetcher, inputs.flux(stats::total), inputs::origin, sink, stderr,
-          new Runner.Options(!unordered, failFast, verbose, silent, live), stats);
+      long skipped = kept.records();
+      Runner runner = new Runner(fetcher, inputs.flux(n -> stats.total(n - skipped)),
+          inputs::origin, sink, stderr,
+          new Runner.Options(!unordered, failFast, verbose, silent, live), stats, kept);
       return runner.run();
+    } catch (Resume.Refused e) {
+      stderr.line("fetchflux: " + Converters.oneLine(e.getMessage()));
+      return 2;
     } finally {
+      if (previous != null) {
+        previous.close();
+      }
       reader.dispose();
       for (Inputs.Source source : sources) {
         if (source.stream() != stdin) {
@@ -386,21 +460,71 @@ final class FetchCommand implements Callable<Integer> {
         "cannot read option '--input' (-i) file " + Converters.quote(file) + ": " + reason);
   }
 
-  private ResultSink openSink(@Nullable Stderr terminal) {
+  private void checkOutputDir() {
     Path dir = outputDir;
+    if (dir != null && Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new ParameterException(spec.commandLine(), "Invalid value for option "
+          + "'--output-dir' (-o): " + Converters.quote(dir.toString()) + " is not a directory");
+    }
+  }
+
+  /** The previous output to continue, or {@code null} when there is none (a fresh start). */
+  private @Nullable Resume openPrevious() throws Resume.Refused {
+    Path dir = outputDir;
+    Path file = dir != null ? dir.resolve(DirectorySink.MANIFEST) : jsonlFile;
+    if (file == null) {
+      return null;
+    }
+    return Resume.open(file, dir, jsonlBody, failFast);
+  }
+
+  /**
+   * Reads the inputs the previous output shows done, checking each record against its input, and
+   * prepares the output for appending. Blocking, on this thread, before any request.
+   */
+  private Resume.Finished skipDone(Inputs inputs, Resume previous, Stderr stderr)
+      throws Resume.Refused {
+    Path file = outputDir != null ? outputDir.resolve(DirectorySink.MANIFEST) : jsonlFile;
+    Resume.Finished finished;
+    try {
+      inputs.skip(previous::check);
+      previous.inputsEnded();
+      finished = previous.finish();
+    } catch (Resume.Refused e) {
+      throw e;
+    } catch (IOException e) {
+      // Reading an input, the previous records or a body file's size, or cutting the file.
+      throw new Resume.Refused("cannot resume " + file + ": " + Converters.oneLine(e.toString()));
+    }
+    if (!silent) {
+      String discarded = previous.discarded();
+      stderr.line("fetchflux: resuming " + file + " after " + previous.kept() + " record"
+          + (previous.kept() == 1 ? "" : "s")
+          + (discarded != null ? "; discarded " + discarded : "")
+          + (finished.removed() > 0 ? "; removed " + finished.removed() + " leftover file"
+              + (finished.removed() == 1 ? "" : "s") : ""));
+    }
+    return finished;
+  }
+
+  private ResultSink openSink(@Nullable Stderr terminal, @Nullable FileChannel continued) {
+    Path dir = outputDir;
+    Path file = jsonlFile;
     try {
       if (dir != null) {
-        if (Files.exists(dir) && !Files.isDirectory(dir)) {
-          throw new ParameterException(spec.commandLine(), "Invalid value for option "
-              + "'--output-dir' (-o): " + Converters.quote(dir.toString()) + " is not a directory");
-        }
-        return DirectorySink.open(dir, jsonl ? stdout : null);
+        return continued != null ? DirectorySink.continueIn(dir, continued, jsonl ? stdout : null)
+            : DirectorySink.open(dir, jsonl ? stdout : null);
+      }
+      if (file != null) {
+        return continued != null ? JsonlSink.append(continued, jsonlBody)
+            : JsonlSink.create(file, jsonlBody);
       }
       return jsonl ? new JsonlSink(stdout, jsonlBody) : new RawSink(stdout, terminal);
     } catch (IOException e) {
-      throw new ParameterException(spec.commandLine(), "Invalid value for option '--output-dir' "
-          + "(-o): " + Converters.quote(String.valueOf(dir)) + ": cannot write there ("
-          + Converters.oneLine(e.toString()) + ")");
+      String option = dir != null ? "'--output-dir' (-o)" : "'--jsonl-file'";
+      throw new ParameterException(spec.commandLine(), "Invalid value for option " + option
+          + ": " + Converters.quote(String.valueOf(dir != null ? dir : file))
+          + ": cannot write there (" + Converters.oneLine(e.toString()) + ")");
     }
   }
 
@@ -441,6 +565,9 @@ final class FetchCommand implements Callable<Integer> {
     set("--per-host", b::maxInFlightPerHost, perHost);
     set("--rate", r -> b.maxRequestsPerSecond(r.perSecond()), rate);
     set("--rate-per-host", r -> b.maxRequestsPerSecondPerHost(r.perSecond()), ratePerHost);
+    if (adaptiveRate) {
+      b.adaptiveRate(AdaptiveRate.defaults());
+    }
     b.followRedirects(location);
     b.compression(compressed);
     b.failOnHttpError(fail);

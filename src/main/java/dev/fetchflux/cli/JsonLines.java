@@ -51,15 +51,17 @@ final class JsonLines {
   /**
    * Writes the record of {@code result}.
    *
+   * @param method the request's method as reported (for a rejected JSONL line, the line's)
    * @param failure the failure's message as printed on stderr
    * @param withFile whether to write the {@code file} field (only with {@code -o})
    * @param file the file the body went to, relative to the output directory
    */
-  void write(FetchResult result, @Nullable String failure, boolean withFile, @Nullable String file)
-      throws IOException {
+  void write(FetchResult result, String method, @Nullable String failure, boolean withFile,
+      @Nullable String file) throws IOException {
     gen.writeStartObject();
     gen.writeNumberField("index", result.index());
     gen.writeStringField("url", result.url());
+    gen.writeStringField("method", method);
     gen.writeBooleanField("ok", result.isSuccess());
     if (result instanceof FetchResult.Success ok) {
       gen.writeStringField("final_url", ok.finalUri().toString());

@@ -1,21 +1,63 @@
 package dev.fetchflux.cli;
 
 import dev.fetchflux.FetchResult;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import org.jspecify.annotations.Nullable;
 
-/** {@code --jsonl}: one JSON record per input on stdout, bodies included only with {@code --jsonl-body}. */
+/**
+ * {@code --jsonl}: one JSON record per input on stdout, or in the {@code --jsonl-file}; bodies
+ * included only with {@code --jsonl-body}.
+ */
 final class JsonlSink implements ResultSink {
   private final JsonLines out;
+  private final @Nullable OutputStream owned;
 
   JsonlSink(OutputStream stdout, boolean withBody) throws IOException {
-    this.out = new JsonLines(stdout, withBody);
+    this(stdout, withBody, null);
+  }
+
+  private JsonlSink(OutputStream out, boolean withBody, @Nullable OutputStream owned)
+      throws IOException {
+    this.out = new JsonLines(out, withBody);
+    this.owned = owned;
+  }
+
+  /**
+   * Writes the records to {@code file}, created or emptied ({@code --jsonl-file} without
+   * {@code --resume}), and locked against another run until {@link #close()}.
+   */
+  static JsonlSink create(Path file, boolean withBody) throws IOException {
+    FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    try {
+      // Emptied only once locked, so a run still writing it is not cut under its feet.
+      Resume.lock(ch, file);
+      ch.truncate(0);
+    } catch (IOException e) {
+      ch.close();
+      throw e;
+    }
+    return append(ch, withBody);
+  }
+
+  /**
+   * Writes the records to {@code file} from its current position ({@code --resume}, after
+   * {@link Resume#finish()}); closes it on {@link #close()}.
+   */
+  static JsonlSink append(FileChannel file, boolean withBody) throws IOException {
+    OutputStream stream = new BufferedOutputStream(Channels.newOutputStream(file), 64 * 1024);
+    return new JsonlSink(stream, withBody, stream);
   }
 
   @Override
-  public void write(FetchResult result, @Nullable String failure) throws IOException {
-    out.write(result, failure, false, null);
+  public void write(FetchResult result, String method, @Nullable String failure)
+      throws IOException {
+    out.write(result, method, failure, false, null);
   }
 
   @Override
@@ -25,6 +67,12 @@ final class JsonlSink implements ResultSink {
 
   @Override
   public void close() throws IOException {
-    out.close();
+    try {
+      out.close();
+    } finally {
+      if (owned != null) {
+        owned.close();
+      }
+    }
   }
 }

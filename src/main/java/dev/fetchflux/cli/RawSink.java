@@ -21,7 +21,8 @@ final class RawSink implements ResultSink {
   }
 
   @Override
-  public void write(FetchResult result, @Nullable String failure) throws IOException {
+  public void write(FetchResult result, String method, @Nullable String failure)
+      throws IOException {
     if (result instanceof FetchResult.Success ok) {
       if (terminal != null) {
         terminal.above(() -> {

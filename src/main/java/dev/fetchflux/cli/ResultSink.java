@@ -12,9 +12,10 @@ interface ResultSink {
   /**
    * Writes one result.
    *
+   * @param method the request's method, as reported (for a rejected JSONL line, the line's)
    * @param failure for a failure, its message as printed on stderr (without the program name)
    */
-  void write(FetchResult result, @Nullable String failure) throws IOException;
+  void write(FetchResult result, String method, @Nullable String failure) throws IOException;
 
   /** Pushes buffered output out, so a reader downstream sees results while the run goes on. */
   void flush() throws IOException;

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongFunction;
@@ -15,15 +16,17 @@ import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * One run of the command: fetch, write every result in order, report failures, count, and turn the
  * outcome into an exit status.
  *
  * <p>Results arrive on Netty event loops; everything that blocks (writing stdout or files, printing
- * on stderr) happens on one writer thread of its own ({@code publishOn}), which therefore also
- * keeps the output in the order the results arrive. Only a few results wait in the hand-over queue,
- * so what is held in memory stays bounded by the fetcher's window.
+ * on stderr) happens on one writer thread of its own ({@code publishOn} onto a {@link HandOffThread},
+ * which takes results in batches), which therefore also keeps the output in the order the results
+ * arrive. Only a few results wait in the hand-over queue, so what is held in memory stays bounded by
+ * the fetcher's window.
  *
  * <p>On SIGINT the JVM runs shutdown hooks; ours stops the fetch (aborting what is in flight), lets
  * the writer finish the result it is writing, skips the rest, flushes and prints the summary, so the
@@ -48,6 +51,17 @@ final class Runner {
    */
   record Options(boolean ordered, boolean failFast, boolean verbose, boolean silent, boolean live) {}
 
+  /**
+   * Records a previous run wrote and {@code --resume} kept: this run's inputs are numbered after
+   * them, and their failures count in the exit status.
+   *
+   * @param records records kept, the index of this run's first input
+   * @param failed failures among them
+   */
+  record Kept(long records, long failed) {
+    static final Kept NONE = new Kept(0, 0);
+  }
+
   private final Fetcher fetcher;
   private final Flux<Object> inputs;
   private final LongFunction<@Nullable Object> originOf;
@@ -55,6 +69,7 @@ final class Runner {
   private final Stderr stderr;
   private final Options options;
   private final Stats stats;
+  private final Kept kept;
   private final Object sinkLock = new Object();
   private final Sinks.Empty<Void> stop = Sinks.empty();
   private final CountDownLatch finished = new CountDownLatch(1);
@@ -70,9 +85,10 @@ final class Runner {
   /**
    * @param originOf for an input index, where it came from if it was a malformed line (printed
    *     after its failure message), else {@code null}
+   * @param kept what {@code --resume} kept of a previous run's output ({@link Kept#NONE})
    */
   Runner(Fetcher fetcher, Flux<Object> inputs, LongFunction<@Nullable Object> originOf,
-      ResultSink sink, Stderr stderr, Options options, Stats stats) {
+      ResultSink sink, Stderr stderr, Options options, Stats stats, Kept kept) {
     this.fetcher = fetcher;
     this.inputs = inputs;
     this.originOf = originOf;
@@ -80,19 +96,24 @@ final class Runner {
     this.stderr = stderr;
     this.options = options;
     this.stats = stats;
+    this.kept = kept;
   }
 
   /** Runs to the end and returns the exit status (0, 1 or 2; the JVM makes it 130 on SIGINT). */
   int run() {
-    Scheduler writer = BlockingThreads.single("fetchflux-writer");
+    HandOffThread writerThread = HandOffThread.start("fetchflux-writer");
+    Scheduler writer = writerThread.scheduler();
     progress = Progress.start(stats, stderr, options.live() && !options.silent());
     Thread hook = new Thread(this::interrupt, "fetchflux-interrupt");
     Runtime.getRuntime().addShutdownHook(hook);
-    Disposable flusher = writer.schedulePeriodically(this::flushQuietly,
-        FLUSH_MILLIS, FLUSH_MILLIS, TimeUnit.MILLISECONDS);
+    // The timer only hands the flush to the writer thread, which does the (blocking) writing.
+    Disposable flusher = Schedulers.parallel().schedulePeriodically(
+        () -> schedule(writer, this::flushQuietly), FLUSH_MILLIS, FLUSH_MILLIS,
+        TimeUnit.MILLISECONDS);
     try {
       Flux<Object> in = options.verbose() ? inputs.doOnNext(i -> noteStartup()) : inputs;
-      Flux<FetchResult> results = options.ordered() ? fetcher.fetch(in) : fetcher.fetchUnordered(in);
+      Flux<FetchResult> results = options.ordered() ? fetcher.fetch(in, kept.records())
+          : fetcher.fetchUnordered(in);
       if (options.failFast()) {
         results = results.takeUntil(r -> !r.isSuccess());
       }
@@ -117,11 +138,20 @@ final class Runner {
     } finally {
       flusher.dispose();
       writer.dispose();
+      writerThread.close();
       try {
         Runtime.getRuntime().removeShutdownHook(hook);
       } catch (IllegalStateException shuttingDown) {
         // The hook is running or has run; nothing to undo.
       }
+    }
+  }
+
+  private static void schedule(Scheduler scheduler, Runnable task) {
+    try {
+      scheduler.schedule(task);
+    } catch (RejectedExecutionException closing) {
+      // The run is ending; its last flush is done by report().
     }
   }
 
@@ -138,7 +168,7 @@ final class Runner {
       Object origin = result instanceof FetchResult.Failure f ? originOf.apply(f.index()) : null;
       String failure = result instanceof FetchResult.Failure f ? describe(f, origin) : null;
       synchronized (sinkLock) {
-        sink.write(result, failure);
+        sink.write(result, method(result, origin), failure);
       }
       stats.record(result, Bodies.size(result));
       if (result instanceof FetchResult.Failure f) {
@@ -157,6 +187,15 @@ final class Runner {
     } finally {
       Bodies.release(result);
     }
+  }
+
+  /** The method as the record reports it: for a rejected JSONL line, the line's own. */
+  private static String method(FetchResult result, @Nullable Object origin) {
+    if (origin instanceof Inputs.Origin o && o.rejected() != null) {
+      return o.rejected().method();
+    }
+    return result instanceof FetchResult.Success ok ? ok.request().method()
+        : ((FetchResult.Failure) result).error().method();
   }
 
   private String describe(FetchResult.Failure failure, @Nullable Object origin) {
@@ -218,7 +257,7 @@ final class Runner {
         outputError = e;
       }
     }
-    int status = stats.failed() > 0 ? 1 : 0;
+    int status = stats.failed() > 0 || kept.failed() > 0 ? 1 : 0;
     Throwable error = streamError;
     if (error instanceof Inputs.InputException) {
       stderr.line("fetchflux: " + Converters.oneLine(error.getMessage()));
@@ -239,6 +278,10 @@ final class Runner {
         note = " (stopped: cannot write output)";
       }
       status = Math.max(status, 1);
+    }
+    if (kept.records() > 0) {
+      note = " (resumed: " + kept.records() + " kept"
+          + (kept.failed() > 0 ? ", " + kept.failed() + " of them failed" : "") + ")" + note;
     }
     if (!options.silent()) {
       stderr.line(stats.summary() + note);

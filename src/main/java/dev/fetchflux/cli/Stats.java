@@ -2,6 +2,7 @@ package dev.fetchflux.cli;
 
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.FetcherStats;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -76,7 +77,10 @@ final class Stats {
 
   /**
    * The live line: {@code 412/1000 41% | 183/s | 2 failed | 12.3 MB | 32 in flight, 7 waiting |
-   * ETA 3 s}; "waiting" counts results done but held behind a slower one (the reorder backlog).
+   * 5 retries | api.example: 12 queued, 4 in flight, 9.5/s slowed, paused 0.8 s (+2 hosts) |
+   * ETA 3 s}; "waiting" counts results done but held behind a slower one (the reorder backlog),
+   * retries appear once there are some, and the busiest host appears while requests wait for a
+   * host's politeness limits (per-host, rate or adaptive).
    */
   String progressLine() {
     long d = done();
@@ -92,17 +96,56 @@ final class Stats {
     } else {
       b.append(d).append(" done");
     }
-    b.append(" | ").append(rate >= 10 ? String.format(Locale.ROOT, "%.0f", rate)
-        : String.format(Locale.ROOT, "%.1f", rate)).append("/s");
+    b.append(" | ").append(rate(rate)).append("/s");
     b.append(" | ").append(failed()).append(" failed");
     b.append(" | ").append(bytes(bytes()));
     FetcherStats live = fetcher.get();
     b.append(" | ").append(live.inFlight()).append(" in flight, ").append(live.waiting())
         .append(" waiting");
+    if (live.retries() > 0) {
+      b.append(" | ").append(live.retries()).append(live.retries() == 1 ? " retry" : " retries");
+    }
+    busiestHost(b, live.hosts());
     if (t >= 0 && rate > 0 && d < t) {
       b.append(" | ETA ").append(eta((t - d) / rate));
     }
     return b.toString();
+  }
+
+  /**
+   * {@code | api.example: 12 queued, 4 in flight, 9.5/s slowed, paused 0.8 s (+2 hosts)}: the
+   * busiest host (first in the list) while requests wait for it, and how many other hosts have
+   * requests waiting; nothing when none waits.
+   */
+  private static void busiestHost(StringBuilder b, List<FetcherStats.Host> hosts) {
+    if (hosts.isEmpty()) {
+      return;
+    }
+    FetcherStats.Host top = hosts.get(0);
+    if (top.queued() == 0 && top.pause().isZero()) {
+      return;
+    }
+    b.append(" | ").append(top.host()).append(": ").append(top.queued()).append(" queued, ")
+        .append(top.inFlight()).append(" in flight");
+    if (top.rateLimit() > 0) {
+      b.append(", ").append(rate(top.rateLimit())).append("/s");
+      if (top.throttled()) {
+        b.append(" slowed");
+      }
+    }
+    if (!top.pause().isZero()) {
+      b.append(", paused ").append(seconds(top.pause().toNanos()));
+    }
+    long others = hosts.stream().skip(1).filter(h -> h.queued() > 0).count();
+    if (others > 0) {
+      b.append(" (+").append(others).append(others == 1 ? " host)" : " hosts)");
+    }
+  }
+
+  /** {@code 183}, or {@code 9.5} below ten. */
+  private static String rate(double perSecond) {
+    return perSecond >= 10 ? String.format(Locale.ROOT, "%.0f", perSecond)
+        : String.format(Locale.ROOT, "%.1f", perSecond);
   }
 
   /** Bytes in decimal units: {@code 512 B}, {@code 1.2 kB}, {@code 12.3 MB}. */

@@ -79,7 +79,12 @@ public final class HttpEngine implements Transport {
             // Admission already bounds what is in flight; the pool must never be the limit, nor fail
             // acquires that admission let through.
             .pendingAcquireMaxCount(-1)
-            .pendingAcquireTimeout(settings.requestTimeout().plusSeconds(1))
+            // No timer of the pool's own: the fetcher's per-request deadline already covers waiting
+            // for a connection. A non-zero timeout arms a task on Schedulers.parallel() for every
+            // acquire that has to wait, which is most of them when the next request is admitted
+            // while the finished one still holds its connection: a lock and a thread wake-up per
+            // request (docs/benchmarks.md, "Profile of the CLI").
+            .pendingAcquireTimeout(Duration.ZERO)
             .maxIdleTime(Duration.ofSeconds(30))
             .evictInBackground(Duration.ofSeconds(30))
             .build();
@@ -91,8 +96,12 @@ public final class HttpEngine implements Transport {
     this.sensitive = Set.copyOf(s);
     this.client = buildClient(settings);
     NameRules rules = new NameRules(settings.resolveRules(), settings.connectToRules());
-    this.routing = Routing.create(client.protocol(reactor.netty.http.HttpProtocol.HTTP11),
-        settings.proxies(), rules, loops, settings.connectTimeout());
+    // The base client already speaks HTTP/1.1 only (reactor-netty's default). Not calling
+    // protocol(HTTP11) on it matters: that call initialises reactor-netty's HttpClientSecure, which
+    // builds a default SSL context and probes for HTTP/3's native library, about 30 % of the
+    // command's start-up, for nothing in a plain-http run (docs/benchmarks.md, "Profile of the CLI").
+    this.routing = Routing.create(client, settings.proxies(), rules, loops,
+        settings.connectTimeout());
     this.secureRouting = Mono.fromCallable(() -> {
           Routing r = Routing.create(secure(client, settings), settings.proxies(), rules, loops,
               settings.connectTimeout());

@@ -1,9 +1,15 @@
 package dev.fetchflux.internal;
 
+import dev.fetchflux.AdaptiveRate;
+import dev.fetchflux.FetcherStats;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -29,24 +35,44 @@ import reactor.core.scheduler.Scheduler;
  * reservation abandoned by cancellation is not given back; that only makes later requests a little
  * more polite.
  *
+ * <p>With adaptive politeness ({@link AdaptivePace}) each host also has a rate that its 429/503
+ * answers cut and its successes raise, and a {@code Retry-After} pause; the host's rate wait takes
+ * both into account, and a request whose host was paused while it waited (for its rate slot or the
+ * global one) waits again, so nothing reaches a paused host.
+ *
  * <p>Per-host state lives in a map keyed by lower-case host name; an entry is removed when no request
  * of that host holds or awaits a permit and its rate slot has passed, so a run over a million hosts
- * does not keep a million entries.
+ * does not keep a million entries. An adaptive entry is kept while it still knows something (the
+ * host is slowed or paused, or succeeded within the last second, which the first cut needs) and is
+ * forgotten after a minute idle; past 4,096 entries a periodic sweep removes what may go.
  */
 public final class Politeness {
 
   /** How many acquisitions between sweeps of idle per-host entries (when the map is large). */
   private static final int SWEEP_EVERY = 1024;
   private static final int SWEEP_ABOVE = 4096;
+  /** An adaptive host idle this long is forgotten: whatever limit it had has likely reset. */
+  static final long FORGET_IDLE_NANOS = 60_000_000_000L;
+  /** About 146 years: any longer pause is the same in practice and would overflow. */
+  private static final long MAX_PAUSE_NANOS = 1L << 62;
+
+  private static final Comparator<FetcherStats.Host> BUSIEST_FIRST =
+      Comparator.comparingInt(FetcherStats.Host::queued).reversed()
+          .thenComparing(Comparator.comparingInt(FetcherStats.Host::inFlight).reversed())
+          .thenComparing(FetcherStats.Host::host);
 
   private final int perHostInFlight;
   private final long globalIntervalNanos;
   private final long hostIntervalNanos;
+  private final double hostRate;
+  private final AdaptivePace.@Nullable Settings adaptive;
   private final Supplier<Scheduler> timer;
   private final LongSupplier nanoClock;
 
   private final RateCell global = new RateCell();
   private final ConcurrentHashMap<String, Host> hosts = new ConcurrentHashMap<>();
+  /** Entries with at least one user: what {@link #hosts()} reports, without walking idle ones. */
+  private final Set<Host> active = ConcurrentHashMap.newKeySet();
   private final AtomicInteger acquisitions = new AtomicInteger();
 
   /**
@@ -58,12 +84,32 @@ public final class Politeness {
    */
   public Politeness(int perHostInFlight, double globalRate, double hostRate,
       Supplier<Scheduler> timer, LongSupplier nanoClock) {
+    this(perHostInFlight, globalRate, hostRate, AdaptiveRate.off(), timer, nanoClock);
+  }
+
+  /**
+   * @param perHostInFlight requests in flight per host, or 0 for no limit
+   * @param globalRate requests per second across all hosts, or 0 for no limit
+   * @param hostRate requests per second per host, or 0 for no limit; the ceiling of adaptive rates
+   * @param adaptive how hosts are slowed down on 429/503 and sped up again
+   * @param timer the scheduler for rate-limit waits, looked up on each use (virtual time in tests)
+   * @param nanoClock monotonic nanoseconds on the same time line as {@code timer}
+   */
+  public Politeness(int perHostInFlight, double globalRate, double hostRate, AdaptiveRate adaptive,
+      Supplier<Scheduler> timer, LongSupplier nanoClock) {
     if (perHostInFlight < 0) {
       throw new IllegalArgumentException("perHostInFlight < 0: " + perHostInFlight);
     }
     this.perHostInFlight = perHostInFlight;
     this.globalIntervalNanos = interval("globalRate", globalRate);
     this.hostIntervalNanos = interval("hostRate", hostRate);
+    this.hostRate = hostRate;
+    this.adaptive = adaptive.enabled()
+        ? new AdaptivePace.Settings(adaptive.decreaseFactor(), adaptive.minRate(),
+            saturatedNanos(adaptive.recoveryTime()),
+            // Capped so that "now + pause" stays comparable on the wrapping nanosecond clock.
+            Math.min(saturatedNanos(adaptive.maxPause()), MAX_PAUSE_NANOS), hostRate)
+        : null;
     this.timer = Objects.requireNonNull(timer, "timer");
     this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
   }
@@ -75,9 +121,61 @@ public final class Politeness {
     return rate == 0 ? 0 : Math.max(1, (long) (1e9 / rate));
   }
 
+  private static long saturatedNanos(Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
   /** Whether any limit is set; when not, callers may skip {@link #acquire} entirely. */
   public boolean enabled() {
-    return perHostInFlight > 0 || globalIntervalNanos > 0 || hostIntervalNanos > 0;
+    return perHostInFlight > 0 || globalIntervalNanos > 0 || hostIntervalNanos > 0
+        || adaptive != null;
+  }
+
+  /** Whether hosts adapt to their answers (callers report them: {@link Permit#responded}). */
+  public boolean adaptive() {
+    return adaptive != null;
+  }
+
+  /** Whether a response with {@code status} slows its host down (429 and 503). */
+  public static boolean throttles(int status) {
+    return AdaptiveRate.THROTTLE_STATUSES.contains(status);
+  }
+
+  /**
+   * The hosts with requests queued for a permit or in flight, busiest first; empty unless a
+   * per-host limit is set (only then is per-host state kept).
+   */
+  public List<FetcherStats.Host> hosts() {
+    if (active.isEmpty()) {
+      return List.of();
+    }
+    long now = nanoClock.getAsLong();
+    List<FetcherStats.Host> list = new ArrayList<>(active.size());
+    for (Host h : active) {
+      int users = h.users;
+      int sending = h.sending.get();
+      if (users <= 0) {
+        continue; // left between the two reads
+      }
+      boolean throttled;
+      double rate;
+      long pause;
+      synchronized (h) {
+        AdaptivePace pace = h.pace;
+        throttled = pace != null && pace.throttled();
+        rate = throttled ? pace.rate() : hostRate;
+        pause = pace == null ? 0 : pace.pauseRemaining(now);
+      }
+      int inFlight = Math.min(users, Math.max(0, sending));
+      list.add(new FetcherStats.Host(h.key, users - inFlight, inFlight, rate,
+          Duration.ofNanos(pause), throttled));
+    }
+    list.sort(BUSIEST_FIRST);
+    return List.copyOf(list);
   }
 
   /** Hosts with live state (held or awaited permits, or a rate slot not yet passed). */
@@ -96,10 +194,9 @@ public final class Politeness {
       @Nullable Host h = needsHostState() ? enter(host) : null;
       Permit permit = new Permit(h);
       return slot(h, permit)
-          .then(Mono.defer(() -> waitFor(h == null ? 0 : h.rate.reserve(hostIntervalNanos, nanoClock.getAsLong()))))
-          .then(Mono.defer(() -> waitFor(global.reserve(globalIntervalNanos, nanoClock.getAsLong()))))
+          .then(pace(h))
           .then(Mono.fromSupplier(() -> {
-            permit.delivered = true;
+            permit.deliver(nanoClock.getAsLong());
             return permit;
           }))
           .doOnCancel(permit::abandon)
@@ -108,7 +205,34 @@ public final class Politeness {
   }
 
   private boolean needsHostState() {
-    return perHostInFlight > 0 || hostIntervalNanos > 0;
+    return perHostInFlight > 0 || hostIntervalNanos > 0 || adaptive != null;
+  }
+
+  /**
+   * Waits for the host's rate slot (after any pause), then the global one; again when the host was
+   * paused in the meantime, so a request never starts inside its host's pause.
+   */
+  private Mono<Void> pace(@Nullable Host h) {
+    return Mono.defer(() -> waitFor(hostDelay(h)))
+        .then(Mono.defer(() -> waitFor(global.reserve(globalIntervalNanos, nanoClock.getAsLong()))))
+        .then(Mono.defer(() ->
+            h != null && h.paused(nanoClock.getAsLong()) ? pace(h) : Mono.empty()));
+  }
+
+  /** Reserves the host's next rate slot, no earlier than the end of its pause; returns the wait. */
+  private long hostDelay(@Nullable Host h) {
+    if (h == null) {
+      return 0;
+    }
+    long now = nanoClock.getAsLong();
+    synchronized (h) {
+      AdaptivePace pace = h.pace;
+      if (pace == null) {
+        return h.rate.reserve(hostIntervalNanos, now, now);
+      }
+      long notBefore = pace.paused(now) ? pace.pausedUntil() : now;
+      return h.rate.reserve(pace.intervalNanos(hostIntervalNanos), now, notBefore);
+    }
   }
 
   private Mono<Void> waitFor(long nanos) {
@@ -117,9 +241,19 @@ public final class Politeness {
 
   private Host enter(String host) {
     String key = host.toLowerCase(java.util.Locale.ROOT);
+    long now = nanoClock.getAsLong();
     Host h = hosts.compute(key, (k, v) -> {
-      Host e = v == null ? new Host(k) : v;
-      e.users++;
+      Host e = v != null ? v
+          : new Host(k, adaptive == null ? null : new AdaptivePace(adaptive, now));
+      if (e.users++ == 0) {
+        active.add(e);
+        AdaptivePace pace = e.pace;
+        if (pace != null && v != null && now - e.lastUsed > FORGET_IDLE_NANOS) {
+          synchronized (e) {
+            pace.reset(now);
+          }
+        }
+      }
       return e;
     });
     if (acquisitions.incrementAndGet() % SWEEP_EVERY == 0 && hosts.size() > SWEEP_ABOVE) {
@@ -134,15 +268,36 @@ public final class Politeness {
       if (v != h) {
         return v;
       }
-      v.users--;
-      return v.users == 0 && v.rate.passed(now) ? null : v;
+      if (--v.users == 0) {
+        active.remove(v);
+        v.lastUsed = now;
+        return removable(v, now) ? null : v;
+      }
+      return v;
     });
   }
 
   private void sweep() {
     long now = nanoClock.getAsLong();
     for (Map.Entry<String, Host> e : hosts.entrySet()) {
-      hosts.computeIfPresent(e.getKey(), (k, v) -> v.users == 0 && v.rate.passed(now) ? null : v);
+      hosts.computeIfPresent(e.getKey(), (k, v) -> v.users == 0 && removable(v, now) ? null : v);
+    }
+  }
+
+  /**
+   * Whether an idle entry may go: its rate slot has passed and, when adaptive, it knows nothing
+   * worth keeping or has been idle long enough to be forgotten. Called inside the map's compute.
+   */
+  private static boolean removable(Host v, long now) {
+    if (!v.rate.passed(now)) {
+      return false;
+    }
+    AdaptivePace pace = v.pace;
+    if (pace == null) {
+      return true;
+    }
+    synchronized (v) {
+      return pace.disposable(now) || now - v.lastUsed > FORGET_IDLE_NANOS;
     }
   }
 
@@ -211,12 +366,50 @@ public final class Politeness {
   public final class Permit {
     private final @Nullable Host host;
     private final AtomicBoolean released = new AtomicBoolean();
+    /** 0 not yet counted in the host's in-flight figure, 1 counted, 2 released. */
+    private final AtomicInteger sending = new AtomicInteger();
     /** Guarded by the host's monitor. */
     boolean hasSlot;
     volatile boolean delivered;
+    /** When the permit was delivered (the request sent); written before {@link #delivered}. */
+    private long sentAt;
 
     private Permit(@Nullable Host host) {
       this.host = host;
+    }
+
+    private void deliver(long now) {
+      sentAt = now;
+      delivered = true;
+      Host h = host;
+      // A cancellation racing this may release first; then the request is not counted at all.
+      if (h != null && sending.compareAndSet(0, 1)) {
+        h.sending.incrementAndGet();
+      }
+    }
+
+    /**
+     * Tells the host's adaptive rate how the request went: a 429 or 503 slows the host down (and
+     * pauses it for {@code retryAfter}, if given), any other status counts as a success. Does
+     * nothing without adaptive politeness; call it before {@link #release()}.
+     */
+    public void responded(int status, @Nullable Duration retryAfter) {
+      Host h = host;
+      if (h == null || !delivered) {
+        return;
+      }
+      long now = nanoClock.getAsLong();
+      synchronized (h) {
+        AdaptivePace pace = h.pace;
+        if (pace == null) {
+          return;
+        }
+        if (throttles(status)) {
+          pace.throttle(sentAt, now, retryAfter == null ? -1 : saturatedNanos(retryAfter));
+        } else {
+          pace.success(sentAt, now);
+        }
+      }
     }
 
     /** Gives the permit back; later calls do nothing. */
@@ -224,6 +417,9 @@ public final class Politeness {
       Host host = this.host;
       if (!released.compareAndSet(false, true) || host == null) {
         return;
+      }
+      if (sending.getAndSet(2) == 1) {
+        host.sending.decrementAndGet();
       }
       boolean slot;
       synchronized (host) {
@@ -257,16 +453,33 @@ public final class Politeness {
   private static final class Host {
     final String key;
     /** Acquisitions of this host not yet released; changed only inside the map's compute. */
-    int users;
+    volatile int users;
+    /** When the last user left; changed only inside the map's compute. */
+    long lastUsed;
+    /** Permits delivered and not released: requests in flight to this host. */
+    final AtomicInteger sending = new AtomicInteger();
     /** Slots held; guarded by this. */
     int active;
     /** Guarded by this. */
     final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     final AtomicInteger wip = new AtomicInteger();
     final RateCell rate = new RateCell();
+    /** The adaptive rate, or {@code null} when off; guarded by this. */
+    final @Nullable AdaptivePace pace;
 
-    Host(String key) {
+    Host(String key, @Nullable AdaptivePace pace) {
       this.key = key;
+      this.pace = pace;
+    }
+
+    boolean paused(long now) {
+      AdaptivePace p = pace;
+      if (p == null) {
+        return false;
+      }
+      synchronized (this) {
+        return p.paused(now);
+      }
     }
   }
 
@@ -276,10 +489,19 @@ public final class Politeness {
 
     /** Reserves the next slot and returns how long to wait for it (0 when the limit is off). */
     synchronized long reserve(long interval, long now) {
+      return reserve(interval, now, now);
+    }
+
+    /**
+     * Reserves the next slot no earlier than {@code notBefore} and returns how long to wait for it;
+     * with the limit off ({@code interval} 0) only {@code notBefore} counts.
+     */
+    synchronized long reserve(long interval, long now, long notBefore) {
+      long earliest = notBefore - now > 0 ? notBefore : now;
       if (interval == 0) {
-        return 0;
+        return earliest - now;
       }
-      long slot = next == Long.MIN_VALUE || next - now < 0 ? now : next;
+      long slot = next == Long.MIN_VALUE || next - earliest < 0 ? earliest : next;
       next = slot + interval;
       return slot - now;
     }

@@ -135,8 +135,8 @@ class CliProcessTest {
       List<String> lines = p.stdout().lines().toList();
       assertThat(lines).hasSize(2);
       JsonNode ok = JSON.readTree(lines.get(0));
-      assertThat(ok.fieldNames()).toIterable().containsExactly("index", "url", "ok", "final_url",
-          "status", "headers", "bytes", "timings", "attempts", "redirects", "error");
+      assertThat(ok.fieldNames()).toIterable().containsExactly("index", "url", "method", "ok",
+          "final_url", "status", "headers", "bytes", "timings", "attempts", "redirects", "error");
       assertThat(ok.get("bytes").asLong()).isEqualTo(ok.get("headers").get("content-length").get(0)
           .asLong());
       assertThat(ok.get("timings").get("ttfb_ms").asDouble())

@@ -34,7 +34,7 @@ class DirectorySinkTest {
     Files.createSymbolicLink(target, victim);
     Files.createSymbolicLink(dir.resolve(DirectorySink.MANIFEST), victim);
     DirectorySink sink = DirectorySink.open(dir, null);
-    sink.write(success(0, Body.of("fresh")), null);
+    sink.write(success(0, Body.of("fresh")), "GET", null);
     sink.close();
     assertThat(Files.readString(victim)).isEqualTo("precious");
     assertThat(Files.isSymbolicLink(target)).isFalse();
@@ -50,7 +50,8 @@ class DirectorySinkTest {
     // A "spilled" body whose file is a directory: reading it fails after the temporary file exists.
     Body broken = Body.adoptFile(Files.createDirectory(tmp.resolve("not-a-file")), 10);
     DirectorySink sink = DirectorySink.open(dir, null);
-    assertThatThrownBy(() -> sink.write(success(0, broken), null)).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> sink.write(success(0, broken), "GET", null))
+        .isInstanceOf(IOException.class);
     sink.close();
     try (Stream<Path> entries = Files.list(dir)) {
       assertThat(entries.map(p -> p.getFileName().toString()))

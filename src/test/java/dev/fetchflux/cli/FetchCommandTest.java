@@ -12,10 +12,12 @@ import java.io.InputStream;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -122,7 +124,7 @@ class FetchCommandTest {
     assertThat(help.stdoutText()).contains("--concurrency", "--unordered", "--fail-fast", "--fail",
         "--output-dir", "--jsonl", "--header", "--user-agent", "--location", "--max-redirs",
         "--connect-timeout", "--max-time", "--retry", "--rate", "--per-host", "--max-filesize",
-        "--retry-max-time", "--rate-per-host", "--spill-threshold",
+        "--retry-max-time", "--rate-per-host", "--adaptive-rate", "--spill-threshold",
         "--compressed", "--insecure", "--silent", "--progress", "--verbose", "demo", "serve");
   }
 
@@ -416,6 +418,50 @@ class FetchCommandTest {
     // granularity); never a burst.
     assertThat(java.time.Duration.between(received.get(0), received.get(3)).toMillis())
         .isGreaterThanOrEqualTo(270);
+  }
+
+  @Test
+  void adaptiveRatePausesTheWholeHostForARetryAfterNotOnlyTheThrottledRequest()
+      throws IOException {
+    // One path of the API answers 429 (Retry-After: 1) once; the others answer in 50 ms. The
+    // server counts the other requests that reach it between that 429 and its retry: with the host
+    // paused, only the three already on the wire and the three that waited with it (C = 4).
+    // Without --adaptive-rate the others keep coming for that whole second.
+    AtomicBoolean throttled = new AtomicBoolean();
+    AtomicBoolean retried = new AtomicBoolean();
+    AtomicInteger inBetween = new AtomicInteger();
+    try (TestServer api = TestServer.start()) {
+      api.handler(r -> {
+        if (r.path().equals("/slow-down")) {
+          if (throttled.compareAndSet(false, true)) {
+            return Reply.status(429, "slow down").withHeader("Retry-After", "1");
+          }
+          retried.set(true);
+          return Reply.ok("ok");
+        }
+        if (throttled.get() && !retried.get()) {
+          inBetween.incrementAndGet();
+        }
+        return Reply.ok("ok").withDelay(Duration.ofMillis(50));
+      });
+      List<String> args = new ArrayList<>(List.of("-s", "--jsonl", "-c", "4", "--retry", "2",
+          "--adaptive-rate"));
+      IntStream.range(0, 10).forEach(i -> args.add(api.url("/api?i=" + i)));
+      args.add(api.url("/slow-down"));
+      IntStream.range(10, 22).forEach(i -> args.add(api.url("/api?i=" + i)));
+
+      CliRun run = CliRun.of(args.toArray(String[]::new));
+
+      assertThat(run.status()).as(run.stderr()).isZero();
+      List<JsonNode> records = new ArrayList<>();
+      for (String line : run.stdout().split("\n")) {
+        records.add(JSON.readTree(line));
+      }
+      assertThat(records).hasSize(23).allSatisfy(rec ->
+          assertThat(rec.get("status").asInt()).isEqualTo(200));
+      assertThat(records.get(10).get("attempts").asInt()).isEqualTo(2);
+      assertThat(inBetween.get()).isLessThanOrEqualTo(6);
+    }
   }
 
   @Test

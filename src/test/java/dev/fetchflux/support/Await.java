@@ -21,10 +21,19 @@ public final class Await {
 
   /** Waits up to 5 seconds for {@code condition}; on failure the message adds {@code state}. */
   public static void until(String what, BooleanSupplier condition, Supplier<?> state) {
-    long deadline = System.nanoTime() + DEFAULT.toNanos();
+    until(what, DEFAULT, condition, state);
+  }
+
+  /**
+   * Waits up to {@code timeout} for {@code condition}; on failure the message adds {@code state}.
+   * For what includes a JVM's start (a process under test), which can take seconds on a busy host.
+   */
+  public static void until(String what, Duration timeout, BooleanSupplier condition,
+      Supplier<?> state) {
+    long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + DEFAULT.toSeconds() + " s waiting until "
+        throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting until "
             + what + " " + state.get());
       }
       try {
