@@ -67,6 +67,11 @@ final class HandOffThread implements Executor {
     }
   }
 
+  /** Whether the thread has gone to sleep until it is handed a task (for tests). */
+  boolean sleeping() {
+    return sleeping;
+  }
+
   /** Stops the thread after the task it is running; tasks not started are dropped. */
   void close() {
     closed = true;

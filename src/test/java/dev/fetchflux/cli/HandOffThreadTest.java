@@ -3,6 +3,7 @@ package dev.fetchflux.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.fetchflux.support.Await;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -53,8 +54,8 @@ class HandOffThreadTest {
   void aTaskHandedToTheSleepingThreadWakesIt() throws Exception {
     HandOffThread thread = HandOffThread.start("test-hand-off");
     try {
-      // Longer than its naps: the thread is asleep, waiting to be woken, when the task comes.
-      Thread.sleep(HandOffThread.NAP_NANOS * (HandOffThread.NAPS_BEFORE_SLEEP + 20) / 1_000_000);
+      // Past its naps: the thread is asleep, waiting to be woken, when the task comes.
+      Await.until("the hand-off thread asleep", thread::sleeping);
       CountDownLatch ran = new CountDownLatch(1);
       thread.execute(ran::countDown);
       assertThat(ran.await(2, TimeUnit.SECONDS)).isTrue();
