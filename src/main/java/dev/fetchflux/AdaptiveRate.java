@@ -1,5 +1,6 @@
 package dev.fetchflux;
 
+import dev.fetchflux.internal.Checks;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
@@ -179,11 +180,7 @@ public final class AdaptiveRate {
      * @throws IllegalArgumentException unless positive
      */
     public Builder recoveryTime(Duration time) {
-      Objects.requireNonNull(time, "recoveryTime");
-      if (time.isNegative() || time.isZero()) {
-        throw new IllegalArgumentException("recoveryTime must be positive: " + time);
-      }
-      this.recoveryTime = time;
+      this.recoveryTime = Checks.positive("recoveryTime", time);
       return this;
     }
 

@@ -1,6 +1,7 @@
 package dev.fetchflux;
 
 import dev.fetchflux.internal.AdmissionMetrics;
+import dev.fetchflux.internal.Checks;
 import dev.fetchflux.internal.EngineSettings;
 import dev.fetchflux.internal.Errors;
 import dev.fetchflux.internal.HttpEngine;
@@ -642,7 +643,7 @@ public final class Fetcher implements AutoCloseable {
 
     /** Time allowed for the TCP connect. Default 10 seconds. */
     public Builder connectTimeout(Duration timeout) {
-      this.connectTimeout = positive("connectTimeout", timeout);
+      this.connectTimeout = Checks.positive("connectTimeout", timeout);
       return this;
     }
 
@@ -651,7 +652,7 @@ public final class Fetcher implements AutoCloseable {
      * 30 seconds. A body dribbled in byte by byte never trips it; {@link #requestTimeout} does.
      */
     public Builder readTimeout(Duration timeout) {
-      this.readTimeout = positive("readTimeout", timeout);
+      this.readTimeout = Checks.positive("readTimeout", timeout);
       return this;
     }
 
@@ -666,7 +667,7 @@ public final class Fetcher implements AutoCloseable {
      * permit does not count: the clock starts when the request is sent.
      */
     public Builder requestTimeout(Duration timeout) {
-      this.requestTimeout = positive("requestTimeout", timeout);
+      this.requestTimeout = Checks.positive("requestTimeout", timeout);
       return this;
     }
 
@@ -852,14 +853,6 @@ public final class Fetcher implements AutoCloseable {
         throw new IllegalArgumentException("insecure and trustManagerFactory exclude each other");
       }
       return new Fetcher(this);
-    }
-
-    private static Duration positive(String name, Duration d) {
-      Objects.requireNonNull(d, name);
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(name + " must be positive: " + d);
-      }
-      return d;
     }
 
     // Proxies and resolve overrides (docs/library.md, "Proxies and resolve overrides").

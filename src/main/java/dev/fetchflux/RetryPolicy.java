@@ -1,5 +1,6 @@
 package dev.fetchflux;
 
+import dev.fetchflux.internal.Checks;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.Objects;
@@ -239,11 +240,7 @@ public final class RetryPolicy {
      * {@link #maxAttempts}.
      */
     public Builder maxRetryTime(Duration budget) {
-      Objects.requireNonNull(budget, "maxRetryTime");
-      if (budget.isNegative() || budget.isZero()) {
-        throw new IllegalArgumentException("maxRetryTime must be positive: " + budget);
-      }
-      this.maxRetryTime = budget;
+      this.maxRetryTime = Checks.positive("maxRetryTime", budget);
       return this;
     }
 

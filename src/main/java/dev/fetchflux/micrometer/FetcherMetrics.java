@@ -2,6 +2,7 @@ package dev.fetchflux.micrometer;
 
 import dev.fetchflux.Fetcher;
 import dev.fetchflux.FetcherStats;
+import dev.fetchflux.internal.Checks;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -90,12 +91,8 @@ public final class FetcherMetrics implements MeterBinder, AutoCloseable {
     if (maxHosts < 0) {
       throw new IllegalArgumentException("maxHosts < 0: " + maxHosts);
     }
-    Objects.requireNonNull(hostRefresh, "hostRefresh");
-    if (hostRefresh.isNegative() || hostRefresh.isZero()) {
-      throw new IllegalArgumentException("hostRefresh must be positive: " + hostRefresh);
-    }
     this.maxHosts = maxHosts;
-    this.hostRefresh = hostRefresh;
+    this.hostRefresh = Checks.positive("hostRefresh", hostRefresh);
   }
 
   @Override
