@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fetchflux.support.Await;
 import dev.fetchflux.testing.TestServer;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -233,11 +235,8 @@ class CliProcessTest {
     Path manifest = dir.resolve("manifest.jsonl");
     try (LauncherProcess p = LauncherProcess.start("-s", "-o", dir.toString(),
         url("/bytes/300000?0"), url("/bytes/300000?1"), url("/stall"), url("/bytes/300000?3"))) {
-      long deadline = System.nanoTime() + EXIT.toNanos();
-      while (!Files.exists(manifest) || Files.readAllLines(manifest).size() < 2) {
-        assertThat(System.nanoTime()).as("manifest lists two files in time").isLessThan(deadline);
-        sleep(20);
-      }
+      Await.until("the manifest lists two files", EXIT, () -> lineCount(manifest) >= 2,
+          p::stderr);
       assumeFalse(p.ignoresSigint(), "SIGINT is ignored in this environment (background job)");
       p.signal("INT");
       assertThat(p.waitFor(Duration.ofSeconds(15))).isEqualTo(130);
@@ -256,12 +255,12 @@ class CliProcessTest {
     }
   }
 
-  private static void sleep(long millis) {
+  /** Lines in {@code file} so far; 0 while it does not exist. */
+  private static long lineCount(Path file) {
     try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
+      return Files.exists(file) ? Files.readAllLines(file).size() : 0;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

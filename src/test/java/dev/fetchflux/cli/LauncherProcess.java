@@ -1,5 +1,6 @@
 package dev.fetchflux.cli;
 
+import dev.fetchflux.support.Await;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -99,22 +100,12 @@ final class LauncherProcess implements AutoCloseable {
 
   /** Waits until stdout satisfies {@code condition}, at most {@code timeout}. */
   void awaitStdout(Predicate<String> condition, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.test(stdout())) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("stdout never matched within " + timeout + "; stdout:\n"
-            + stdout() + "\nstderr:\n" + stderr());
-      }
-      if (!process.isAlive() && !condition.test(stdout())) {
-        throw new AssertionError("fetchflux exited (" + process.exitValue()
-            + ") before stdout matched; stdout:\n" + stdout() + "\nstderr:\n" + stderr());
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
+    // Stops early when the process has exited: its stdout will not change any more.
+    Await.until("stdout matched", timeout, () -> condition.test(stdout()) || !process.isAlive(),
+        () -> "; stdout:\n" + stdout() + "\nstderr:\n" + stderr());
+    if (!condition.test(stdout())) {
+      throw new AssertionError("fetchflux exited (" + process.exitValue()
+          + ") before stdout matched; stdout:\n" + stdout() + "\nstderr:\n" + stderr());
     }
   }
 

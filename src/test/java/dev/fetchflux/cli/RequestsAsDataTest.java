@@ -9,6 +9,7 @@ import dev.fetchflux.FetchRequest;
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.Fetcher;
 import dev.fetchflux.FetcherStats;
+import dev.fetchflux.support.Await;
 import dev.fetchflux.testing.RecordedRequest;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
@@ -215,12 +216,9 @@ class RequestsAsDataTest {
       Disposable run = fetcher.fetch(Flux.fromIterable(inputs)).collectList()
           .subscribe(all::tryEmitValue);
       try {
+        Await.until("two results waiting behind the stalled head",
+            () -> fetcher.stats().waiting() >= 2, fetcher::stats);
         FetcherStats during = fetcher.stats();
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (during.waiting() < 2 && System.nanoTime() < deadline) {
-          Thread.sleep(10);
-          during = fetcher.stats();
-        }
         assertThat(during.waiting()).isEqualTo(2);
         assertThat(during.waitingBytes()).isGreaterThanOrEqualTo(2L * payload.length);
         assertThat(all.asMono().block(Duration.ofSeconds(10))).hasSize(3)
