@@ -2,6 +2,7 @@ package dev.fetchflux.flink;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fetchflux.support.Await;
 import dev.fetchflux.testing.TestServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,14 +87,8 @@ class FetchFunctionTest {
     return function;
   }
 
-  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(10);
-    }
+  private static void await(String what, BooleanSupplier condition) {
+    Await.until(what, condition);
   }
 
   @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.fetchflux.FetchException;
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.Fetcher;
+import dev.fetchflux.support.Await;
 import java.net.ConnectException;
 import java.net.URI;
 import java.time.Duration;
@@ -69,18 +70,7 @@ abstract class FetcherContract {
 
   /** Polls {@code condition} until it holds, for at most {@link #VERIFY}. */
   static void await(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + VERIFY.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within " + VERIFY + ": " + what);
-      }
-      try {
-        Thread.sleep(10);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted waiting for: " + what, e);
-      }
-    }
+    Await.until(what, VERIFY, condition, () -> "");
   }
 
   @Test
