@@ -9,6 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
@@ -17,50 +21,99 @@ import reactor.core.scheduler.Schedulers;
 /**
  * Collects one response body: in a growable array up to the spill threshold, then in a temporary file.
  *
- * <p>Chunks arrive on an event loop, which must never block, so the file is created on
- * {@code boundedElastic} and written with an {@link AsynchronousFileChannel}, whose writes complete on
- * the channel's own threads. {@link #write} returns a {@code Mono} that completes when the chunk is
- * stored; the caller writes chunks one at a time ({@code concatMap}), so reactor-netty's backpressure
- * stops reading from the socket while the disk catches up. Not thread-safe: one writer at a time.
+ * <p><b>Memory follows the bytes, not the headers.</b> The array starts at most
+ * {@link #INITIAL_CAPACITY_MAX} bytes, whatever {@code Content-Length} announced, and grows (doubling,
+ * never past the announced length while that is still ahead) only as bytes arrive. A server that
+ * announces gigabytes and sends three bytes costs a few KiB (DESIGN.md, invariant 7).
  *
- * <p>Once spilling, chunks are gathered into writes of {@link #SPILL_BATCH} bytes: a socket read
- * yields at most 64 KiB, and a file write per read meant a hand-off to the channel's thread and back
- * per 64 KiB (about a third of the CPU of 50 bodies of 20 MiB went to those hand-offs and their
- * wake-ups; docs/benchmarks.md, "Profile of the CLI").
+ * <p><b>No blocking on the event loop.</b> Chunks arrive on an event loop, so the file is created on
+ * {@code boundedElastic} and written with an {@link AsynchronousFileChannel}, whose writes complete on
+ * the channel's own threads; closing and deleting happen on {@code boundedElastic} too. {@link #write}
+ * returns a {@code Mono} that completes when the chunk is stored; the caller writes chunks one at a
+ * time ({@code concatMap}), so reactor-netty's back-pressure stops reading from the socket while the
+ * disk catches up. Once spilling, chunks are gathered into writes of {@link #SPILL_BATCH} bytes (a
+ * write per 64 KiB socket read cost a third of the CPU of large bodies in hand-offs; see
+ * docs/benchmarks.md, "Profile of the CLI").
+ *
+ * <p><b>One owner for the file, decided by CAS.</b> The sink is a small state machine, {@code OPEN →
+ * FINISHING → FINISHED} or {@code OPEN | FINISHING → ABORTED}, changed only by compare-and-set, so a
+ * cancellation, deadline or fail-fast ({@link #abort}, from any thread) racing {@link #finish} or the
+ * opening of the spill file has exactly one winner: either the {@link Body} that {@code finish} hands
+ * out owns the file, or {@code abort} closes the channel and deletes the file — never neither. The
+ * open file is published through one field that whoever releases it takes with {@code getAndSet}, so
+ * a file opened after an abort is released by its opener. {@link #write} and {@link #finish} are
+ * called by one subscriber at a time; {@link #abort} may come from any thread at any time.
  */
 final class BodySink {
   /** Bytes gathered before one write to the spill file (per body being spilled). */
   static final int SPILL_BATCH = 1 << 20;
+  /** The largest array allocated before any byte arrives, whatever the response announced. */
+  static final int INITIAL_CAPACITY_MAX = 16 * 1024;
+  /** Initial capacity when the length is unknown (chunked or close-delimited bodies). */
+  static final int INITIAL_CAPACITY_UNKNOWN = 256;
+  private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
+
+  private static final int OPEN = 0;
+  private static final int FINISHING = 1;
+  private static final int FINISHED = 2;
+  private static final int ABORTED = 3;
+
+  /** The spill file and its channel, released together. */
+  private record Spill(Path file, AsynchronousFileChannel channel) {}
 
   private final long spillThreshold;
   private final Path spillDirectory;
+  /** The announced length, a bound on growth while the body has not reached it; -1 if unknown. */
+  private final long announced;
 
+  private volatile int state;
+  private static final AtomicIntegerFieldUpdater<BodySink> STATE =
+      AtomicIntegerFieldUpdater.newUpdater(BodySink.class, "state");
+
+  /** The open spill file, until {@link #finish} hands it to a Body or {@link #abort} releases it. */
+  private volatile @Nullable Spill spill;
+  private static final AtomicReferenceFieldUpdater<BodySink, Spill> SPILL =
+      AtomicReferenceFieldUpdater.newUpdater(BodySink.class, Spill.class, "spill");
+
+  // Written by the one writer only.
   private byte[] memory;
   private int memorySize;
-
-  private @Nullable Path file;
-  private @Nullable AsynchronousFileChannel channel;
-  private long fileSize;
+  private boolean spilling;
+  private volatile long fileSize;
   /** Spilled bytes not yet written, gathered into one write; allocated when spilling starts. */
   private byte @Nullable [] batch;
   private int batchSize;
-  private boolean finished;
 
-  BodySink(int expectedSize, long spillThreshold, Path spillDirectory) {
+  /**
+   * @param announced the length the response announced, or -1; used as a bound on growth only
+   * @param spillThreshold bytes kept in memory before spilling to a file
+   * @param spillDirectory where spill files go
+   */
+  BodySink(long announced, long spillThreshold, Path spillDirectory) {
     this.spillThreshold = spillThreshold;
     this.spillDirectory = spillDirectory;
-    int initial = expectedSize > 0 && expectedSize <= spillThreshold ? expectedSize : 256;
-    this.memory = new byte[initial];
+    this.announced = announced;
+    long initial = announced > 0 ? Math.min(announced, INITIAL_CAPACITY_MAX)
+        : announced == 0 ? 0 : INITIAL_CAPACITY_UNKNOWN;
+    this.memory = new byte[(int) Math.min(initial, spillThreshold)];
   }
 
   /** Bytes stored so far. */
   long size() {
-    return channel == null ? memorySize : fileSize + batchSize;
+    return spilling ? fileSize + batchSize : memorySize;
   }
 
-  /** Stores {@code chunk} (which the sink now owns). */
+  /** Whether {@link #abort} won: the sink holds nothing any more. */
+  boolean isAborted() {
+    return state == ABORTED;
+  }
+
+  /** Stores {@code chunk} (which the sink now owns); does nothing once aborted. */
   Mono<Void> write(byte[] chunk) {
-    if (channel != null) {
+    if (state != OPEN) {
+      return Mono.empty();
+    }
+    if (spilling) {
       return gather(chunk);
     }
     if ((long) memorySize + chunk.length <= spillThreshold) {
@@ -68,10 +121,15 @@ final class BodySink {
       return Mono.empty();
     }
     return openFile().then(Mono.defer(() -> {
-      byte[] held = Arrays.copyOf(memory, memorySize);
+      if (spill == null) {
+        return Mono.empty(); // aborted while the file was being opened; its opener released it
+      }
+      spilling = true;
+      byte[] held = memory;
+      int heldSize = memorySize;
       memory = new byte[0];
       memorySize = 0;
-      return writeToFile(held, held.length).then(Mono.defer(() -> gather(chunk)));
+      return writeToFile(held, heldSize).then(Mono.defer(() -> gather(chunk)));
     }));
   }
 
@@ -113,38 +171,60 @@ final class BodySink {
   }
 
   private void appendToMemory(byte[] chunk) {
-    if (memorySize + chunk.length > memory.length) {
-      long grown = Math.max((long) memorySize + chunk.length, (long) memory.length * 2);
-      memory = Arrays.copyOf(memory, (int) Math.min(grown, Integer.MAX_VALUE - 8));
+    long need = (long) memorySize + chunk.length;
+    if (need > memory.length) {
+      // Double, but never past what the bytes so far justify: the announced length while it is
+      // still ahead (an honest header then costs no final copy), and the spill threshold.
+      long target = announced >= need ? announced : MAX_ARRAY;
+      long grown = Math.max(need, Math.min(Math.min(2L * memory.length, target), spillThreshold));
+      memory = Arrays.copyOf(memory, (int) Math.min(grown, MAX_ARRAY));
     }
     System.arraycopy(chunk, 0, memory, memorySize, chunk.length);
     memorySize += chunk.length;
   }
 
+  /** Creates and opens the spill file off the event loop; publishes it unless aborted meanwhile. */
   private Mono<Void> openFile() {
-    return Mono.fromCallable(() -> {
-          Files.createDirectories(spillDirectory);
-          Path f = Files.createTempFile(spillDirectory, "fetchflux-", ".body");
-          AsynchronousFileChannel ch =
-              AsynchronousFileChannel.open(f, StandardOpenOption.WRITE);
-          file = f;
-          channel = ch;
-          return f;
+    return Mono.<Void>fromRunnable(() -> {
+          if (state != OPEN) {
+            return;
+          }
+          Path f;
+          try {
+            Files.createDirectories(spillDirectory);
+            f = Files.createTempFile(spillDirectory, "fetchflux-", ".body");
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot create a spill file in " + spillDirectory,
+                e);
+          }
+          AsynchronousFileChannel ch;
+          try {
+            ch = AsynchronousFileChannel.open(f, StandardOpenOption.WRITE);
+          } catch (IOException | RuntimeException e) {
+            deleteQuietly(f);
+            throw new java.io.UncheckedIOException("cannot open spill file " + f,
+                e instanceof IOException io ? io : new IOException(e));
+          }
+          SPILL.set(this, new Spill(f, ch));
+          if (state == ABORTED) {
+            // abort() ran between the state check and the publication: it may have found nothing
+            // to release, so the opener releases (whoever takes the field first does it).
+            releaseSpill(false);
+          }
         })
-        .subscribeOn(Schedulers.boundedElastic())
-        .then();
+        .subscribeOn(Schedulers.boundedElastic());
   }
 
   private Mono<Void> writeToFile(byte[] bytes, int length) {
     if (length == 0) {
       return Mono.empty();
     }
-    AsynchronousFileChannel ch = channel;
-    if (ch == null) {
-      return Mono.error(new IllegalStateException("spill file not open"));
+    Spill s = spill;
+    if (s == null) {
+      return Mono.empty(); // aborted: the file is gone
     }
     ByteBuffer buf = ByteBuffer.wrap(bytes, 0, length);
-    return Mono.create(sink -> writeFully(ch, buf, sink));
+    return Mono.create(sink -> writeFully(s.channel(), buf, sink));
   }
 
   private void writeFully(AsynchronousFileChannel ch, ByteBuffer buf, MonoSink<Void> sink) {
@@ -161,44 +241,95 @@ final class BodySink {
 
       @Override
       public void failed(Throwable error, @Nullable Object attachment) {
-        sink.error(error);
+        if (state == ABORTED) {
+          sink.success(); // the channel was closed under the write by abort(): nothing to report
+        } else {
+          sink.error(error);
+        }
       }
     });
   }
 
-  /** The collected body; the sink gives up ownership of its memory or file. */
+  /**
+   * The collected body; the sink gives up ownership of its memory or file. Fails with a
+   * {@link CancellationException} if {@link #abort} won the race (then nothing is held).
+   */
   Mono<Body> finish() {
-    finished = true;
-    AsynchronousFileChannel ch = channel;
-    Path f = file;
-    if (ch == null || f == null) {
-      return Mono.just(Body.adopt(
-          memorySize == memory.length ? memory : Arrays.copyOf(memory, memorySize)));
+    if (!STATE.compareAndSet(this, OPEN, FINISHING)) {
+      return Mono.error(new CancellationException("body aborted"));
+    }
+    if (!spilling) {
+      byte[] m = memorySize == memory.length ? memory : Arrays.copyOf(memory, memorySize);
+      memory = new byte[0];
+      STATE.compareAndSet(this, FINISHING, FINISHED); // a memory body holds nothing to release
+      return Mono.just(Body.adopt(m));
     }
     return flushBatch().then(Mono.fromCallable(() -> {
           batch = null;
-          ch.close();
-          return Body.adoptFile(f, fileSize);
+          Spill s = spill;
+          if (s == null || !STATE.compareAndSet(this, FINISHING, FINISHED)) {
+            throw new CancellationException("body aborted");
+          }
+          SPILL.compareAndSet(this, s, null);
+          try {
+            s.channel().close();
+          } catch (IOException e) {
+            deleteQuietly(s.file());
+            throw e;
+          }
+          return Body.adoptFile(s.file(), fileSize);
         })
         .subscribeOn(Schedulers.boundedElastic()));
   }
 
-  /** Drops what was collected (error or cancellation): closes and deletes the file, off the loop. */
+  /**
+   * Drops what was collected (error, cancellation, deadline), from any thread, at any time: unless
+   * {@link #finish} already handed the body out, closes and deletes the spill file, off the caller's
+   * thread. Idempotent.
+   */
   void abort() {
-    memory = new byte[0];
-    batch = null;
-    AsynchronousFileChannel ch = channel;
-    Path f = file;
-    if (finished || ch == null || f == null) {
+    for (;;) {
+      int s = state;
+      if (s == FINISHED || s == ABORTED) {
+        return;
+      }
+      if (STATE.compareAndSet(this, s, ABORTED)) {
+        break;
+      }
+    }
+    releaseSpill(true);
+  }
+
+  /** Closes and deletes the spill file if this caller is the one that takes it. */
+  private void releaseSpill(boolean offThread) {
+    Spill s = SPILL.getAndSet(this, null);
+    if (s == null) {
       return;
     }
-    Schedulers.boundedElastic().schedule(() -> {
+    Runnable release = () -> {
       try {
-        ch.close();
-        Files.deleteIfExists(f);
+        s.channel().close();
       } catch (IOException ignored) {
-        // best effort; nothing else to tell the caller, whose request already failed
+        // closing is best effort; the file is deleted either way
       }
-    });
+      deleteQuietly(s.file());
+    };
+    if (!offThread) {
+      release.run();
+      return;
+    }
+    try {
+      Schedulers.boundedElastic().schedule(release);
+    } catch (RejectedExecutionException e) {
+      release.run(); // the scheduler is shut down (JVM exit): release here rather than leak
+    }
+  }
+
+  private static void deleteQuietly(Path f) {
+    try {
+      Files.deleteIfExists(f);
+    } catch (IOException ignored) {
+      // nothing more to do: the request already failed or was cancelled
+    }
   }
 }

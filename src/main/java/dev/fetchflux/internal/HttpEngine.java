@@ -387,7 +387,11 @@ public final class HttpEngine implements Transport {
   private Mono<Body> readBody(HttpClientResponse response, Connection connection, long headersAt) {
     long limit = settings.maxBodyBytes();
     int status = response.status().code();
-    long announced = contentLength(response);
+    // HEAD, 1xx, 204 and 304 responses have no body, whatever their Content-Length says (RFC 9110
+    // §6.4.1; Netty's decoder reads none): the header is the resource's length, not this message's.
+    boolean bodiless = response.method().equals(HttpMethod.HEAD)
+        || status / 100 == 1 || status == 204 || status == 304;
+    long announced = bodiless ? 0 : contentLength(response);
     if (announced > limit && !settings.compression()) {
       // The body is never read: subscribe to it and cancel at once, so reactor-netty releases what
       // it already buffered or still receives (left alone, a body that came with the headers
@@ -402,7 +406,10 @@ public final class HttpEngine implements Transport {
           "Content-Length " + announced + " > limit " + limit, status, headersAt, null));
     }
     return Mono.defer(() -> {
-      int expected = announced > 0 && announced <= limit ? (int) announced : 0;
+      // The announced length only bounds how far the buffer grows ahead of the bytes; for an
+      // encoded body it says nothing about the decoded size.
+      long expected = settings.compression()
+          && response.responseHeaders().contains(HttpHeaderNames.CONTENT_ENCODING) ? -1 : announced;
       BodySink sink = new BodySink(expected, settings.spillThreshold(), settings.spillDirectory());
       long[] received = {0};
       return connection.inbound().receive().asByteArray()

@@ -47,7 +47,9 @@ public final class Reply {
     /** Header lines forever (until the client gives up). */
     ENDLESS_HEADERS,
     /** A status line that is not HTTP. */
-    INVALID_STATUS_LINE
+    INVALID_STATUS_LINE,
+    /** Announce a length (whatever it is), send part of the body, then stall without closing. */
+    STALL_AFTER
   }
 
   private final Mode mode;
@@ -142,6 +144,20 @@ public final class Reply {
   public static Reply truncated(int length, int sent) {
     return new Reply(Mode.TRUNCATED, 200, Headers.empty(), pattern(length), Duration.ZERO, sent,
         Duration.ZERO);
+  }
+
+  /**
+   * Announces {@code announcedLength} bytes in {@code Content-Length}, sends the first {@code sent}
+   * of them and then stalls with the connection open: a hostile server whose header is no guide to
+   * what will arrive (a client that allocates what the header says runs out of memory).
+   */
+  public static Reply stallAfter(long announcedLength, int sent) {
+    if (announcedLength < 0 || sent < 0 || sent > announcedLength) {
+      throw new IllegalArgumentException(
+          "need 0 <= sent <= announcedLength: sent " + sent + ", announced " + announcedLength);
+    }
+    return new Reply(Mode.STALL_AFTER, 200, Headers.empty(), pattern(sent), Duration.ZERO, sent,
+        Duration.ZERO).withHeader("Content-Length", Long.toString(announcedLength));
   }
 
   /** Chunked body of {@code length} bytes whose terminating chunk never comes; then closes. */

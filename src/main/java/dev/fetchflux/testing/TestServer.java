@@ -338,6 +338,9 @@ public final class TestServer implements AutoCloseable {
         return endlessHeaders(response, reply.interval());
       case INVALID_STATUS_LINE:
         return raw(response, "HTTTP/9.9 banana\r\n\r\n".getBytes(StandardCharsets.US_ASCII), false);
+      case STALL_AFTER:
+        return rawThenStall(response, concat(
+            head(200, "Content-Length: " + reply.headers().first("Content-Length")), body));
       default:
         throw new IllegalStateException("unknown mode " + reply.mode());
     }
@@ -400,6 +403,13 @@ public final class TestServer implements AutoCloseable {
         });
       }
     })).then(Mono.never());
+  }
+
+  /** Writes {@code bytes} below the HTTP codec and keeps the connection open, silent. */
+  private static Mono<Void> rawThenStall(HttpServerResponse response, byte[] bytes) {
+    return Mono.<Void>create(sink -> response.withConnection(conn ->
+        conn.channel().pipeline().firstContext().writeAndFlush(Unpooled.wrappedBuffer(bytes))))
+        .then(Mono.never());
   }
 
   private Mono<Void> dribble(
