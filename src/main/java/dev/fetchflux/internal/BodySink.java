@@ -251,6 +251,20 @@ final class BodySink {
   }
 
   /**
+   * Writes every chunk, then {@linkplain #finish() finishes}: the body of a whole stream. On an error
+   * or a cancellation the sink is {@linkplain #abort() aborted}; a body that was finished but can no
+   * longer be delivered (the cancel came as it was handed out) is released, not left to the GC.
+   */
+  Mono<Body> collect(reactor.core.publisher.Flux<byte[]> chunks) {
+    return chunks
+        .concatMap(this::write, 2)
+        .then(Mono.defer(this::finish))
+        .doOnError(e -> abort())
+        .doOnCancel(this::abort)
+        .doOnDiscard(Body.class, Release::later);
+  }
+
+  /**
    * The collected body; the sink gives up ownership of its memory or file. Fails with a
    * {@link CancellationException} if {@link #abort} won the race (then nothing is held).
    */

@@ -412,19 +412,17 @@ public final class HttpEngine implements Transport {
           && response.responseHeaders().contains(HttpHeaderNames.CONTENT_ENCODING) ? -1 : announced;
       BodySink sink = new BodySink(expected, settings.spillThreshold(), settings.spillDirectory());
       long[] received = {0};
-      return connection.inbound().receive().asByteArray()
-          .concatMap(chunk -> {
+      return sink.collect(connection.inbound().receive().asByteArray()
+          .handle((chunk, out) -> {
             received[0] += chunk.length;
             if (received[0] > limit) {
-              return Mono.error(new TransportException(Kind.BODY_TOO_LARGE,
+              out.error(new TransportException(Kind.BODY_TOO_LARGE,
                   "more than " + limit + " bytes" + (settings.compression() ? " (decoded)" : ""),
                   status, headersAt, null));
+            } else {
+              out.next(chunk);
             }
-            return sink.write(chunk);
-          }, 2)
-          .then(Mono.defer(sink::finish))
-          .doOnError(e -> sink.abort())
-          .doOnCancel(sink::abort);
+          }));
     });
   }
 
