@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
@@ -265,12 +264,12 @@ final class BodySink {
   }
 
   /**
-   * The collected body; the sink gives up ownership of its memory or file. Fails with a
-   * {@link CancellationException} if {@link #abort} won the race (then nothing is held).
+   * The collected body; the sink gives up ownership of its memory or file. Completes empty if
+   * {@link #abort} won the race (then nothing is held, and nobody is listening).
    */
   Mono<Body> finish() {
     if (!STATE.compareAndSet(this, OPEN, FINISHING)) {
-      return Mono.error(new CancellationException("body aborted"));
+      return Mono.empty(); // aborted: its subscriber is gone, and an error would only be logged
     }
     if (!spilling) {
       byte[] m = memorySize == memory.length ? memory : Arrays.copyOf(memory, memorySize);
@@ -278,22 +277,26 @@ final class BodySink {
       STATE.compareAndSet(this, FINISHING, FINISHED); // a memory body holds nothing to release
       return Mono.just(Body.adopt(m));
     }
-    return flushBatch().then(Mono.fromCallable(() -> {
-          batch = null;
-          Spill s = spill;
-          if (s == null || !STATE.compareAndSet(this, FINISHING, FINISHED)) {
-            throw new CancellationException("body aborted");
-          }
-          SPILL.compareAndSet(this, s, null);
-          try {
-            s.channel().close();
-          } catch (IOException e) {
-            deleteQuietly(s.file());
-            throw e;
-          }
-          return Body.adoptFile(s.file(), fileSize);
-        })
-        .subscribeOn(Schedulers.boundedElastic()));
+    // Mono.create, not fromCallable().subscribeOn(): that one drops a value computed after a
+    // cancel without a discard, which would leave the file to the GC; MonoCreate hands such a
+    // value to the discard hook (see collect), and the cancel itself aborts (collect's doOnCancel).
+    return flushBatch().then(Mono.<Body>create(out -> Schedulers.boundedElastic().schedule(() -> {
+      batch = null;
+      Spill s = spill;
+      if (s == null || !STATE.compareAndSet(this, FINISHING, FINISHED)) {
+        out.success(); // aborted: its subscriber is gone, and an error would only be logged
+        return;
+      }
+      SPILL.compareAndSet(this, s, null);
+      try {
+        s.channel().close();
+      } catch (IOException e) {
+        deleteQuietly(s.file());
+        out.error(e);
+        return;
+      }
+      out.success(Body.adoptFile(s.file(), fileSize));
+    })));
   }
 
   /**
