@@ -48,6 +48,15 @@ import reactor.util.context.Context;
  * <p>An inner that signals {@code onError} (or completes empty) terminates the whole stage with that error
  * after cancelling everything else: callers that want a result per input map failures to values before
  * they reach this stage, as {@code Fetcher} does.
+ *
+ * <p>Nothing is lost after the end either, in the manner of reactor-core's own operators: once the stage
+ * is cancelled or terminated, every result still waiting, every input not admitted, and every result
+ * that arrives late (an inner that finished as the cancel came) goes to {@link Operators#onDiscard}, and
+ * an error that arrives late to {@link Operators#onErrorDropped}, each exactly once; the subscriber's
+ * discard hook releases what they hold ({@code Fetcher} installs one for response bodies).
+ *
+ * <p>The ordered ring that holds finished results by index starts small and doubles as results wait for
+ * the head, up to the window, so a very large window costs memory only when it is used.
  */
 public final class OrderedAdmission<T, R> extends Flux<R> {
 
@@ -183,8 +192,15 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
         AtomicLongFieldUpdater.newUpdater(Main.class, "requested");
 
     private volatile boolean cancelled;
+    /** Set by drain() when it signalled the end or saw the cancel; read by late inner signals. */
+    private volatile boolean terminated;
     private volatile boolean upstreamDone;
     private @Nullable Throwable upstreamError;
+
+    /** Stands in {@link #innerError} for an error already signalled or dropped. */
+    private static final Throwable REPORTED = new Throwable("already reported", null, false, false) {
+      private static final long serialVersionUID = 1L;
+    };
 
     private volatile @Nullable Throwable innerError;
     @SuppressWarnings("rawtypes")
@@ -200,11 +216,13 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
     private long pendingInput;
     private int inFlight;
     private long waitingBytes;
-    /** Ordered mode: finished results by index modulo window. */
-    private final @Nullable Object[] slots;
+    /**
+     * Ordered mode: finished results by index modulo its length, which covers every index from the
+     * head to the last admitted; grows (doubling, up to the window) as more are admitted.
+     */
+    private @Nullable Object @Nullable [] slots;
     /** Unordered mode: finished results in completion order. */
     private final @Nullable ArrayDeque<R> ready;
-    private boolean terminated;
 
     Main(CoreSubscriber<? super R> actual, OrderedAdmission<T, R> parent) {
       this.actual = actual;
@@ -215,7 +233,7 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       this.weigher = parent.weigher;
       this.ordered = parent.ordered;
       this.metrics = parent.metrics;
-      this.slots = ordered ? new Object[window] : null;
+      this.slots = ordered ? new Object[initialRing(maxInFlight, window)] : null;
       this.ready = ordered ? null : new ArrayDeque<>();
     }
 
@@ -311,7 +329,9 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
 
     void innerFailed(Inner<R> inner, Throwable error) {
       active.remove(inner);
-      if (!INNER_ERROR.compareAndSet(this, null, error)) {
+      // After the end, or behind the first error, an error has nowhere to go: drain() hands an error
+      // that slips in as the stage ends to onErrorDropped too.
+      if (terminated || !INNER_ERROR.compareAndSet(this, null, error)) {
         Operators.onErrorDropped(error, actual.currentContext());
       }
       drain();
@@ -323,49 +343,56 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       }
       int missed = 1;
       for (;;) {
-        if (terminated) {
-          return;
-        }
-        if (cancelled) {
-          clearAll();
-          terminated = true;
-          return;
-        }
-        Throwable failure = innerError;
-        if (failure != null) {
-          terminate();
-          actual.onError(failure);
-          return;
-        }
-
-        collectFinished();
-        emitReady();
         if (terminated || cancelled) {
-          continue;
-        }
-        admit();
-        if (innerError != null) {
-          // The mapper threw: terminate now, as no later signal may come to call drain() again.
-          continue;
-        }
-        requestUpstream();
-
-        if (upstreamDone && inputs.isEmpty() && inFlight == 0
-            && emitted == admitted && done.isEmpty()) {
-          Throwable e = upstreamError;
+          // Over: whatever arrived since (a late result, an input) is discarded, not kept.
           terminated = true;
-          if (e != null) {
-            actual.onError(e);
-          } else {
-            actual.onComplete();
+          clearAll();
+          dropLateError();
+        } else {
+          Throwable failure = innerError;
+          if (failure != null) {
+            terminate();
+            INNER_ERROR.set(this, REPORTED);
+            actual.onError(failure);
+            continue;
           }
-          return;
+          collectFinished();
+          emitReady();
+          if (cancelled) {
+            continue;
+          }
+          admit();
+          if (innerError != null) {
+            // The mapper threw: terminate now, as no later signal may come to call drain() again.
+            continue;
+          }
+          requestUpstream();
+
+          if (upstreamDone && inputs.isEmpty() && inFlight == 0
+              && emitted == admitted && done.isEmpty()) {
+            Throwable e = upstreamError;
+            terminated = true;
+            if (e != null) {
+              actual.onError(e);
+            } else {
+              actual.onComplete();
+            }
+            continue;
+          }
         }
 
         missed = WIP.addAndGet(this, -missed);
         if (missed == 0) {
           return;
         }
+      }
+    }
+
+    /** An inner error that came after the end (or raced it) goes to onErrorDropped, once. */
+    private void dropLateError() {
+      Throwable e = innerError;
+      if (e != null && e != REPORTED && INNER_ERROR.compareAndSet(this, e, REPORTED)) {
+        Operators.onErrorDropped(e, actual.currentContext());
       }
     }
 
@@ -380,7 +407,8 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
         metrics.waiting.increment();
         metrics.waitingBytes.add(w);
         if (ordered) {
-          slots[(int) (d.index() % window)] = d.value();
+          Object[] ring = slots;
+          ring[(int) (d.index() % ring.length)] = d.value();
         } else {
           ready.offer(d.value());
         }
@@ -394,12 +422,13 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       while (e != r && !cancelled) {
         R next;
         if (ordered) {
-          int slot = (int) (emitted % window);
-          next = (R) slots[slot];
+          Object[] ring = slots;
+          int slot = (int) (emitted % ring.length);
+          next = (R) ring[slot];
           if (next == null) {
             break;
           }
-          slots[slot] = null;
+          ring[slot] = null;
         } else {
           next = ready.poll();
           if (next == null) {
@@ -434,6 +463,9 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
           return;
         }
         pendingInput--;
+        if (ordered && admitted - emitted == slots.length) {
+          growRing();
+        }
         long index = admitted++;
         Mono<? extends R> mono;
         try {
@@ -451,6 +483,21 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
           mono.subscribe(inner);
         }
       }
+    }
+
+    /** Doubles the ring (up to the window), moving each waiting result to its new slot. */
+    private void growRing() {
+      Object[] old = slots;
+      Object[] grown = new Object[(int) Math.min(window, 2L * old.length)];
+      for (long i = emitted; i < admitted; i++) {
+        grown[(int) (i % grown.length)] = old[(int) (i % old.length)];
+      }
+      slots = grown;
+    }
+
+    /** The ring's first size: room for twice the in-flight limit (a few slow heads), at least 16. */
+    static int initialRing(int maxInFlight, int window) {
+      return (int) Math.min(window, Math.max(16L, 2L * maxInFlight));
     }
 
     private void requestUpstream() {
@@ -494,11 +541,12 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       while ((d = done.poll()) != null) {
         Operators.onDiscard(d.value(), ctx);
       }
-      if (slots != null) {
-        for (int i = 0; i < slots.length; i++) {
-          if (slots[i] != null) {
-            Operators.onDiscard((R) slots[i], ctx);
-            slots[i] = null;
+      Object[] ring = slots;
+      if (ring != null) {
+        for (int i = 0; i < ring.length; i++) {
+          if (ring[i] != null) {
+            Operators.onDiscard((R) ring[i], ctx);
+            ring[i] = null;
           }
         }
       }
