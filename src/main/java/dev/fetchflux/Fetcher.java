@@ -7,6 +7,7 @@ import dev.fetchflux.internal.Errors;
 import dev.fetchflux.internal.HttpEngine;
 import dev.fetchflux.internal.OrderedAdmission;
 import dev.fetchflux.internal.Politeness;
+import dev.fetchflux.internal.Release;
 import dev.fetchflux.internal.RetrySchedule;
 import java.net.URI;
 import java.nio.file.Path;
@@ -24,6 +25,7 @@ import java.util.concurrent.atomic.LongAdder;
 import javax.net.ssl.TrustManagerFactory;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
+import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -117,8 +119,11 @@ public final class Fetcher implements AutoCloseable {
     RetryPolicy rp = b.retryPolicy;
     this.retry = new RetrySchedule(rp.maxAttempts(), rp.baseDelay(), rp.maxDelay(),
         rp.retryStatuses(), rp.retryNonIdempotent(), rp.maxRetryTime(), rp.jitter());
+    // Waits and their clock come from the same scheduler, looked up on each use: virtual time in
+    // tests that install it, System.nanoTime() otherwise (Scheduler.now for sub-millisecond units).
     Politeness p = new Politeness(b.maxInFlightPerHost, b.maxRequestsPerSecond,
-        b.maxRequestsPerSecondPerHost, b.adaptiveRate, Schedulers::parallel, System::nanoTime);
+        b.maxRequestsPerSecondPerHost, b.adaptiveRate, Schedulers::parallel,
+        () -> Schedulers.parallel().now(TimeUnit.NANOSECONDS));
     this.politeness = p.enabled() ? p : null;
     if (b.transport != null) {
       this.transport = b.transport;
@@ -218,7 +223,7 @@ public final class Fetcher implements AutoCloseable {
    * @param request a {@link CharSequence}, {@link URI} or {@link FetchRequest}
    */
   public Mono<FetchResult> fetchOne(Object request) {
-    return one(0, request);
+    return one(0, request).doOnDiscard(Object.class, Fetcher::discarded);
   }
 
   private Flux<FetchResult> merge(Publisher<?> requests, long firstIndex, boolean ordered) {
@@ -227,14 +232,29 @@ public final class Fetcher implements AutoCloseable {
     OrderedAdmission.Mapper<Object, FetchResult> mapper =
         firstIndex == 0 ? this::one : (index, input) -> one(firstIndex + index, input);
     return OrderedAdmission.create(
-        requests,
-        mapper,
-        config.maxInFlight,
-        config.effectiveWindow(),
-        config.reorderWindowBytes,
-        Fetcher::weight,
-        ordered,
-        metrics);
+            requests,
+            mapper,
+            config.maxInFlight,
+            config.effectiveWindow(),
+            config.reorderWindowBytes,
+            Fetcher::weight,
+            ordered,
+            metrics)
+        // Results the subscriber never gets (waiting behind a cancelled head, finished after the
+        // cancel, dropped by an operator in between) have their spilled bodies deleted now.
+        .doOnDiscard(Object.class, Fetcher::discarded);
+  }
+
+  /** The library's discard hook: {@link Release#discarded}, and this class's own attempt outcomes. */
+  private static void discarded(Object element) {
+    if (element instanceof Outcome o) {
+      Transport.Response r = o.response();
+      if (r != null) {
+        Release.later(r.body());
+      }
+    } else {
+      Release.discarded(element);
+    }
   }
 
   /**
@@ -327,7 +347,7 @@ public final class Fetcher implements AutoCloseable {
                   start = System.nanoTime();
                   startTimer = timerMillis();
                 }
-                return transport.exchange(req);
+                return exchange(req);
               })
               .timeout(deadline, Mono.error(() -> new TransportException(
                   FetchException.Kind.DEADLINE,
@@ -361,7 +381,7 @@ public final class Fetcher implements AutoCloseable {
       retries.increment();
       Transport.Response r = o.response();
       if (r != null) {
-        r.body().release();
+        Release.later(r.body());
       }
       return Mono.delay(wait, Schedulers.parallel()).then(Mono.defer(this::attempt));
     }
@@ -420,7 +440,7 @@ public final class Fetcher implements AutoCloseable {
       Timings timings = new Timings(startWall,
           Duration.ofNanos(Math.max(0, o.headersNanos() - start)), Duration.ofNanos(now - start));
       if (config.failOnHttpError && o.status() >= 400) {
-        o.body().release();
+        Release.later(o.body());
         FetchException error = new FetchException(index, req.uri().toString(), req.uri(),
             req.method(), FetchException.Kind.HTTP_STATUS, attempts, o.status(),
             o.status() + (o.finalUri().equals(req.uri()) ? "" : " from " + o.finalUri())
@@ -453,6 +473,32 @@ public final class Fetcher implements AutoCloseable {
           Duration.ofNanos(now - start));
       return new FetchResult.Failure(index, req.uri().toString(), error, timings);
     }
+  }
+
+  /**
+   * The transport's exchange of {@code req}, held to its contract: a transport that throws instead
+   * of returning a {@code Mono}, returns {@code null} or completes empty would otherwise cost the
+   * input its result (and, in the ordering stage, end the whole stream); each becomes an error
+   * naming the transport, so the input fails in its place and the rest goes on.
+   */
+  private Mono<Transport.Response> exchange(FetchRequest req) {
+    String name = transport.getClass().getName();
+    Mono<Transport.Response> m;
+    try {
+      m = transport.exchange(req);
+    } catch (Throwable t) {
+      Exceptions.throwIfJvmFatal(t);
+      return Mono.error(new TransportException(FetchException.Kind.OTHER,
+          "transport " + name + " threw from exchange: " + t, 0, 0, t));
+    }
+    if (m == null) {
+      return Mono.error(new TransportException(FetchException.Kind.OTHER,
+          "transport " + name + " returned null from exchange", 0, 0,
+          new NullPointerException(name + ".exchange returned null")));
+    }
+    return m.switchIfEmpty(Mono.error(() -> new TransportException(FetchException.Kind.OTHER,
+        "transport " + name + " completed without a response", 0, 0,
+        new java.util.NoSuchElementException(name + ".exchange completed empty"))));
   }
 
   /** The clock of the scheduler that runs retry waits (virtual in tests that install virtual time). */
