@@ -1,5 +1,6 @@
 package dev.fetchflux;
 
+import dev.fetchflux.internal.Urls;
 import java.net.URI;
 import java.util.Locale;
 import java.util.Objects;
@@ -37,6 +38,8 @@ public record FetchRequest(String method, URI uri, Headers headers, Body body) {
     Objects.requireNonNull(body, "body");
     method = method.toUpperCase(Locale.ROOT);
     Headers.validateName(method);
+    checkScheme(uri);
+    uri = Urls.normalize(uri);
     checkUri(uri);
   }
 
@@ -59,13 +62,28 @@ public record FetchRequest(String method, URI uri, Headers headers, Body body) {
     return new Builder(uri);
   }
 
+  /**
+   * The URI's host, lower-case, also where {@link URI#getHost()} has none: {@code java.net.URI}
+   * does not take host names with underscores ({@code my_service}), which curl and fetchflux fetch.
+   */
+  public String host() {
+    return java.util.Objects.requireNonNull(Urls.host(uri)).toLowerCase(Locale.ROOT);
+  }
+
+  /** The URI's port, or the scheme's default: 443 for https, 80 for http. */
+  public int port() {
+    return Urls.port(uri);
+  }
+
   /** Whether a retry may repeat this request safely (RFC 9110 §9.2.2). */
   public boolean isIdempotent() {
     return IDEMPOTENT.contains(method);
   }
 
   /**
-   * Parses an absolute http(s) URL, trimming surrounding white space.
+   * Parses an absolute http(s) URL, trimming surrounding white space, as curl takes it: a host name
+   * may contain underscores; an internationalised host name becomes punycode and other non-ASCII
+   * characters are percent-encoded as UTF-8.
    *
    * @throws IllegalArgumentException naming the URL and what is wrong with it
    */
@@ -79,11 +97,13 @@ public record FetchRequest(String method, URI uri, Headers headers, Body body) {
       throw new IllegalArgumentException("malformed URL " + quote(trimmed) + ": " + e.getReason()
           + " at index " + e.getIndex(), e);
     }
+    checkScheme(uri);
+    uri = Urls.normalize(uri);
     checkUri(uri);
     return uri;
   }
 
-  private static void checkUri(URI uri) {
+  private static void checkScheme(URI uri) {
     String scheme = uri.getScheme();
     if (scheme == null) {
       throw new IllegalArgumentException("URL " + quote(uri.toString()) + " has no scheme (http or https)");
@@ -93,7 +113,11 @@ public record FetchRequest(String method, URI uri, Headers headers, Body body) {
       throw new IllegalArgumentException(
           "URL " + quote(uri.toString()) + " has unsupported scheme " + scheme);
     }
-    if (uri.getHost() == null || uri.getHost().isEmpty()) {
+  }
+
+  private static void checkUri(URI uri) {
+    String host = Urls.host(uri);
+    if (host == null || host.isEmpty()) {
       throw new IllegalArgumentException("URL " + quote(uri.toString()) + " has no host");
     }
   }

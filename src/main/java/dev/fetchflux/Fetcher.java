@@ -358,7 +358,7 @@ public final class Fetcher implements AutoCloseable {
       if (p == null) {
         return exchange;
       }
-      return p.acquire(req.uri().getHost())
+      return p.acquire(req.host())
           .flatMap(permit -> {
             Mono<Transport.Response> sent = exchange;
             if (p.adaptive()) {

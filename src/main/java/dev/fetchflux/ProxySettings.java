@@ -1,5 +1,6 @@
 package dev.fetchflux;
 
+import dev.fetchflux.internal.Urls;
 import java.net.URI;
 import java.util.Locale;
 import java.util.Map;
@@ -137,11 +138,11 @@ public final class ProxySettings {
   public Optional<Proxy> proxyFor(URI uri) {
     String scheme = String.valueOf(uri.getScheme()).toLowerCase(Locale.ROOT);
     Proxy proxy = scheme.equals("https") ? https : scheme.equals("http") ? http : null;
-    String host = uri.getHost();
+    String host = Urls.host(uri);
     if (proxy == null || host == null) {
       return Optional.empty();
     }
-    int port = uri.getPort() != -1 ? uri.getPort() : scheme.equals("https") ? 443 : 80;
+    int port = Urls.port(uri);
     return noProxy.matches(host, port) ? Optional.empty() : Optional.of(proxy);
   }
 

@@ -26,7 +26,9 @@ final class SafeNames {
   /** The file name for the input at {@code index} requesting {@code uri}. */
   static String of(long index, URI uri) {
     String prefix = String.format("%06d", index);
-    String host = uri.getHost() == null ? "" : uri.getHost();
+    // java.net.URI has no host for names it does not take (my_service): use the authority.
+    String host = uri.getHost() != null ? uri.getHost()
+        : uri.getRawAuthority() == null ? "" : uri.getRawAuthority().replace(':', '_');
     String path = uri.getRawPath() == null ? "" : uri.getRawPath();
     String trace = host + (uri.getPort() >= 0 ? "_" + uri.getPort() : "") + path;
     String clean = clean(trace);

@@ -18,6 +18,9 @@ import reactor.netty.http.client.PrematureCloseException;
 
 /** Maps transport exceptions to a {@link Kind} and a short detail, without touching the exception. */
 public final class Errors {
+  /** Causes looked at, at most: a real chain is a handful deep. */
+  private static final int MAX_DEPTH = 64;
+
   private Errors() {}
 
   /** The kind and detail for {@code error}, looking through its causes. */
@@ -25,14 +28,17 @@ public final class Errors {
     if (error instanceof TransportException f) {
       return new Classified(f.kind(), String.valueOf(f.getMessage()));
     }
-    for (Throwable t = error; t != null; t = t.getCause()) {
+    // A cause chain can be a cycle (a -> b -> a: Throwable only forbids a cause that is the
+    // exception itself), so the walk remembers what it saw, and stops after MAX_DEPTH causes.
+    java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(
+        new java.util.IdentityHashMap<>());
+    int depth = 0;
+    for (Throwable t = error; t != null && depth < MAX_DEPTH && seen.add(t); t = t.getCause()) {
       Classified c = classifyOne(t);
       if (c != null) {
         return c;
       }
-      if (t.getCause() == t) {
-        break;
-      }
+      depth++;
     }
     return new Classified(Kind.OTHER, describe(error));
   }

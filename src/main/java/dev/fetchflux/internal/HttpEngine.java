@@ -219,12 +219,18 @@ public final class HttpEngine implements Transport {
       Set<String> visited, boolean crossedOrigin) {
     HttpClient.RequestSender sender =
         clientFor(route, current, crossedOrigin)
-            .request(HttpMethod.valueOf(current.method()))
-            .uri(current.uri());
-    HttpClient.ResponseReceiver<?> receiver =
-        current.body().isEmpty()
-            ? sender
-            : sender.send((req, out) -> out.sendByteArray(Mono.just(current.body().toByteArray())));
+            .request(HttpMethod.valueOf(current.method()));
+    // reactor-netty's uri(URI) needs URI.getHost(), which names like my_service do not have.
+    sender = Urls.needsString(current.uri())
+        ? sender.uri(Urls.requestString(current.uri()))
+        : sender.uri(current.uri());
+    Body requestBody = current.body();
+    HttpClient.ResponseReceiver<?> receiver = requestBody.isEmpty() ? sender
+        : sender.send((req, out) -> {
+          // Announced, so a body sent in several buffers goes as is, not chunked.
+          req.header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(requestBody.size()));
+          return out.send(requestBody(requestBody));
+        });
     return receiver
         .responseConnection((response, connection) -> {
           long headersAt = System.nanoTime();
@@ -245,6 +251,21 @@ public final class HttpEngine implements Transport {
               .onErrorMap(e -> afterStatusLine(e, response, headersAt));
         })
         .next();
+  }
+
+  /**
+   * The bytes of a request body: an in-memory body wrapped without a copy; a body in a file read
+   * in 64 KiB buffers on {@code boundedElastic}, never on the event loop that sends it (opening and
+   * reading a file is blocking I/O), as fast as the socket takes them (reactor-netty requests the
+   * buffers as it writes).
+   */
+  static org.reactivestreams.Publisher<ByteBuf> requestBody(Body body) {
+    if (body.isInMemory()) {
+      return Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(body.asByteBuffer()));
+    }
+    return reactor.netty.ByteBufFlux.fromPath(java.util.Objects.requireNonNull(body.file()),
+            64 * 1024)
+        .subscribeOn(Schedulers.boundedElastic());
   }
 
   /** gzip and deflate always; br when Netty's Brotli decoder is on the classpath. */
@@ -349,22 +370,15 @@ public final class HttpEngine implements Transport {
   /** Whether default headers that are sensitive may go to {@code uri}: only to the original origin. */
   static boolean sameOrigin(URI a, URI b) {
     return a.getScheme().equalsIgnoreCase(String.valueOf(b.getScheme()))
-        && a.getHost().equalsIgnoreCase(String.valueOf(b.getHost()))
-        && port(a) == port(b);
-  }
-
-  private static int port(URI u) {
-    if (u.getPort() != -1) {
-      return u.getPort();
-    }
-    return "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
+        && String.valueOf(Urls.host(a)).equalsIgnoreCase(String.valueOf(Urls.host(b)))
+        && Urls.port(a) == Urls.port(b);
   }
 
   private static URI resolve(URI base, String location) {
     try {
       URI loc = new URI(location.strip());
-      URI next = base.resolve(loc);
-      if (next.getHost() == null) {
+      URI next = Urls.normalize(base.resolve(loc));
+      if (Urls.host(next) == null) {
         throw new IllegalArgumentException("no host in " + next);
       }
       return next;
