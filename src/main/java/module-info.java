@@ -18,7 +18,11 @@ module dev.fetchflux {
   requires reactor.netty.http;
   requires io.netty.buffer;
   requires io.netty.codec;
+  requires io.netty.codec.compression;
   requires io.netty.codec.http;
+  // reactor-netty's HttpClient links HTTP/2 classes even for HTTP/1.1; as an automatic module it
+  // cannot say so itself, so without this line a fetch on the module path fails to link.
+  requires io.netty.codec.http2;
   requires io.netty.common;
   requires io.netty.handler;
   requires io.netty.handler.proxy;
