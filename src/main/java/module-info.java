@@ -1,12 +1,13 @@
 /**
  * fetchflux: fetch many URLs concurrently and get the results back in input order, as a stream.
  *
- * <p>Exports the API ({@code dev.fetchflux}), the shipped test support ({@code dev.fetchflux.testing})
- * and the Micrometer binding ({@code dev.fetchflux.micrometer}). {@code dev.fetchflux.internal} and the
- * command ({@code dev.fetchflux.cli}) stay inside. {@code dev.fetchflux.flink} is not exported either:
- * Flink's jars cannot be modules (their packages are split across jars), so that package is compiled
- * against the class path and works where Flink runs user code, on the class path. See
- * docs/architecture.md, "The module".
+ * <p>Exports the API ({@code dev.fetchflux}), the shipped test support
+ * ({@code dev.fetchflux.testing}) and the Micrometer binding ({@code dev.fetchflux.micrometer}).
+ * {@code dev.fetchflux.internal} and the command ({@code dev.fetchflux.cli}) stay inside.
+ * {@code dev.fetchflux.flink} is not exported either: Flink's jars cannot be modules (their
+ * packages are split across jars), so that package is compiled against the class path and works
+ * where Flink runs user code, on the class path. See docs/architecture.md, "The module and its
+ * dependencies".
  */
 module dev.fetchflux {
   // The API speaks in Flux, Mono and Publisher, and marks nullness with JSpecify.

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * fetchflux on the module path: the run-time dependencies resolve as modules around
- * {@code dev.fetchflux}, which exports its API and keeps {@code dev.fetchflux.internal} inside, and a
- * fetch works from such a module layer. The layer is built in this JVM from the same jars Maven
+ * {@code dev.fetchflux}, which exports its API and keeps {@code dev.fetchflux.internal} inside,
+ * and a fetch works from such a module layer. The layer is built in this JVM from the same jars Maven
  * resolved for the class path, with the platform class loader as parent, so nothing from the test's
  * own class path leaks in.
  */

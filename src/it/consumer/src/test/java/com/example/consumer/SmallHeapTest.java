@@ -24,7 +24,7 @@ class SmallHeapTest {
   @Test
   void defaultFetcherOrdersLargeBodiesBehindASlowHeadInASmallHeap() {
     long maxHeap = Runtime.getRuntime().maxMemory();
-    assertTrue(maxHeap <= 128L << 20, () -> "the test JVM should have a small heap, has " + maxHeap);
+    assertTrue(maxHeap <= 128L << 20, () -> "the test JVM should have a small heap: " + maxHeap);
 
     int count = 400;
     int size = 256 << 10;
