@@ -3,8 +3,9 @@
 # peers (Debian: nginx-light, curl, parallel, wrk, python3-aiohttp; plus time, openssl and
 # gnuplot-nox for the chart), builds, generates the data and a TLS certificate, starts nginx (one
 # worker) and the delay server on 127.0.0.1, and runs dev.fetchflux.bench.Peers, which times every
-# tool on every scenario, checks every output and writes docs/benchmarks.md and
-# docs/benchmarks-peers.svg. Everything it starts is stopped on exit.
+# tool on every scenario, checks every output and writes docs/benchmarks-method.md and
+# docs/benchmarks-peers.svg (the chart docs/benchmarks.md shows). Everything it starts is stopped
+# on exit.
 #
 #   bash src/bench/peers.sh            # the full run (about 15-20 minutes on 2 cores)
 #   bash src/bench/peers.sh --quick    # smoke check: fewer URLs, one round (about 3 minutes)

@@ -10,12 +10,12 @@ import java.util.Set;
  * Requests} or {@code 503 Service Unavailable}, and speeds it back up when it stops. Immutable; the
  * fetcher's default is {@link #off()}.
  *
- * {@snippet :
+ * <pre>{@code
  * Fetcher fetcher = Fetcher.builder()
  *     .adaptiveRate(AdaptiveRate.defaults())
  *     .retry(RetryPolicy.attempts(5))     // the throttled requests themselves are retried
  *     .build();
- * }
+ * }</pre>
  *
  * <p>Per-request retries alone honour {@code Retry-After} for the request that got it, while every
  * other request to the same host keeps going and is throttled in turn: a batch against one

@@ -7,11 +7,11 @@ import java.util.Objects;
  * Connect somewhere else for a host and port, curl's {@code --connect-to host1:port1:host2:port2}:
  * a request to {@code host1:port1} opens its connection to {@code host2:port2}.
  *
- * {@snippet :
+ * <pre>{@code
  * Fetcher fetcher = Fetcher.builder()
  *     .connectTo(ConnectToRule.parse("api.example.com:443:canary-3.internal:8443"))
  *     .build();
- * }
+ * }</pre>
  *
  * <p>Only the connection moves: the {@code Host} header, TLS SNI and certificate checks still use
  * the URL's host. An empty {@code host1} or {@code port1} matches any host or port; an empty

@@ -10,7 +10,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Keep-going streams deliver exactly one result per input, in its place, so a failure is a value,
  * not the end of the stream:
  *
- * {@snippet :
+ * <pre>{@code
  * fetcher.fetch(urls).subscribe(result -> {
  *   if (result instanceof FetchResult.Success ok) {
  *     System.out.println(ok.index() + " " + ok.status() + " " + ok.body().size());
@@ -18,7 +18,7 @@ import org.jspecify.annotations.Nullable;
  *     System.err.println(failed.error().getMessage());
  *   }
  * });
- * }
+ * }</pre>
  */
 public sealed interface FetchResult permits FetchResult.Success, FetchResult.Failure {
 

@@ -10,10 +10,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * One proxy server: its protocol, address and optional credentials. Immutable.
  *
- * {@snippet :
+ * <pre>{@code
  * Proxy corporate = Proxy.parse("http://proxy.corp.example:3128");   // like curl -x
  * Proxy tunnel = Proxy.socks5h("127.0.0.1", 1080).withCredentials("me", "secret");
- * }
+ * }</pre>
  *
  * <p>How each type carries a request, as curl does:
  * <ul>

@@ -12,13 +12,13 @@ import org.jspecify.annotations.Nullable;
  * Which {@link Proxy} each request goes through: one proxy per URL scheme ({@code http},
  * {@code https}) and a {@code no_proxy} list of hosts that always go direct. Immutable.
  *
- * {@snippet :
+ * <pre>{@code
  * // What curl does by default: the environment, then -x and --noproxy on top.
  * ProxySettings proxies = ProxySettings.fromEnvironment(System.getenv())
  *     .withProxy(Proxy.parse("socks5h://127.0.0.1:1080"))       // curl -x
  *     .withNoProxy("localhost,.internal.example");               // curl --noproxy
  * Fetcher fetcher = Fetcher.builder().proxy(proxies).build();
- * }
+ * }</pre>
  *
  * <p>A fetcher reads no environment variable by itself: its default is {@link #direct()}. Reading
  * the environment is a call you make, {@link #fromEnvironment(Map)}, with the map of your choice.

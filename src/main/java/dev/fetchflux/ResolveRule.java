@@ -12,11 +12,11 @@ import java.util.Objects;
  * connection to {@code host:port} goes to {@code addresses} (tried in order) instead of what DNS
  * says.
  *
- * {@snippet :
+ * <pre>{@code
  * Fetcher fetcher = Fetcher.builder()
  *     .resolve(ResolveRule.parse("staging.example:443:10.0.0.7"))
  *     .build();
- * }
+ * }</pre>
  *
  * <p>Only where connections go changes: the {@code Host} header, TLS SNI and certificate checks
  * still use the URL's host. A rule applies to names fetchflux resolves itself: the URL's host on

@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  * When and how a {@link Fetcher} repeats a failed attempt. Immutable; the fetcher's default is
  * {@link #none()}.
  *
- * {@snippet :
+ * <pre>{@code
  * Fetcher fetcher = Fetcher.builder()
  *     .retry(RetryPolicy.builder()
  *         .maxAttempts(4)                                            // 1 try + 3 retries
@@ -22,7 +22,7 @@ import org.jspecify.annotations.Nullable;
  *         .maxRetryTime(Duration.ofSeconds(30))
  *         .build())
  *     .build();
- * }
+ * }</pre>
  *
  * <h2>What is retried</h2>
  * <ul>

@@ -6,14 +6,13 @@ import dev.fetchflux.FetchException.Kind;
 import dev.fetchflux.support.Await;
 import dev.fetchflux.support.Results;
 import dev.fetchflux.testing.Reply;
-import dev.fetchflux.testing.TestServer;
+import dev.fetchflux.testing.TestServerExtension;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
@@ -25,21 +24,12 @@ import reactor.test.StepVerifier;
 @Timeout(60)
 class CancellationTest {
 
-  private TestServer server;
-
-  @BeforeEach
-  void start() {
-    server = TestServer.start();
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-  }
+  @RegisterExtension
+  final TestServerExtension server = new TestServerExtension();
 
   private void awaitServerIdle() {
-    Await.until("the server has no request in flight", () -> server.inFlight() == 0,
-        () -> "in flight: " + server.inFlight());
+    Await.until("the server has no request in flight", () -> server.get().inFlight() == 0,
+        () -> "in flight: " + server.get().inFlight());
   }
 
   @Test
@@ -133,14 +123,14 @@ class CancellationTest {
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(5).build()) {
       Disposable subscription =
           fetcher.fetch(Flux.range(0, 20).map(i -> server.url("/stall?i=" + i))).subscribe();
-      Await.until("five requests in flight", () -> server.inFlight() == 5);
+      Await.until("five requests in flight", () -> server.get().inFlight() == 5);
 
       subscription.dispose();
 
       awaitServerIdle();
       assertThat(server.abandoned()).isEqualTo(5);
-      Await.until("their connections are closed", () -> server.connectionsOpen() == 0,
-          server::connectionsOpen);
+      Await.until("their connections are closed", () -> server.get().connectionsOpen() == 0,
+          () -> server.get().connectionsOpen());
       assertThat(server.requests()).hasSize(5);
     }
   }
@@ -165,7 +155,7 @@ class CancellationTest {
   void cancellingFetchOneAbortsItsRequest() {
     try (Fetcher fetcher = Fetcher.builder().build()) {
       Disposable subscription = fetcher.fetchOne(server.url("/stall")).subscribe();
-      Await.until("the request is in flight", () -> server.inFlight() == 1);
+      Await.until("the request is in flight", () -> server.get().inFlight() == 1);
 
       subscription.dispose();
 

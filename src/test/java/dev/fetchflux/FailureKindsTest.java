@@ -7,14 +7,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fetchflux.FetchException.Kind;
 import dev.fetchflux.support.Await;
+import dev.fetchflux.support.Ports;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.timeout.ReadTimeoutException;
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
@@ -65,11 +64,7 @@ class FailureKindsTest {
 
   @Test
   void refusedConnectionBecomesFailureWithUriAndIndex() throws IOException {
-    int closedPort;
-    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      closedPort = probe.getLocalPort();
-    }
-    String url = "http://127.0.0.1:" + closedPort + "/nobody-home";
+    String url = "http://127.0.0.1:" + Ports.closedPort() + "/nobody-home";
 
     FetchResult.Failure f = failure(url, Kind.CONNECT_REFUSED);
 

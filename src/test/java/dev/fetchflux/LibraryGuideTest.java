@@ -3,8 +3,9 @@ package dev.fetchflux;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fetchflux.support.Await;
+import dev.fetchflux.support.Replies;
 import dev.fetchflux.testing.Reply;
-import dev.fetchflux.testing.TestServer;
+import dev.fetchflux.testing.TestServerExtension;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.URI;
@@ -14,12 +15,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -30,18 +29,9 @@ import reactor.core.scheduler.Schedulers;
 @Timeout(60)
 class LibraryGuideTest {
 
-  TestServer server;
+  @RegisterExtension
+  final TestServerExtension server = new TestServerExtension();
   @TempDir Path dir;
-
-  @BeforeEach
-  void start() {
-    server = TestServer.start();
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-  }
 
   @Test
   void failuresAreValuesInTheirPlace() {
@@ -197,9 +187,8 @@ class LibraryGuideTest {
 
   @Test
   void adaptiveRateForARateLimitedApi() {
-    AtomicInteger calls = new AtomicInteger();
-    server.handler(r -> r.path().equals("/limited-once") && calls.incrementAndGet() == 2
-        ? Reply.status(429, "slow down").withHeader("Retry-After", "1") : Reply.ok("ok"));
+    server.handler(Replies.inTurn("/limited-once", Reply.ok("ok"),
+        Reply.status(429, "slow down").withHeader("Retry-After", "1"), Reply.ok("ok")));
     // guide: adaptive rate
     Fetcher fetcher = Fetcher.builder()
         .maxInFlightPerHost(8)                   // at most 8 requests on the wire per host

@@ -5,16 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.fetchflux.support.Await;
 import dev.fetchflux.support.Results;
 import dev.fetchflux.testing.Reply;
-import dev.fetchflux.testing.TestServer;
+import dev.fetchflux.testing.TestServerExtension;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
@@ -23,17 +22,8 @@ import reactor.test.StepVerifier;
 @Timeout(60)
 class OrderingAndLimitsTest {
 
-  private TestServer server;
-
-  @BeforeEach
-  void start() {
-    server = TestServer.start();
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-  }
+  @RegisterExtension
+  final TestServerExtension server = new TestServerExtension();
 
   private Flux<String> randomlyDelayed(int count, int maxDelayMillis, long seed) {
     Random random = new Random(seed);
@@ -172,7 +162,7 @@ class OrderingAndLimitsTest {
             () -> server.requests().size() == 31, () -> server.requests().size());
 
         assertThat(server.requests("/head")).hasSize(1);
-        assertThat(server.inFlight()).as("only the head still pending").isEqualTo(1);
+        assertThat(server.get().inFlight()).as("only the head still pending").isEqualTo(1);
         assertThat(emitted).as("nothing passes the pending head").isEmpty();
         assertThat(server.peakInFlight()).isLessThanOrEqualTo(4);
       } finally {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fetchflux.ProxyTestServers.HttpProxy;
 import dev.fetchflux.ProxyTestServers.Socks5Proxy;
+import dev.fetchflux.support.Ports;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
 import io.netty.handler.proxy.ProxyConnectException;
@@ -239,7 +240,7 @@ class ProxyRoutingTest {
 
   @Test
   void deadProxyIsConnectRefusedNamingTheProxy() throws IOException {
-    int dead = freePort();
+    int dead = Ports.closedPort();
     String[] specs = {"http://u:topsecret@127.0.0.1:" + dead, "socks5://127.0.0.1:" + dead};
     for (String spec : specs) {
       Proxy proxy = Proxy.parse(spec);
@@ -262,7 +263,7 @@ class ProxyRoutingTest {
 
   @Test
   void tunnelRefusedByTheProxyIsAFailureWithTheProxyAnswer() throws IOException {
-    int dead = freePort();
+    int dead = Ports.closedPort();
     try (HttpProxy proxy = HttpProxy.start();
         Fetcher fetcher = Fetcher.builder()
             .proxy(Proxy.http("127.0.0.1", proxy.port()))
@@ -295,13 +296,6 @@ class ProxyRoutingTest {
         assertThat(f.error().getMessage())
             .contains("proxy socks5h://127.0.0.1:" + silent.getLocalPort());
       });
-    }
-  }
-
-  /** A port nothing listens on (bound, then released). */
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
     }
   }
 }

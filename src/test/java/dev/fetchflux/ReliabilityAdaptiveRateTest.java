@@ -3,6 +3,7 @@ package dev.fetchflux;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fetchflux.support.Await;
+import dev.fetchflux.support.Replies;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
 import java.time.Duration;
@@ -152,7 +153,6 @@ class ReliabilityAdaptiveRateTest {
 
   @Test
   void retriedRequestWaitsForItsHostsPauseEvenWhenItsOwnBackoffIsShorter() {
-    AtomicInteger calls = new AtomicInteger();
     try (TestServer server = TestServer.start();
         Fetcher fetcher = Fetcher.builder()
             .adaptiveRate(AdaptiveRate.defaults())
@@ -160,8 +160,8 @@ class ReliabilityAdaptiveRateTest {
             .retry(RetryPolicy.builder().maxAttempts(2)
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(10)).build())
             .build()) {
-      server.handler(r -> calls.incrementAndGet() == 1
-          ? Reply.status(503, "busy").withHeader("Retry-After", "1") : Reply.ok("free"));
+      server.handler(Replies.inTurn("/busy",
+          Reply.status(503, "busy").withHeader("Retry-After", "1"), Reply.ok("free")));
 
       FetchResult.Success ok = (FetchResult.Success)
           fetcher.fetchOne(server.url("/busy")).block(Duration.ofSeconds(10));

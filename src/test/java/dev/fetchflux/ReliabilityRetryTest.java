@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import reactor.core.publisher.Flux;
@@ -61,6 +62,21 @@ class ReliabilityRetryTest {
     List<Long> times(URI uri) {
       return attemptsAt.getOrDefault(uri, List.of());
     }
+  }
+
+  /**
+   * Fetches {@code request} in virtual time, lets {@code time} pass, and returns the one result,
+   * which must then be there: the retries and their waits all fit in {@code time}.
+   */
+  private static FetchResult resultAfter(Duration time, Fetcher fetcher, Object request) {
+    AtomicReference<FetchResult> result = new AtomicReference<>();
+    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(request))
+        .expectSubscription()
+        .thenAwait(time)
+        .consumeNextWith(result::set)
+        .expectComplete()
+        .verify(Duration.ofSeconds(5));
+    return result.get();
   }
 
   private static Step status(int code, String... headers) {
@@ -134,12 +150,8 @@ class ReliabilityRetryTest {
         "Date", "Sun, 01 Mar 2026 12:00:00 GMT", "Retry-After", "Sun, 01 Mar 2026 12:00:04 GMT"));
     Fetcher fetcher = fetcher(script, policy().build());
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(A))
-        .expectSubscription()
-        .thenAwait(Duration.ofSeconds(10))
-        .assertNext(r -> assertThat(r.isSuccess()).isTrue())
-        .expectComplete()
-        .verify(Duration.ofSeconds(5));
+    FetchResult r = resultAfter(Duration.ofSeconds(10), fetcher, A);
+    assertThat(r.isSuccess()).isTrue();
     assertThat(script.times(A)).containsExactly(0L, 4000L);
   }
 
@@ -149,12 +161,8 @@ class ReliabilityRetryTest {
     Fetcher fetcher = fetcher(script,
         policy().backoff(Duration.ofMillis(100), Duration.ofSeconds(5)).build());
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(A))
-        .expectSubscription()
-        .thenAwait(Duration.ofSeconds(6))
-        .assertNext(r -> assertThat(r.isSuccess()).isTrue())
-        .expectComplete()
-        .verify(Duration.ofSeconds(5));
+    FetchResult r = resultAfter(Duration.ofSeconds(6), fetcher, A);
+    assertThat(r.isSuccess()).isTrue();
     assertThat(script.times(A)).containsExactly(0L, 5000L);
   }
 
@@ -166,17 +174,11 @@ class ReliabilityRetryTest {
     Fetcher fetcher = fetcher(script,
         policy().maxAttempts(10).maxRetryTime(Duration.ofSeconds(5)).build());
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(A))
-        .expectSubscription()
-        .thenAwait(Duration.ofSeconds(60))
-        .assertNext(r -> {
-          // The last response is the result, as it would be without retries.
-          FetchResult.Success last = (FetchResult.Success) r;
-          assertThat(last.status()).isEqualTo(503);
-          assertThat(last.attempts()).isEqualTo(4);
-        })
-        .expectComplete()
-        .verify(Duration.ofSeconds(5));
+    FetchResult r = resultAfter(Duration.ofSeconds(60), fetcher, A);
+    // The last response is the result, as it would be without retries.
+    FetchResult.Success last = (FetchResult.Success) r;
+    assertThat(last.status()).isEqualTo(503);
+    assertThat(last.attempts()).isEqualTo(4);
     assertThat(script.times(A)).containsExactly(0L, 500L, 1500L, 3500L);
   }
 
@@ -185,29 +187,23 @@ class ReliabilityRetryTest {
     Script script = new Script().on(A, refused(), refused(), refused());
     Fetcher fetcher = fetcher(script, policy().maxAttempts(3).build());
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(A))
-        .expectSubscription()
-        .thenAwait(Duration.ofSeconds(10))
-        .assertNext(r -> {
-          FetchResult.Failure f = (FetchResult.Failure) r;
-          FetchException e = f.error();
-          assertThat(e.kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
-          assertThat(e.attempts()).isEqualTo(3);
-          assertThat(e.getCause()).isInstanceOf(ConnectException.class);
-          assertThat(e.getMessage()).startsWith("#0 GET " + A + ": connection refused")
-              .endsWith("(after 3 attempts)");
-          assertThat(e.getSuppressed()).hasSize(2);
-          FetchException first = (FetchException) e.getSuppressed()[0];
-          FetchException second = (FetchException) e.getSuppressed()[1];
-          assertThat(first.attempts()).isEqualTo(1);
-          assertThat(second.attempts()).isEqualTo(2);
-          assertThat(first.kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
-          assertThat(first.getCause()).isInstanceOf(ConnectException.class)
-              .isNotSameAs(e.getCause());
-          assertThat(first.getMessage()).contains("(attempt 1, retried)");
-        })
-        .expectComplete()
-        .verify(Duration.ofSeconds(5));
+    FetchResult r = resultAfter(Duration.ofSeconds(10), fetcher, A);
+    FetchResult.Failure f = (FetchResult.Failure) r;
+    FetchException e = f.error();
+    assertThat(e.kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
+    assertThat(e.attempts()).isEqualTo(3);
+    assertThat(e.getCause()).isInstanceOf(ConnectException.class);
+    assertThat(e.getMessage()).startsWith("#0 GET " + A + ": connection refused")
+        .endsWith("(after 3 attempts)");
+    assertThat(e.getSuppressed()).hasSize(2);
+    FetchException first = (FetchException) e.getSuppressed()[0];
+    FetchException second = (FetchException) e.getSuppressed()[1];
+    assertThat(first.attempts()).isEqualTo(1);
+    assertThat(second.attempts()).isEqualTo(2);
+    assertThat(first.kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
+    assertThat(first.getCause()).isInstanceOf(ConnectException.class)
+        .isNotSameAs(e.getCause());
+    assertThat(first.getMessage()).contains("(attempt 1, retried)");
   }
 
   @Test
@@ -216,19 +212,13 @@ class ReliabilityRetryTest {
     Fetcher fetcher = Fetcher.builder().transport(script).failOnHttpError(true)
         .retry(policy().maxAttempts(2).build()).build();
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(A))
-        .expectSubscription()
-        .thenAwait(Duration.ofSeconds(10))
-        .assertNext(r -> {
-          FetchException e = ((FetchResult.Failure) r).error();
-          assertThat(e.kind()).isEqualTo(FetchException.Kind.HTTP_STATUS);
-          assertThat(e.status()).isEqualTo(503);
-          assertThat(e.attempts()).isEqualTo(2);
-          assertThat(e.getSuppressed()).singleElement()
-              .satisfies(s -> assertThat(((FetchException) s).status()).isEqualTo(503));
-        })
-        .expectComplete()
-        .verify(Duration.ofSeconds(5));
+    FetchResult r = resultAfter(Duration.ofSeconds(10), fetcher, A);
+    FetchException e = ((FetchResult.Failure) r).error();
+    assertThat(e.kind()).isEqualTo(FetchException.Kind.HTTP_STATUS);
+    assertThat(e.status()).isEqualTo(503);
+    assertThat(e.attempts()).isEqualTo(2);
+    assertThat(e.getSuppressed()).singleElement()
+        .satisfies(s -> assertThat(((FetchException) s).status()).isEqualTo(503));
   }
 
   @Test
@@ -236,12 +226,8 @@ class ReliabilityRetryTest {
     Script script = new Script().on(A, resetBeforeResponse());
     Fetcher fetcher = fetcher(script, policy().build());
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(A))
-        .expectSubscription()
-        .thenAwait(Duration.ofSeconds(10))
-        .assertNext(r -> assertThat(((FetchResult.Success) r).attempts()).isEqualTo(2))
-        .expectComplete()
-        .verify(Duration.ofSeconds(5));
+    FetchResult r = resultAfter(Duration.ofSeconds(10), fetcher, A);
+    assertThat(((FetchResult.Success) r).attempts()).isEqualTo(2);
   }
 
   @Test
@@ -251,17 +237,11 @@ class ReliabilityRetryTest {
         System.nanoTime(), new IOException("Connection reset by peer"))));
     Fetcher fetcher = fetcher(script, policy().build());
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(A))
-        .expectSubscription()
-        .thenAwait(Duration.ofSeconds(10))
-        .assertNext(r -> {
-          FetchException e = ((FetchResult.Failure) r).error();
-          assertThat(e.kind()).isEqualTo(FetchException.Kind.CONNECTION_RESET);
-          assertThat(e.attempts()).isEqualTo(1);
-          assertThat(e.getSuppressed()).isEmpty();
-        })
-        .expectComplete()
-        .verify(Duration.ofSeconds(5));
+    FetchResult r = resultAfter(Duration.ofSeconds(10), fetcher, A);
+    FetchException e = ((FetchResult.Failure) r).error();
+    assertThat(e.kind()).isEqualTo(FetchException.Kind.CONNECTION_RESET);
+    assertThat(e.attempts()).isEqualTo(1);
+    assertThat(e.getSuppressed()).isEmpty();
     assertThat(script.times(A)).hasSize(1);
   }
 
@@ -295,12 +275,8 @@ class ReliabilityRetryTest {
     Fetcher fetcher = Fetcher.builder().transport(script).requestTimeout(Duration.ofSeconds(2))
         .retry(policy().build()).build();
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(A))
-        .expectSubscription()
-        .thenAwait(Duration.ofSeconds(10))
-        .assertNext(r -> assertThat(((FetchResult.Success) r).attempts()).isEqualTo(2))
-        .expectComplete()
-        .verify(Duration.ofSeconds(5));
+    FetchResult r = resultAfter(Duration.ofSeconds(10), fetcher, A);
+    assertThat(((FetchResult.Success) r).attempts()).isEqualTo(2);
     assertThat(script.times(A)).containsExactly(0L, 2000L);
   }
 
@@ -311,21 +287,16 @@ class ReliabilityRetryTest {
     Fetcher fetcherReset = fetcher(new Script().on(A, resetBeforeResponse()), policy().build());
     Fetcher fetcherRefused = fetcher(new Script().on(A, refused()), policy().build());
 
-    StepVerifier.withVirtualTime(() -> fetcher503.fetchOne(post))
-        .expectSubscription().thenAwait(Duration.ofSeconds(10))
-        .assertNext(r -> {
-          assertThat(((FetchResult.Success) r).status()).isEqualTo(503);
-          assertThat(((FetchResult.Success) r).attempts()).isEqualTo(1);
-        })
-        .verifyComplete();
-    StepVerifier.withVirtualTime(() -> fetcherReset.fetchOne(post))
-        .expectSubscription().thenAwait(Duration.ofSeconds(10))
-        .assertNext(r -> assertThat(((FetchResult.Failure) r).attempts()).isEqualTo(1))
-        .verifyComplete();
-    StepVerifier.withVirtualTime(() -> fetcherRefused.fetchOne(post))
-        .expectSubscription().thenAwait(Duration.ofSeconds(10))
-        .assertNext(r -> assertThat(((FetchResult.Success) r).attempts()).isEqualTo(2))
-        .verifyComplete();
+    FetchResult.Success afterStatus =
+        (FetchResult.Success) resultAfter(Duration.ofSeconds(10), fetcher503, post);
+    assertThat(afterStatus.status()).isEqualTo(503);
+    assertThat(afterStatus.attempts()).isEqualTo(1);
+    FetchResult.Failure afterReset =
+        (FetchResult.Failure) resultAfter(Duration.ofSeconds(10), fetcherReset, post);
+    assertThat(afterReset.attempts()).isEqualTo(1);
+    FetchResult.Success afterRefused =
+        (FetchResult.Success) resultAfter(Duration.ofSeconds(10), fetcherRefused, post);
+    assertThat(afterRefused.attempts()).isEqualTo(2);
   }
 
   @Test
@@ -334,10 +305,8 @@ class ReliabilityRetryTest {
     Fetcher fetcher = fetcher(new Script().on(A, status(503)),
         policy().retryNonIdempotent(true).build());
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(post))
-        .expectSubscription().thenAwait(Duration.ofSeconds(10))
-        .assertNext(r -> assertThat(((FetchResult.Success) r).attempts()).isEqualTo(2))
-        .verifyComplete();
+    FetchResult r = resultAfter(Duration.ofSeconds(10), fetcher, post);
+    assertThat(((FetchResult.Success) r).attempts()).isEqualTo(2);
   }
 
   @Test

@@ -2,18 +2,17 @@ package dev.fetchflux;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fetchflux.support.Replies;
 import dev.fetchflux.testing.RecordedRequest;
 import dev.fetchflux.testing.Reply;
-import dev.fetchflux.testing.TestServer;
+import dev.fetchflux.testing.TestServerExtension;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Flux;
 
 /**
@@ -23,17 +22,8 @@ import reactor.core.publisher.Flux;
 @Timeout(30)
 class ReliabilitySocketTest {
 
-  private static TestServer server;
-
-  @BeforeAll
-  static void start() {
-    server = TestServer.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    server.close();
-  }
+  @RegisterExtension
+  static final TestServerExtension server = new TestServerExtension();
 
   private static RetryPolicy fastRetries(int attempts) {
     return RetryPolicy.builder().maxAttempts(attempts)
@@ -42,10 +32,8 @@ class ReliabilitySocketTest {
 
   @Test
   void resetBeforeTheResponseIsRetriedAndTheServerSeesEachAttempt() {
-    AtomicInteger n = new AtomicInteger();
-    server.handler(r -> r.path().equals("/flaky-reset")
-        ? (n.incrementAndGet() <= 2 ? Reply.resetBeforeResponse() : Reply.ok("third time"))
-        : null);
+    server.handler(Replies.inTurn("/flaky-reset",
+        Reply.resetBeforeResponse(), Reply.resetBeforeResponse(), Reply.ok("third time")));
     try (Fetcher fetcher = Fetcher.builder().retry(fastRetries(3)).build()) {
       FetchResult r = fetcher.fetchOne(server.url("/flaky-reset")).block(Duration.ofSeconds(10));
       FetchResult.Success ok = (FetchResult.Success) r;
@@ -57,11 +45,8 @@ class ReliabilitySocketTest {
 
   @Test
   void serviceUnavailableHonoursRetryAfterAndSucceeds() {
-    AtomicInteger n = new AtomicInteger();
-    server.handler(r -> r.path().equals("/busy")
-        ? (n.incrementAndGet() == 1
-            ? Reply.status(503, "busy").withHeader("Retry-After", "1") : Reply.ok("free"))
-        : null);
+    server.handler(Replies.inTurn("/busy",
+        Reply.status(503, "busy").withHeader("Retry-After", "1"), Reply.ok("free")));
     RetryPolicy policy = RetryPolicy.builder().maxAttempts(2)
         .backoff(Duration.ofMillis(5), Duration.ofSeconds(5)).build();
     try (Fetcher fetcher = Fetcher.builder().retry(policy).build()) {
@@ -107,7 +92,6 @@ class ReliabilitySocketTest {
 
   @Test
   void perHostLimitCapsWhatTheServerSeesInFlight() {
-    server.resetCounters();
     List<String> urls = new ArrayList<>();
     for (int i = 0; i < 24; i++) {
       urls.add(server.url("/delay/100?i=" + i));
@@ -125,7 +109,6 @@ class ReliabilitySocketTest {
 
   @Test
   void perHostLimitIsSharedByConcurrentFetchCalls() {
-    server.resetCounters();
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(8).maxInFlightPerHost(2).build()) {
       Flux<FetchResult> a = fetcher.fetch(Flux.range(0, 8).map(i -> server.url("/delay/100?a=" + i)));
       Flux<FetchResult> b = fetcher.fetch(Flux.range(0, 8).map(i -> server.url("/delay/100?b=" + i)));
@@ -137,7 +120,6 @@ class ReliabilitySocketTest {
 
   @Test
   void globalRateSpacesTheRequestsTheServerReceives() {
-    server.resetCounters();
     int n = 8;
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(8).maxRequestsPerSecond(10).build()) {
       List<FetchResult> results = fetcher.fetch(Flux.range(0, n).map(i -> server.url("/echo?r=" + i)))
@@ -155,7 +137,6 @@ class ReliabilitySocketTest {
 
   @Test
   void perHostRateSpacesRequestsToOneHost() {
-    server.resetCounters();
     int n = 6;
     try (Fetcher fetcher = Fetcher.builder().maxRequestsPerSecondPerHost(10).build()) {
       List<FetchResult> results = fetcher.fetch(Flux.range(0, n).map(i -> server.url("/echo?h=" + i)))

@@ -4,14 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fetchflux.testing.RecordedRequest;
 import dev.fetchflux.testing.TestServer;
+import dev.fetchflux.testing.TestServerExtension;
 import io.netty.pkitesting.CertificateBuilder;
 import io.netty.pkitesting.X509Bundle;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Flux;
 
 /** curl's --resolve and --connect-to, end to end on loopback. */
@@ -20,17 +20,8 @@ class ResolveOverridesTest {
 
   private static final Duration WAIT = Duration.ofSeconds(10);
 
-  TestServer server;
-
-  @BeforeEach
-  void start() {
-    server = TestServer.start();
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-  }
+  @RegisterExtension
+  final TestServerExtension server = new TestServerExtension();
 
   @Test
   void resolveSendsAMadeUpHostToLoopbackAndKeepsItsHostHeader() {

@@ -29,15 +29,16 @@ import org.jspecify.annotations.Nullable;
  * The driver of the HTTP benchmark (issue 3): starts {@link BenchServer} in its own JVM, runs every
  * client on every workload several times, each run a fresh JVM ({@link ClientRun}), interleaved in
  * rounds so that a change in machine load hits every client alike, and writes the figures into
- * {@code docs/benchmarks.md}. Run it through {@code src/bench/run.sh}, which builds the classpath.
+ * {@code docs/benchmarks-method.md}. Run it through {@code src/bench/run.sh}, which builds the
+ * classpath.
  *
  * <p>Options: {@code --runs N} (3), {@code --workloads skewed,small}, {@code --skewed-clients …},
- * {@code --small-clients …}, {@code --warmups N} (in-process warm-ups per run, 0), {@code --jfr}
- * (a flight recording per client run under {@code target/bench/jfr}), {@code --server-threads N}
- * (1), {@code --client-jvm "FLAGS"} (JVM flags of the client runs), {@code --doc PATH}
- * (docs/benchmarks.md; {@code -} prints instead), {@code --section KEY} (the generated section to
- * replace, default {@code http}), {@code --command TEXT} and {@code --commit SHA} (recorded in the
- * report).
+ * {@code --small-clients …}, {@code --warmups N} (in-process warm-ups per run, 0), {@code --jfr} (a
+ * flight recording per client run under {@code target/bench/jfr}), {@code --server-threads N} (1),
+ * {@code --client-jvm "FLAGS"} (JVM flags of the client runs), {@code --doc PATH}
+ * (docs/benchmarks-method.md; {@code -} prints instead), {@code --section KEY} (the generated
+ * section to replace, default {@code http}), {@code --command TEXT} and {@code --commit SHA}
+ * (recorded in the report).
  */
 public final class Bench {
 
@@ -145,7 +146,7 @@ public final class Bench {
       }
     }
     String report = report(workloads, started, loadBefore, loadAverage());
-    String doc = option("doc", "docs/benchmarks.md");
+    String doc = option("doc", "docs/benchmarks-method.md");
     if (doc.equals("-")) {
       System.out.println(report);
     } else {

@@ -18,7 +18,7 @@ import java.util.Set;
 
 /**
  * Turns the JSON that JMH wrote for {@link OrderedAdmissionBench} into the generated {@code jmh}
- * section of {@code docs/benchmarks.md}.
+ * section of {@code docs/benchmarks-method.md}.
  *
  * <p>Usage: {@code JmhReport <jmh.json> <doc.md> <command> <commit>}.
  */

@@ -39,7 +39,7 @@ import org.jspecify.annotations.Nullable;
  * with the order rotated, as a process of its own under {@code /usr/bin/time}; checks every run's
  * output ({@link OutputCheck}); measures the servers' ceilings with wrk, fetchflux's start-up to
  * its first request, and S5's throughput and memory over time; and writes the figures into
- * {@code docs/benchmarks.md} and a chart.
+ * {@code docs/benchmarks-method.md} and a chart (shown by {@code docs/benchmarks.md}).
  *
  * <p>Options (all given by {@code peers.sh}): {@code --http URL --https URL --delay URL --status
  * URL} (the servers), {@code --work DIR} (target/peers), {@code --cert PEM --truststore P12},
@@ -232,7 +232,7 @@ public final class Peers {
     Duration took = Duration.between(started, Instant.now());
     PeersReport report = new PeersReport(this, scenarios, tools, started, took, loadBefore,
         loadAfter);
-    String doc = option("doc", "docs/benchmarks.md");
+    String doc = option("doc", "docs/benchmarks-method.md");
     // Printing instead of writing the doc leaves the doc's chart alone too.
     String chart = option("chart", doc.equals("-") ? work.resolve("chart/peers.svg").toString()
         : "docs/benchmarks-peers.svg");

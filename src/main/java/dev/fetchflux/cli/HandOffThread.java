@@ -17,7 +17,8 @@ import reactor.util.context.Context;
  * <p>Why not a single-thread {@code ScheduledThreadPoolExecutor} ({@link BlockingThreads}): every
  * hand-off to one takes its lock and signals its condition, so with one result per hand-off the
  * event loop paid a lock, a futex wake-up and the writer's context switch per URL (a tenth of the CPU
- * of a run of small bodies; docs/benchmarks.md, "Profile of the CLI"). Worse, an event loop that
+ * of a run of small bodies; docs/benchmarks-method.md, "Profile of the CLI"). Worse, an event loop
+ * that
  * hands over a last task while the executor is being shut down waits for the executor's lock, which
  * an event loop must never do. Here a hand-off is a lock-free queue offer, and the thread is woken
  * only when it sleeps: after emptying the queue it naps {@link #NAP_NANOS} a few times before it goes

@@ -219,7 +219,7 @@ final class Inputs {
     // No read-ahead (limitRate) on purpose: each input is then read, and its exchange started, on the
     // reader thread when the fetcher asks for it, in parallel with the event loop. Reading ahead saved
     // that thread hand-off per URL but put all of the admission work on the one busy event loop:
-    // 10,000 URLs took 0.3-0.6 s longer (docs/benchmarks.md, "Profile of the CLI").
+    // 10,000 URLs took 0.3-0.6 s longer (docs/benchmarks-method.md, "Profile of the CLI").
     return all.doOnComplete(() -> total.accept(emitted.get()));
   }
 

@@ -31,14 +31,14 @@ import reactor.core.scheduler.Schedulers;
  * exactly one {@link FetchRecord}: a success, or an error record for any failure, Flink's own
  * timeout included.
  *
- * {@snippet :
+ * <pre>{@code
  * FetchOptions options = FetchOptions.builder().maxInFlight(32).window(256).build();
  * DataStream<FetchRecord> records = AsyncDataStream.orderedWait(
  *     urls,                                   // DataStream<NumberedUrl>
  *     new FetchFunction(options),
  *     options.flinkTimeout().toMillis(), TimeUnit.MILLISECONDS,
  *     options.capacity());                    // the window W; 32 requests on the wire at most
- * }
+ * }</pre>
  *
  * <h2>In flight and waiting</h2>
  * At most {@link FetchOptions#maxInFlight()} (C) requests run at once per subtask. Flink's ordered

@@ -19,13 +19,13 @@ import org.jspecify.annotations.Nullable;
  * {@link Builder#customize(Customizer)}, which runs on the task manager against the fetcher's
  * builder.
  *
- * {@snippet :
+ * <pre>{@code
  * FetchOptions options = FetchOptions.builder()
  *     .maxInFlight(64)
  *     .requestTimeout(Duration.ofSeconds(20))
  *     .bodyDirectory(Path.of("/data/crawl/bodies"))
  *     .build();
- * }
+ * }</pre>
  */
 public final class FetchOptions implements Serializable {
   private static final long serialVersionUID = 1L;

@@ -27,9 +27,9 @@ import reactor.core.scheduler.Schedulers;
 /**
  * Exports a fetcher's {@link Fetcher#stats()} to Micrometer.
  *
- * {@snippet :
+ * <pre>{@code
  * new FetcherMetrics(fetcher, "crawler").bindTo(registry);
- * }
+ * }</pre>
  *
  * <p>Meters, each tagged {@code fetcher=<name>}: gauges {@code fetchflux.in.flight},
  * {@code fetchflux.reorder.waiting} and {@code fetchflux.reorder.waiting.bytes} (the backlog behind

@@ -15,10 +15,10 @@ import java.util.zip.GZIPOutputStream;
  *
  * <p>Immutable; build one with the static factories and refine it with the {@code with...} methods:
  *
- * {@snippet :
+ * <pre>{@code
  * server.route("/slow", Reply.ok("done").withDelay(Duration.ofMillis(200)));
  * server.route("/cut", Reply.truncated(1000, 10));
- * }
+ * }</pre>
  */
 public final class Reply {
 

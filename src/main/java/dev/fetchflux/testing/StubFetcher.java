@@ -32,7 +32,7 @@ import reactor.core.publisher.Mono;
  * ({@code requestTimeout}), {@code failOnHttpError} and the real error mapping into
  * {@link FetchException}; only the exchange is scripted.
  *
- * {@snippet :
+ * <pre>{@code
  * StubFetcher stub = StubFetcher.builder()
  *     .on("https://api.test/a", StubReply.ok("A").withDelay(Duration.ofSeconds(3)))
  *     .on("https://api.test/b", StubReply.ok("B"))
@@ -41,7 +41,7 @@ import reactor.core.publisher.Mono;
  *     .build();
  * Flux<FetchResult> results = stub.fetcher().fetch(Flux.just(
  *     "https://api.test/a", "https://api.test/b", "https://api.test/c"));
- * }
+ * }</pre>
  *
  * <h2>Script</h2>
  * A request is answered by the first of:

@@ -16,13 +16,13 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Immutable; build one with the static factories and refine it with the {@code with...} methods:
  *
- * {@snippet :
+ * <pre>{@code
  * StubReply.ok("done").withDelay(Duration.ofSeconds(2));
  * StubReply.status(503).withHeader("Retry-After", "1");
  * StubReply.error(new ConnectException("Connection refused"));
  * StubReply.failure(FetchException.Kind.BODY_TOO_LARGE, "body over 32 MiB");
  * StubReply.never();
- * }
+ * }</pre>
  *
  * <p>Delays run on Reactor's {@code Schedulers.parallel()} (through {@code Mono.delay}), so
  * {@code StepVerifier.withVirtualTime} controls them and a test of a one-hour delay takes no wall

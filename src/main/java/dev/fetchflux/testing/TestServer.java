@@ -44,14 +44,14 @@ import reactor.netty.resources.LoopResources;
  * request and the peak number of requests in flight, and counts requests the client abandoned
  * before the reply was complete.
  *
- * {@snippet :
+ * <pre>{@code
  * try (TestServer server = TestServer.start()) {
  *   server.route("/a", Reply.ok("A").withDelay(Duration.ofMillis(50)));
  *   URI a = server.uri("/a");
  *   // ... fetch it ...
  *   assertThat(server.requests()).hasSize(1);
  * }
- * }
+ * }</pre>
  *
  * <p>Failure modes that break HTTP (resets, truncation, invalid status lines) write raw bytes under
  * the HTTP codec and need a plain-text ({@code http://}) server.

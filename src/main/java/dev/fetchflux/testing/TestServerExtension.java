@@ -18,7 +18,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * A JUnit 5 extension that starts a {@link TestServer} for a test class or for each test, and
  * closes it afterwards.
  *
- * {@snippet :
+ * <pre>{@code
  * class CatalogClientTest {
  *   @RegisterExtension
  *   static TestServerExtension server = new TestServerExtension();
@@ -29,7 +29,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  *     // ... fetch server.url("/items") ...
  *   }
  * }
- * }
+ * }</pre>
  *
  * <h2>Lifecycle</h2>
  * <ul>

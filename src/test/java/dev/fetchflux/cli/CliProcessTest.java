@@ -6,10 +6,11 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fetchflux.support.Await;
+import dev.fetchflux.support.Ports;
 import dev.fetchflux.testing.TestServer;
+import dev.fetchflux.testing.TestServerExtension;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,10 +20,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** End to end: the launcher as a process against a real {@link TestServer}. */
@@ -30,17 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 class CliProcessTest {
   private static final Duration EXIT = Duration.ofSeconds(30);
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static TestServer server;
-
-  @BeforeAll
-  static void start() {
-    server = DemoServer.start(0);
-  }
-
-  @AfterAll
-  static void stop() {
-    server.close();
-  }
+  @RegisterExtension
+  static final TestServerExtension server = new TestServerExtension(() -> DemoServer.start(0));
 
   private static String url(String path) {
     return server.url(path);
@@ -109,7 +100,7 @@ class CliProcessTest {
 
   @Test
   void keepsGoingThroughMixedFailuresWithOneStderrLineEach() throws IOException {
-    int closed = closedPort();
+    int closed = Ports.closedPort();
     try (LauncherProcess p = LauncherProcess.start("-f", url("/echo?a"), url("/reset"),
         "http://bad host/", url("/status/404"), "http://127.0.0.1:" + closed + "/x",
         url("/truncate/100"), url("/echo?b"))) {
@@ -286,12 +277,6 @@ class CliProcessTest {
       }
       assertThat(p.stderr()).contains("60 URLs, 60 ok, 0 failed", "ordered stream",
           "sequential loop", "extrapolated: 10 URLs");
-    }
-  }
-
-  private static int closedPort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
     }
   }
 

@@ -4,49 +4,42 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fetchflux.support.Ports;
+import dev.fetchflux.support.Replies;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
+import dev.fetchflux.testing.TestServerExtension;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(60)
 class FetchCommandTest {
-  private static TestServer server;
+  @RegisterExtension
+  static final TestServerExtension server = new TestServerExtension();
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @BeforeAll
   static void start() {
-    server = TestServer.start();
     server.route("/big", Reply.ok(Reply.pattern(4096)));
     // /flaky/{id}: 503 the first time each id is asked for, 200 afterwards.
-    Map<String, AtomicInteger> hits = new ConcurrentHashMap<>();
-    server.handler(r -> !r.path().startsWith("/flaky/") ? null
-        : hits.computeIfAbsent(r.path(), k -> new AtomicInteger()).incrementAndGet() == 1
-            ? Reply.status(503, "busy") : Reply.ok("fine"));
-  }
-
-  @AfterAll
-  static void stop() {
-    server.close();
+    server.handler(Replies.inTurnPerPath("/flaky/", Reply.status(503, "busy"), Reply.ok("fine")));
   }
 
   private static String url(String path) {
@@ -164,7 +157,7 @@ class FetchCommandTest {
 
   @Test
   void keepsGoingPastFailuresAndReportsEachOnOneLine() throws IOException {
-    int closed = closedPort();
+    int closed = Ports.closedPort();
     CliRun run = CliRun.of(url("/echo?a"), url("/reset"), "not a url", url("/status/404"),
         "http://127.0.0.1:" + closed + "/x", url("/echo?c"));
     assertThat(run.status()).isEqualTo(1);
@@ -301,7 +294,6 @@ class FetchCommandTest {
 
   @Test
   void failFastStopsAtTheFirstFailureAndCancelsTheRest() {
-    server.resetCounters();
     CliRun run = CliRun.of("--fail-fast", "-f", "-c", "4", url("/echo?0"), url("/echo?1"),
         url("/status/500"), url("/stall?3"), url("/stall?4"));
     assertThat(run.status()).isEqualTo(1);
@@ -313,7 +305,6 @@ class FetchCommandTest {
 
   @Test
   void headersAndUserAgentAreSent() {
-    server.resetCounters();
     CliRun run = CliRun.of("-H", "X-Api-Key: k1", "-A", "probe/1", url("/echo?h"));
     assertThat(run.status()).isZero();
     assertThat(server.requests("/echo").get(0).headers().first("X-Api-Key")).isEqualTo("k1");
@@ -395,7 +386,6 @@ class FetchCommandTest {
 
   @Test
   void perHostCapsRequestsInFlightToOneHost() {
-    server.resetCounters();
     List<String> args = new ArrayList<>(List.of("-s", "-c", "8", "--per-host", "2"));
     for (int i = 0; i < 8; i++) {
       args.add(url("/delay/100?i=" + i));
@@ -407,7 +397,6 @@ class FetchCommandTest {
 
   @Test
   void rateSpacesTheRequests() {
-    server.resetCounters();
     CliRun run = CliRun.of("-s", "--rate", "10/s", url("/echo?r0"), url("/echo?r1"),
         url("/echo?r2"), url("/echo?r3"));
     assertThat(run.status()).isZero();
@@ -524,12 +513,6 @@ class FetchCommandTest {
     Path file = Files.writeString(dir.resolve("f"), "x");
     assertUsageError(CliRun.of("-o", file.toString(), url("/echo")), "'--output-dir'",
         "is not a directory");
-  }
-
-  private static int closedPort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 
   private static String[] concat(List<String> a, List<String> b) {

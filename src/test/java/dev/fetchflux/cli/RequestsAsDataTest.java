@@ -10,9 +10,10 @@ import dev.fetchflux.FetchResult;
 import dev.fetchflux.Fetcher;
 import dev.fetchflux.FetcherStats;
 import dev.fetchflux.support.Await;
+import dev.fetchflux.support.Replies;
 import dev.fetchflux.testing.RecordedRequest;
 import dev.fetchflux.testing.Reply;
-import dev.fetchflux.testing.TestServer;
+import dev.fetchflux.testing.TestServerExtension;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,13 +22,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -39,11 +37,11 @@ class RequestsAsDataTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final byte[] BINARY = {(byte) 0xff, 0, 1};
   private static final String ACCENTED = "h\u00e9llo \u2713 \"quoted\"\n";
-  private static TestServer server;
+  @RegisterExtension
+  static final TestServerExtension server = new TestServerExtension();
 
   @BeforeAll
   static void start() {
-    server = TestServer.start();
     server.route("/api/items", Reply.ok("created"));
     server.route("/api/upload", Reply.ok("stored"));
     server.route("/bin", Reply.ok(BINARY));
@@ -52,15 +50,8 @@ class RequestsAsDataTest {
     server.route("/cut", Reply.ok(new byte[] {'a', (byte) 0xe2, (byte) 0x82}));
     server.route("/big", Reply.ok(Reply.pattern(4096)));
     // /once-busy/{id}: 503 the first time each id is asked for, 200 afterwards.
-    Map<String, AtomicInteger> hits = new ConcurrentHashMap<>();
-    server.handler(r -> !r.path().startsWith("/once-busy/") ? null
-        : hits.computeIfAbsent(r.path(), k -> new AtomicInteger()).incrementAndGet() == 1
-            ? Reply.status(503, "busy") : Reply.ok("fine"));
-  }
-
-  @AfterAll
-  static void stop() {
-    server.close();
+    server.handler(
+        Replies.inTurnPerPath("/once-busy/", Reply.status(503, "busy"), Reply.ok("fine")));
   }
 
   private static String url(String path) {

@@ -2,34 +2,24 @@ package dev.fetchflux.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.fetchflux.testing.TestServer;
+import dev.fetchflux.testing.TestServerExtension;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code --resume} and {@code --jsonl-file} in-process: usage, refusals, exit status, summary. */
 @Timeout(60)
 class ResumeCommandTest {
-  private static TestServer server;
+  @RegisterExtension
+  static final TestServerExtension server = new TestServerExtension();
 
   @TempDir
   Path tmp;
-
-  @BeforeAll
-  static void start() {
-    server = TestServer.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    server.close();
-  }
 
   private static String url(String path) {
     return server.url(path);

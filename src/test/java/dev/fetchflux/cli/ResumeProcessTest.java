@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fetchflux.support.Await;
 import dev.fetchflux.testing.RecordedRequest;
-import dev.fetchflux.testing.TestServer;
+import dev.fetchflux.testing.TestServerExtension;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -17,10 +17,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -40,23 +40,18 @@ class ResumeProcessTest {
 
   @TempDir
   static Path references;
-  private static TestServer server;
+  @RegisterExtension
+  static final TestServerExtension server = new TestServerExtension();
   private static Path referenceDir;
   private static Path referenceFile;
 
   @BeforeAll
   static void uninterruptedRuns() {
-    server = TestServer.start();
     referenceDir = references.resolve("out");
     referenceFile = references.resolve("results.jsonl");
     assertThat(CliRun.of(args("-o", referenceDir.toString())).status()).isEqualTo(1);
     assertThat(CliRun.of(args("--jsonl-file", referenceFile.toString())).status()).isEqualTo(1);
     assertThat(lines(referenceFile)).hasSize(COUNT);
-  }
-
-  @AfterAll
-  static void stop() {
-    server.close();
   }
 
   /**

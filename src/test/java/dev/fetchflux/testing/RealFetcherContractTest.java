@@ -1,10 +1,7 @@
 package dev.fetchflux.testing;
 
 import dev.fetchflux.Fetcher;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
+import dev.fetchflux.support.Ports;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,7 +35,7 @@ class RealFetcherContractTest extends FetcherContract {
 
   @Override
   protected String refused(String path) {
-    return "http://127.0.0.1:" + closedPort() + path;
+    return "http://127.0.0.1:" + Ports.closedPort() + path;
   }
 
   @Override
@@ -74,14 +71,5 @@ class RealFetcherContractTest extends FetcherContract {
   @Override
   protected int cancelledRequests() {
     return server.abandoned();
-  }
-
-  /** A loopback port nothing listens on: bound by the OS, then released. */
-  private static int closedPort() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

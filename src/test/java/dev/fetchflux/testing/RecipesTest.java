@@ -6,6 +6,7 @@ import dev.fetchflux.FetchException;
 import dev.fetchflux.FetchRequest;
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.Fetcher;
+import dev.fetchflux.RetryPolicy;
 import java.net.ConnectException;
 import java.net.URI;
 import java.time.Duration;
@@ -15,7 +16,6 @@ import org.junit.jupiter.api.Timeout;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
-import reactor.util.retry.Retry;
 
 /**
  * The recipes of docs/testing.md: each code block there is the code between a {@code // recipe:}
@@ -96,16 +96,19 @@ class RecipesTest {
             StubReply.error(() -> new ConnectException("Connection refused")),
             StubReply.error(() -> new ConnectException("Connection refused")),
             StubReply.ok("third time lucky"))
+        .configure(fetcher -> fetcher.retry(RetryPolicy.builder()
+            .maxAttempts(3)
+            .backoff(Duration.ofSeconds(1), Duration.ofSeconds(30))
+            .build()))
         .build();
 
-    StepVerifier.withVirtualTime(() -> stub.fetcher()
-            .fetchOrFail(Mono.just("https://api.test/flaky"))
-            .retryWhen(Retry.backoff(3, Duration.ofSeconds(1))
-                .filter(e -> e instanceof FetchException f
-                    && f.kind() == FetchException.Kind.CONNECT_REFUSED)))
+    StepVerifier.withVirtualTime(() -> stub.fetcher().fetchOne("https://api.test/flaky"))
         .expectSubscription()
-        .thenAwait(Duration.ofSeconds(10)) // backoff: ~1 s, then ~2 s, with jitter
-        .assertNext(ok -> assertThat(ok.body().asString()).isEqualTo("third time lucky"))
+        .thenAwait(Duration.ofSeconds(10)) // waits: up to 1 s, then up to 2 s (full jitter)
+        .assertNext(r -> assertThat(r).isInstanceOfSatisfying(FetchResult.Success.class, ok -> {
+          assertThat(ok.body().asString()).isEqualTo("third time lucky");
+          assertThat(ok.attempts()).isEqualTo(3);
+        }))
         .expectComplete()
         .verify(Duration.ofSeconds(5));
 
