@@ -13,13 +13,13 @@ import java.util.Set;
  * headers without control characters), so a request that exists can be sent. Per-request headers are
  * added to, and replace, the fetcher's default headers of the same names.
  *
- * {@snippet :
+ * <pre>{@code
  * FetchRequest post = FetchRequest.builder(URI.create("https://api.example/items"))
  *     .method("POST")
  *     .header("Content-Type", "application/json")
  *     .body(Body.of("{\"name\":\"x\"}"))
  *     .build();
- * }
+ * }</pre>
  *
  * @param method upper-case method, such as {@code GET}
  * @param uri absolute http or https URI

@@ -33,13 +33,13 @@ import reactor.core.scheduler.Schedulers;
 /**
  * Fetches many requests concurrently and streams the results back in input order.
  *
- * {@snippet :
+ * <pre>{@code
  * try (Fetcher fetcher = Fetcher.builder().maxInFlight(32).build()) {
  *   fetcher.fetch(Flux.just("http://127.0.0.1:8080/a", "http://127.0.0.1:8080/b"))
  *       .doOnNext(r -> System.out.println(r.index() + " " + r.isSuccess()))
  *       .blockLast();
  * }
- * }
+ * }</pre>
  *
  * <h2>Inputs</h2>
  * Every method that takes a {@code Publisher<?>} accepts elements of three types: a
