@@ -671,7 +671,9 @@ public final class Fetcher implements AutoCloseable {
      * <p>With {@link #retry retries}, each attempt has its own deadline (a timed-out attempt is not
      * retried); {@link RetryPolicy.Builder#maxRetryTime} bounds when the last attempt may start. Time
      * spent waiting for a {@link #maxInFlightPerHost per-host} or {@link #maxRequestsPerSecond rate}
-     * permit does not count: the clock starts when the request is sent.
+     * permit does not count: the clock starts when the request is sent. No request waits for a
+     * pooled connection (the pool has no limit per host), so concurrent {@code fetch} calls on one
+     * host cannot use up each other's deadlines.
      */
     public Builder requestTimeout(Duration timeout) {
       this.requestTimeout = Checks.positive("requestTimeout", timeout);
