@@ -192,8 +192,8 @@ class ConnectionBudgetTest {
             settled.bytes() >> 10, before.bytes() >> 10, server.connectionsOpen());
         assertThat(server.connectionsOpen()).isLessThanOrEqualTo(cap);
       }
-      // 500 more hosts, and the live heap stays where it was: less than a kilobyte per
-      // host (a pool and its closed connection kept per host cost about 3 KiB).
+      // 500 more hosts, and the live heap stays where it was: less than a kilobyte per host (a
+      // pool and a connection kept per host, as before, cost several).
       assertThat(rounds.get(1).bytes() - rounds.get(0).bytes())
           .isLessThan(hostsPerRound * 1024L);
     }
