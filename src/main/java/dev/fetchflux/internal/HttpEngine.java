@@ -119,7 +119,7 @@ public final class HttpEngine implements Transport {
         // and politeness what a host gets (maxInFlightPerHost), so the pool never makes a
         // request wait. A per-host cap equal to one call's maxInFlight let concurrent fetch
         // calls on one host wait for each other's connections, and that wait ran on their
-        // request deadlines: they failed with DEADLINE without a byte sent.
+        // request deadlines: DEADLINE failures from a server that answered in time.
         .maxConnections(Integer.MAX_VALUE)
         .pendingAcquireMaxCount(-1)
         // No timer of the pool's own either (an acquire never waits now); a non-zero timeout
