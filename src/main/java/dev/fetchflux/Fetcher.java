@@ -95,6 +95,8 @@ public final class Fetcher implements AutoCloseable {
   public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(30);
   /** The default {@link Builder#requestTimeout(Duration)}: 60 seconds. */
   public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
+  /** The default {@link Builder#maxIdleTime(Duration)}: 30 seconds. */
+  public static final Duration DEFAULT_MAX_IDLE_TIME = Duration.ofSeconds(30);
   /** The default {@link Builder#maxRedirects(int)}: 10. */
   public static final int DEFAULT_MAX_REDIRECTS = 10;
   /** The default {@code User-Agent}. */
@@ -137,7 +139,6 @@ public final class Fetcher implements AutoCloseable {
     EngineSettings settings =
         new EngineSettings(
             "fetchflux-" + INSTANCES.incrementAndGet(),
-            b.maxInFlight,
             b.connectTimeout,
             b.readTimeout,
             b.requestTimeout,
@@ -156,7 +157,9 @@ public final class Fetcher implements AutoCloseable {
             b.eventLoopThreads,
             b.proxies,
             List.copyOf(b.resolveRules),
-            List.copyOf(b.connectToRules));
+            List.copyOf(b.connectToRules),
+            b.effectiveMaxIdleConnections(),
+            b.maxIdleTime);
     this.transport = new HttpEngine(settings);
     this.ownsTransport = true;
   }
@@ -610,6 +613,8 @@ public final class Fetcher implements AutoCloseable {
       b.proxies = proxies;
       b.resolveRules = new ArrayList<>(resolveRules);
       b.connectToRules = new ArrayList<>(connectToRules);
+      b.maxIdleConnections = maxIdleConnections;
+      b.maxIdleTime = maxIdleTime;
       return b;
     }
 
@@ -618,8 +623,10 @@ public final class Fetcher implements AutoCloseable {
     }
 
     /**
-     * Requests on the wire at once per {@code fetch} call (C); also the connection pool's limit per
-     * host. Default {@value #DEFAULT_MAX_IN_FLIGHT}.
+     * Requests on the wire at once per {@code fetch} call (C). Default
+     * {@value #DEFAULT_MAX_IN_FLIGHT}. The connection pool has no limit of its own per host, so
+     * concurrent calls never wait for each other's connections; {@link #maxInFlightPerHost} bounds
+     * what one host gets across calls.
      */
     public Builder maxInFlight(int maxInFlight) {
       if (maxInFlight < 1) {
@@ -710,7 +717,9 @@ public final class Fetcher implements AutoCloseable {
      * <p>With {@link #retry retries}, each attempt has its own deadline (a timed-out attempt is not
      * retried); {@link RetryPolicy.Builder#maxRetryTime} bounds when the last attempt may start. Time
      * spent waiting for a {@link #maxInFlightPerHost per-host} or {@link #maxRequestsPerSecond rate}
-     * permit does not count: the clock starts when the request is sent.
+     * permit does not count: the clock starts when the request is sent. No request waits for a
+     * pooled connection (the pool has no limit per host), so concurrent {@code fetch} calls on one
+     * host cannot use up each other's deadlines.
      */
     public Builder requestTimeout(Duration timeout) {
       this.requestTimeout = Checks.positive("requestTimeout", timeout);
@@ -944,6 +953,45 @@ public final class Fetcher implements AutoCloseable {
     public Builder connectTo(ConnectToRule rule) {
       this.connectToRules.add(Objects.requireNonNull(rule, "rule"));
       return this;
+    }
+
+    // Connections kept open between requests (docs/architecture.md, "The transport").
+
+    private int maxIdleConnections = -1;
+    private Duration maxIdleTime = DEFAULT_MAX_IDLE_TIME;
+
+    /**
+     * Idle keep-alive connections kept open across all hosts; past it the least recently used one
+     * is closed. Default: 4 × {@link #maxInFlight} (128 with the defaults), as curl keeps 4 times
+     * its parallel transfers: room for the connections of a few calls on a handful of hosts, while a
+     * crawl over many hosts holds about {@code maxInFlight} connections plus this cache instead of
+     * one per host it ever touched. 0 closes every connection after its response.
+     *
+     * <p>If the process runs out of descriptors ("Too many open files") when a new connection is
+     * opened, the least recently used half of the idle connections is closed, the connection tried
+     * again, and the cap lowered to what remains; see {@code docs/reliability.md}.
+     */
+    public Builder maxIdleConnections(int max) {
+      if (max < 0) {
+        throw new IllegalArgumentException("maxIdleConnections < 0: " + max);
+      }
+      this.maxIdleConnections = max;
+      return this;
+    }
+
+    /**
+     * How long a keep-alive connection may stay idle before it is closed. Default 30 seconds.
+     * Servers close idle connections too (often after 5 to 75 seconds); a request that meets one
+     * closed before it was sent is retried on another connection by reactor-netty.
+     */
+    public Builder maxIdleTime(Duration maxIdleTime) {
+      this.maxIdleTime = Checks.positive("maxIdleTime", maxIdleTime);
+      return this;
+    }
+
+    int effectiveMaxIdleConnections() {
+      return maxIdleConnections >= 0 ? maxIdleConnections
+          : (int) Math.min(Integer.MAX_VALUE, 4L * maxInFlight);
     }
   }
 }

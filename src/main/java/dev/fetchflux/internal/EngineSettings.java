@@ -17,7 +17,6 @@ import org.jspecify.annotations.Nullable;
  */
 public record EngineSettings(
     String name,
-    int maxConnectionsPerHost,
     Duration connectTimeout,
     Duration readTimeout,
     Duration requestTimeout,
@@ -36,4 +35,6 @@ public record EngineSettings(
     int eventLoopThreads,
     ProxySettings proxies,
     List<ResolveRule> resolveRules,
-    List<ConnectToRule> connectToRules) {}
+    List<ConnectToRule> connectToRules,
+    int maxIdleConnections,
+    Duration maxIdleTime) {}

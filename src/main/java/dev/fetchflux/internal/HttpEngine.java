@@ -54,7 +54,16 @@ public final class HttpEngine implements Transport {
   private static final Set<String> ALWAYS_SENSITIVE =
       Set.of("authorization", "cookie", "proxy-authorization");
 
+  /**
+   * How often idle connections are checked against {@code maxIdleTime}, closed ones dropped from
+   * their pools, and empty pools looked for; each pool checks its own idle queue.
+   */
+  private static final Duration EVICTION_INTERVAL = Duration.ofSeconds(1);
+  /** How long a pool stays empty and unused before it is disposed (reactor-pool counts seconds). */
+  private static final Duration POOL_INACTIVITY = Duration.ofSeconds(1);
+
   private final EngineSettings settings;
+  private final IdleConnections idle;
   private final ConnectionProvider provider;
   private final LoopResources loops;
   /** Plain-text base client: no TLS set up, so http-only runs never pay for an SSL context. */
@@ -73,21 +82,8 @@ public final class HttpEngine implements Transport {
 
   public HttpEngine(EngineSettings settings) {
     this.settings = settings;
-    this.provider =
-        ConnectionProvider.builder(settings.name())
-            .maxConnections(settings.maxConnectionsPerHost())
-            // Admission already bounds what is in flight; the pool must never be the limit, nor fail
-            // acquires that admission let through.
-            .pendingAcquireMaxCount(-1)
-            // No timer of the pool's own: the fetcher's per-request deadline already covers waiting
-            // for a connection. A non-zero timeout arms a task on Schedulers.parallel() for every
-            // acquire that has to wait, which is most of them when the next request is admitted
-            // while the finished one still holds its connection: a lock and a thread wake-up per
-            // request (docs/benchmarks.md, "Profile of the CLI").
-            .pendingAcquireTimeout(Duration.ZERO)
-            .maxIdleTime(Duration.ofSeconds(30))
-            .evictInBackground(Duration.ofSeconds(30))
-            .build();
+    this.idle = new IdleConnections(settings.maxIdleConnections());
+    this.provider = pool(settings.name(), settings.maxIdleTime());
     this.loops = LoopResources.create(settings.name(), settings.eventLoopThreads(), true);
     Set<String> s = new HashSet<>(ALWAYS_SENSITIVE);
     for (String h : settings.sensitiveHeaders()) {
@@ -112,6 +108,35 @@ public final class HttpEngine implements Transport {
         .cache();
   }
 
+  /**
+   * The engine's connection pool: one per remote address, as reactor-netty keeps them, each with no
+   * limit, closing connections idle for {@code maxIdleTime}, and disposed once empty for a while.
+   * {@link IdleConnections} bounds the idle connections of all of them together.
+   */
+  static ConnectionProvider pool(String name, Duration maxIdleTime) {
+    return ConnectionProvider.builder(name)
+        // No limit per host: admission bounds what one fetch call has in flight (maxInFlight)
+        // and politeness what a host gets (maxInFlightPerHost), so the pool never makes a
+        // request wait. A per-host cap equal to one call's maxInFlight let concurrent fetch
+        // calls on one host wait for each other's connections, and that wait ran on their
+        // request deadlines: DEADLINE failures from a server that answered in time.
+        .maxConnections(Integer.MAX_VALUE)
+        .pendingAcquireMaxCount(-1)
+        // No timer of the pool's own either (an acquire never waits now); a non-zero timeout
+        // arms a task on Schedulers.parallel() for every acquire that waits (docs/benchmarks.md,
+        // "Profile of the CLI").
+        .pendingAcquireTimeout(Duration.ZERO)
+        // Bounds on idle connections: their idle time here, their number across all hosts in
+        // IdleConnections (reactor-netty bounds each per-address pool only).
+        .maxIdleTime(maxIdleTime)
+        .evictInBackground(EVICTION_INTERVAL)
+        // A pool per remote address: without disposal a crawl keeps one per host it ever
+        // touched. Only an empty pool (no connection, no acquire) is disposed, so disposing it
+        // soon costs nothing but a small object made again if the host comes back.
+        .disposeInactivePoolsInBackground(EVICTION_INTERVAL, POOL_INACTIVITY)
+        .build();
+  }
+
   private HttpClient buildClient(EngineSettings s) {
     HttpClient c =
         HttpClient.create(provider)
@@ -130,6 +155,8 @@ public final class HttpEngine implements Transport {
             })
             .compress(s.compression())
             .keepAlive(true)
+            .observe(idle)
+            .mapConnect(idle::recovering)
             .doOnResponse((response, connection) -> {
               int status = response.status().code();
               // A redirect's body is drained (up to a bound) and dropped, never held.
@@ -462,7 +489,8 @@ public final class HttpEngine implements Transport {
 
   @Override
   public Mono<Void> closeLater() {
-    return routing.closeLater()
+    return Mono.fromRunnable(idle::close)
+        .then(routing.closeLater())
         .then(Mono.defer(() -> {
           Routing r = secureBuilt.get();
           return r == null ? Mono.<Void>empty() : r.closeLater();
