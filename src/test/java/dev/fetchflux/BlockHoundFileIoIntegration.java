@@ -36,6 +36,11 @@ import reactor.blockhound.integration.BlockHoundIntegration;
  *       ({@code AbstractQueuedSynchronizer.acquire} does not catch around {@code park}), so every
  *       later logger creation hangs; a test run was seen stuck that way in {@code Fetcher.close()}.
  *       BlockHound's own logging integration allows logback's equivalent, not log4j's.
+ *   <li>Flink's {@code ExecutorUtils.gracefulShutdown}, on the test class path through the Flink
+ *       MiniCluster of {@code FetchJobTest}: when the cluster stops, Flink's REST endpoint waits for
+ *       its own executor to terminate from a thread of its shaded Netty's
+ *       {@code GlobalEventExecutor}, which BlockHound counts as non-blocking. Flink's shutdown of
+ *       Flink's threads, once per cluster, not fetchflux code and not on a fetcher's event loop.
  * </ul>
  */
 public final class BlockHoundFileIoIntegration implements BlockHoundIntegration {
@@ -95,5 +100,6 @@ public final class BlockHoundFileIoIntegration implements BlockHoundIntegration 
     }
     builder.allowBlockingCallsInside(LOG4J_LOGGER_REGISTRY, "getLogger");
     builder.allowBlockingCallsInside(LOG4J_LOGGER_REGISTRY, "computeIfAbsent");
+    builder.allowBlockingCallsInside("org.apache.flink.util.ExecutorUtils", "gracefulShutdown");
   }
 }
