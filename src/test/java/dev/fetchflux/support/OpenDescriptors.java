@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The file descriptors this process has open, read from Linux's {@code /proc/self/fd}: descriptor
@@ -58,21 +59,37 @@ public final class OpenDescriptors {
   }
 
   /**
-   * {@code target} with, for a socket, its protocol, addresses and state where the kernel lists
-   * them (a socket of another network namespace, or closed meanwhile, keeps its bare name).
+   * One socket from the kernel's tables: its description ({@code tcp6 127.0.0.1:40112 ->
+   * 127.0.0.1:35281 ESTABLISHED}), local port and whether it is a listening socket.
    */
-  public static String describe(String target) {
+  record Socket(String description, int localPort, boolean listening) {}
+
+  /**
+   * {@code target} with, for a socket, its protocol, addresses and state from {@code sockets} (as
+   * read by {@link #sockets()}). A socket the tables do not list is a TCP socket no longer in a
+   * connection (reset, or closed by the peer and cleaned up) whose descriptor is still open, or one
+   * of another network namespace.
+   */
+  static String describe(String target, Map<String, Socket> sockets) {
     Matcher m = SOCKET.matcher(target);
     if (!m.matches()) {
       return target;
     }
-    String found = sockets().get(m.group(1));
-    return found == null ? target : target + " " + found;
+    Socket found = sockets.get(m.group(1));
+    return found == null
+        ? target + " (in no connection table: reset or closed, but the descriptor is open)"
+        : target + " " + found.description();
   }
 
-  /** Socket inode to description, from the kernel's socket tables. */
-  static Map<String, String> sockets() {
-    Map<String, String> out = new HashMap<>();
+  /** The socket {@code target} names, if it is one the kernel's tables list. */
+  static @Nullable Socket socket(String target, Map<String, Socket> sockets) {
+    Matcher m = SOCKET.matcher(target);
+    return m.matches() ? sockets.get(m.group(1)) : null;
+  }
+
+  /** Socket inode to socket, from the kernel's socket tables. */
+  static Map<String, Socket> sockets() {
+    Map<String, Socket> out = new HashMap<>();
     for (String proto : List.of("tcp", "tcp6", "udp", "udp6")) {
       for (String[] row : table("/proc/self/net/" + proto)) {
         // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
@@ -80,15 +97,18 @@ public final class OpenDescriptors {
           continue;
         }
         int state = Integer.parseInt(row[3], 16);
-        String stateName = proto.startsWith("tcp") && state < TCP_STATES.length
-            ? " " + TCP_STATES[state] : "";
-        out.put(row[9], proto + " " + address(row[1]) + " -> " + address(row[2]) + stateName);
+        boolean tcp = proto.startsWith("tcp");
+        String stateName = tcp && state < TCP_STATES.length ? " " + TCP_STATES[state] : "";
+        int port = Integer.parseInt(row[1].substring(row[1].indexOf(':') + 1), 16);
+        out.put(row[9], new Socket(
+            proto + " " + address(row[1]) + " -> " + address(row[2]) + stateName, port,
+            tcp && state == 10));
       }
     }
     for (String[] row : table("/proc/self/net/unix")) {
       // Num RefCount Protocol Flags Type St Inode [Path]
       if (row.length >= 7) {
-        out.put(row[6], "unix" + (row.length > 7 ? " " + row[7] : ""));
+        out.put(row[6], new Socket("unix" + (row.length > 7 ? " " + row[7] : ""), -1, false));
       }
     }
     return out;

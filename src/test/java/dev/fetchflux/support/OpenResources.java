@@ -55,8 +55,12 @@ public final class OpenResources {
 
   private static final String JAVA_HOME = System.getProperty("java.home");
 
-  /** Descriptors and temporary files open at one moment. */
-  public record Snapshot(Set<String> descriptors, Set<Path> temporaries) {}
+  /**
+   * Descriptors (as {@code fd -> target}) and temporary files open at one moment, and the ports of
+   * the listening sockets among those descriptors.
+   */
+  public record Snapshot(Set<String> descriptors, Set<Path> temporaries,
+      Set<Integer> listeningPorts) {}
 
   private OpenResources() {}
 
@@ -68,14 +72,28 @@ public final class OpenResources {
   /** The descriptors (as {@code fd -> target}) and temporary files open now. */
   public static Snapshot snapshot() {
     Set<String> fds = new HashSet<>();
+    Set<Integer> listening = new HashSet<>();
     if (OpenDescriptors.supported()) {
+      Map<String, OpenDescriptors.Socket> sockets = null;
       for (Map.Entry<Integer, String> e : OpenDescriptors.read().entrySet()) {
-        if (!processWide(e.getValue())) {
-          fds.add(e.getKey() + " -> " + e.getValue());
+        String target = e.getValue();
+        if (processWide(target)) {
+          continue;
+        }
+        fds.add(e.getKey() + " -> " + target);
+        if (target.startsWith("socket:")) {
+          if (sockets == null) {
+            sockets = OpenDescriptors.sockets();
+          }
+          OpenDescriptors.Socket s = OpenDescriptors.socket(target, sockets);
+          if (s != null && s.listening()) {
+            listening.add(s.localPort());
+          }
         }
       }
     }
-    return new Snapshot(fds, temporaries(Path.of(System.getProperty("java.io.tmpdir"))));
+    return new Snapshot(fds, temporaries(Path.of(System.getProperty("java.io.tmpdir"))),
+        listening);
   }
 
   /**
@@ -140,15 +158,34 @@ public final class OpenResources {
     }
   }
 
-  /** Everything in {@code now} and not in {@code before}, except the keys in {@code ignored}. */
+  /**
+   * Everything in {@code now} and not in {@code before}, except the keys in {@code ignored} and the
+   * connections accepted by a server that was already listening in {@code before}: those belong to
+   * that server (a class's server started in {@code @BeforeAll}), which closes them when a client
+   * goes or when it stops, and are checked with it (the class check, whose snapshot was taken
+   * before the server listened). The other end of such a connection, when it is in this process, is
+   * a client's, and counts.
+   */
   static List<Leak> compare(Snapshot before, Snapshot now, Set<String> ignored) {
     List<Leak> leaks = new ArrayList<>();
+    Map<String, OpenDescriptors.Socket> sockets = null;
     for (String fd : new TreeSet<>(now.descriptors())) {
-      if (!before.descriptors().contains(fd) && !ignored.contains(fd)) {
-        int arrow = fd.indexOf(" -> ");
-        leaks.add(new Leak(fd, "descriptor " + fd.substring(0, arrow) + " -> "
-            + OpenDescriptors.describe(fd.substring(arrow + 4))));
+      if (before.descriptors().contains(fd) || ignored.contains(fd)) {
+        continue;
       }
+      int arrow = fd.indexOf(" -> ");
+      String target = fd.substring(arrow + 4);
+      if (target.startsWith("socket:") && sockets == null) {
+        sockets = OpenDescriptors.sockets();
+      }
+      OpenDescriptors.Socket socket =
+          sockets == null ? null : OpenDescriptors.socket(target, sockets);
+      if (socket != null && !socket.listening()
+          && before.listeningPorts().contains(socket.localPort())) {
+        continue;
+      }
+      leaks.add(new Leak(fd, "descriptor " + fd.substring(0, arrow) + " -> "
+          + (sockets == null ? target : OpenDescriptors.describe(target, sockets))));
     }
     for (Path p : new TreeSet<>(now.temporaries())) {
       if (!before.temporaries().contains(p) && !ignored.contains(p.toString())) {

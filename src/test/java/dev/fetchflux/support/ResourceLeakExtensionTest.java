@@ -118,6 +118,20 @@ class ResourceLeakExtensionTest {
   }
 
   @Test
+  void connectionsAClassServerAcceptedAreTheClasssToClose() {
+    Assumptions.assumeTrue(OpenResources.descriptorsChecked(), "needs /proc/self/fd (Linux)");
+    Map<String, Throwable> failures = launch(ClassServerKeepsAConnection.class);
+
+    // The test closed its client end; the server's end is the class's, and it never closes it.
+    String name = "ResourceLeakExtensionTest$ClassServerKeepsAConnection";
+    assertThat(failures).containsOnlyKeys(name);
+    assertThat(failures.get(name))
+        .hasMessageContaining("1 resource(s) left open or on disk after all of " + name)
+        .hasMessageMatching("(?s).*socket:\\[\\d+] tcp6? 127\\.0\\.0\\.1:"
+            + ClassServerKeepsAConnection.port + " -> 127\\.0\\.0\\.1:\\d+ CLOSE_WAIT.*");
+  }
+
+  @Test
   void spillFilesAreCheckedWithoutDescriptorsToo() throws IOException {
     OpenResources.Snapshot before = OpenResources.snapshot();
     Path left = Files.createFile(Leaky.tmp().resolve("fetchflux-12345.body"));
@@ -210,6 +224,32 @@ class ResourceLeakExtensionTest {
       Path file = tmp().resolve("fetchflux-kept.body");
       FILES.add(file);
       Files.write(file, new byte[] {1});
+    }
+  }
+
+  /** A class-level server that accepts a connection per test and never closes it. */
+  static class ClassServerKeepsAConnection {
+    static ServerSocket classServer;
+    static volatile int port;
+
+    @BeforeAll
+    static void start() throws IOException {
+      classServer = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+      port = classServer.getLocalPort();
+    }
+
+    @Test
+    void connectsAndClosesItsEnd() throws IOException {
+      Assumptions.assumeTrue(Leaky.launchedByOuterTest);
+      try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        Leaky.LEFT.add(classServer.accept());
+        assertThat(client.isConnected()).isTrue();
+      }
+    }
+
+    @AfterAll
+    static void stop() throws IOException {
+      classServer.close();
     }
   }
 
