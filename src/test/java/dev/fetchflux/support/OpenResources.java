@@ -54,6 +54,7 @@ public final class OpenResources {
       Pattern.compile("\\..*\\.tmp"));
 
   private static final String JAVA_HOME = System.getProperty("java.home");
+  private static final String DELETED = " (deleted)";
 
   /**
    * Descriptors (as {@code fd -> target}) and temporary files open at one moment, and the ports of
@@ -76,7 +77,9 @@ public final class OpenResources {
     if (OpenDescriptors.supported()) {
       Map<String, OpenDescriptors.Socket> sockets = null;
       for (Map.Entry<Integer, String> e : OpenDescriptors.read().entrySet()) {
-        String target = e.getValue();
+        // A file deleted while open reads "<path> (deleted)": still the same open file.
+        String target = e.getValue().endsWith(DELETED)
+            ? e.getValue().substring(0, e.getValue().length() - DELETED.length()) : e.getValue();
         if (processWide(target)) {
           continue;
         }
