@@ -12,6 +12,19 @@ import reactor.blockhound.integration.BlockHoundIntegration;
  * {@code Files.copy} and {@code FileChannel} use. Body spilling and the CLI's output files write
  * through it, and must never do so on an event loop.
  *
+ * <p><b>Blocking:</b> opening, creating, renaming and deleting files and directories. A disk (or a
+ * network file system) can take as long to create or unlink a file as to write it, and the library
+ * creates spill files and deletes released bodies. Marked where every path ends: the JDK 17
+ * natives behind NIO ({@code sun.nio.fs.UnixNativeDispatcher}: {@code Files.newByteChannel},
+ * {@code createFile}, {@code createTempFile}, {@code createDirectories}, {@code delete},
+ * {@code deleteIfExists}, {@code move}, {@code FileChannel.open},
+ * {@code AsynchronousFileChannel.open}) and behind {@code java.io} ({@code File.delete},
+ * {@code createNewFile}, {@code mkdir}, {@code renameTo} in {@code java.io.UnixFileSystem}; the
+ * {@code open0} of {@code FileInputStream}, {@code FileOutputStream} and
+ * {@code RandomAccessFile}). Names and descriptors checked with {@code javap -p -s} on JDK 17;
+ * {@code BlockHoundTest} proves each kind fires. Class loading opens jars through
+ * {@code RandomAccessFile} too, inside {@code ClassLoader.loadClass}, which BlockHound allows.
+ *
  * <p><b>Allowed:</b> each entry must say why the call cannot block for long or cannot be moved off
  * the event loop; "a test failed" is not a reason.
  * <ul>
@@ -23,6 +36,11 @@ import reactor.blockhound.integration.BlockHoundIntegration;
  *       ({@code AbstractQueuedSynchronizer.acquire} does not catch around {@code park}), so every
  *       later logger creation hangs; a test run was seen stuck that way in {@code Fetcher.close()}.
  *       BlockHound's own logging integration allows logback's equivalent, not log4j's.
+ *   <li>Flink's {@code ExecutorUtils.gracefulShutdown}, on the test class path through the Flink
+ *       MiniCluster of {@code FetchJobTest}: when the cluster stops, Flink's REST endpoint waits for
+ *       its own executor to terminate from a thread of its shaded Netty's
+ *       {@code GlobalEventExecutor}, which BlockHound counts as non-blocking. Flink's shutdown of
+ *       Flink's threads, once per cluster, not fetchflux code and not on a fetcher's event loop.
  * </ul>
  */
 public final class BlockHoundFileIoIntegration implements BlockHoundIntegration {
@@ -44,12 +62,44 @@ public final class BlockHoundFileIoIntegration implements BlockHoundIntegration 
     {"transferFrom", "(Ljava/nio/channels/ReadableByteChannel;JJ)J"},
   };
 
+  private static final String UNIX_NATIVE_DISPATCHER = "sun.nio.fs.UnixNativeDispatcher";
+
+  /** The natives of {@code UnixNativeDispatcher} that open, create, rename or delete a file. */
+  private static final String[][] NIO_FILE_OPS = {
+    {"open0", "(JII)I"},
+    {"openat0", "(IJII)I"},
+    {"mkdir0", "(JI)V"},
+    {"rename0", "(JJ)V"},
+    {"renameat0", "(IJIJ)V"},
+    {"unlink0", "(J)V"},
+    {"unlinkat0", "(IJI)V"},
+    {"rmdir0", "(J)V"},
+  };
+
+  /** Class, method and descriptor of each {@code java.io} native that opens or changes a file. */
+  private static final String[][] JAVA_IO_FILE_OPS = {
+    {"java.io.UnixFileSystem", "createFileExclusively", "(Ljava/lang/String;)Z"},
+    {"java.io.UnixFileSystem", "createDirectory", "(Ljava/io/File;)Z"},
+    {"java.io.UnixFileSystem", "rename0", "(Ljava/io/File;Ljava/io/File;)Z"},
+    {"java.io.UnixFileSystem", "delete0", "(Ljava/io/File;)Z"},
+    {"java.io.FileInputStream", "open0", "(Ljava/lang/String;)V"},
+    {"java.io.FileOutputStream", "open0", "(Ljava/lang/String;Z)V"},
+    {"java.io.RandomAccessFile", "open0", "(Ljava/lang/String;I)V"},
+  };
+
   @Override
   public void applyTo(BlockHound.Builder builder) {
     for (String[] m : FILE_CHANNEL_IO) {
       builder.markAsBlocking(FILE_CHANNEL, m[0], m[1]);
     }
+    for (String[] m : NIO_FILE_OPS) {
+      builder.markAsBlocking(UNIX_NATIVE_DISPATCHER, m[0], m[1]);
+    }
+    for (String[] m : JAVA_IO_FILE_OPS) {
+      builder.markAsBlocking(m[0], m[1], m[2]);
+    }
     builder.allowBlockingCallsInside(LOG4J_LOGGER_REGISTRY, "getLogger");
     builder.allowBlockingCallsInside(LOG4J_LOGGER_REGISTRY, "computeIfAbsent");
+    builder.allowBlockingCallsInside("org.apache.flink.util.ExecutorUtils", "gracefulShutdown");
   }
 }

@@ -1,5 +1,6 @@
 package dev.fetchflux;
 
+import dev.fetchflux.support.BlockingCalls;
 import org.junit.platform.launcher.LauncherSession;
 import org.junit.platform.launcher.LauncherSessionListener;
 import reactor.blockhound.BlockHound;
@@ -14,13 +15,20 @@ import reactor.blockhound.BlockHound;
  * <p>{@link BlockHound#install} also loads the integrations found on the class path (BlockHound's own
  * for standard output and logging, Reactor's, Netty's); {@link BlockHoundFileIoIntegration} adds what
  * they miss. {@code -Dfetchflux.blockhound=false} turns it off, for example to profile a test.
+ *
+ * <p>Every call BlockHound catches is also recorded ({@link BlockingCalls#record}, its
+ * {@code blockingMethodCallback}) before the error is thrown, so that
+ * {@link dev.fetchflux.support.BlockingCallExtension} fails the test that caused it even when the
+ * library turned the error into a failure value.
  */
 public final class BlockHoundSessionListener implements LauncherSessionListener {
 
   @Override
   public void launcherSessionOpened(LauncherSession session) {
     if (!"false".equals(System.getProperty("fetchflux.blockhound"))) {
-      BlockHound.install(new BlockHoundFileIoIntegration());
+      BlockingCalls.prepare();
+      BlockHound.install(new BlockHoundFileIoIntegration(),
+          builder -> builder.blockingMethodCallback(BlockingCalls::record));
     }
   }
 }

@@ -27,20 +27,19 @@ class GapReactorNettyDefaultsTest {
 
   private static TestServer a;
   private static TestServer b;
-  private static ConnectionProvider rawPool;
   private static HttpClient raw;
 
   @BeforeAll
   static void start() {
     a = TestServer.start();
     b = TestServer.start();
-    rawPool = ConnectionProvider.create("gap-raw", 8);
-    raw = HttpClient.create(rawPool);
+    // Unpooled: each raw exchange closes its connection, so no test leaves one open for the next
+    // (the gaps shown here are about headers, redirects and decoding, not about pooling).
+    raw = HttpClient.create(ConnectionProvider.newConnection());
   }
 
   @AfterAll
   static void stop() {
-    rawPool.disposeLater().block(Duration.ofSeconds(5));
     a.close();
     b.close();
   }

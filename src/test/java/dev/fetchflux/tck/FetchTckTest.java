@@ -1,0 +1,15 @@
+package dev.fetchflux.tck;
+
+import dev.fetchflux.FetchResult;
+import dev.fetchflux.Fetcher;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+
+/** The Reactive Streams TCK on {@link Fetcher#fetch}: results in input order, failures as values. */
+public class FetchTckTest extends FetcherPublisherVerification<FetchResult> {
+
+  @Override
+  Publisher<FetchResult> stream(Fetcher fetcher, Flux<String> inputs) {
+    return fetcher.fetch(inputs);
+  }
+}
