@@ -17,10 +17,9 @@ import io.netty.util.ReferenceCountUtil;
  * 64 KiB read of a gzip bomb is about 64 MiB decoded, all of it pushed into reactor-netty's receive
  * queue at once when the body consumer is momentarily not requesting (for example while it writes a
  * spill file). Here every piece is counted as it is produced; past the limit the pieces are released
- * on the spot and the response fails with {@link Kind#BODY_TOO_LARGE}; reactor-netty then closes the
- * connection, whose response was not read to the end (closing it here as well only makes
- * reactor-netty log the close as an error "observed post termination"). At most one piece beyond the
- * limit is ever held.
+ * on the spot, the response fails with {@link Kind#BODY_TOO_LARGE}, and the connection, whose response
+ * will not be read to the end, is closed (reactor-netty did not close it: it stayed open for the
+ * fetcher's life). At most one piece beyond the limit is ever held.
  *
  * <p>Added before reactor-netty's bridge for each response (so after the decompressor); it starts
  * counting afresh after each response's last content, so it is correct on a kept-alive connection
@@ -70,6 +69,10 @@ final class DecodedSizeLimit extends ChannelInboundHandlerAdapter {
       ctx.fireExceptionCaught(new TransportException(Kind.BODY_TOO_LARGE,
           "more than " + limit + " bytes" + (compressed ? " (decoded)" : ""), status, headersNanos,
           null));
+      // The rest of this response will not be read, so the connection cannot be reused: close it
+      // here. Left to reactor-netty, it stayed open (ESTABLISHED) for the fetcher's life, one
+      // socket per such failure (ConnectionsClosedTest).
+      ctx.close();
       return;
     }
     if (last) {

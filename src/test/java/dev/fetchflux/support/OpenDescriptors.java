@@ -87,6 +87,30 @@ public final class OpenDescriptors {
     return m.matches() ? sockets.get(m.group(1)) : null;
   }
 
+  /**
+   * This process's open TCP sockets connected to {@code remotePort} on any address, described
+   * ({@code tcp 127.0.0.1:40112 -> 127.0.0.1:35281 ESTABLISHED}): a client's connections to one
+   * server. Empty where descriptors cannot be read.
+   */
+  public static List<String> connectionsTo(int remotePort) {
+    if (!supported()) {
+      return List.of();
+    }
+    Map<String, Socket> sockets = sockets();
+    List<String> out = new java.util.ArrayList<>();
+    for (String target : read().values()) {
+      Socket s = socket(target, sockets);
+      if (s != null && !s.listening() && s.description().startsWith("tcp")
+          && s.description().contains(":" + remotePort + " ")) {
+        String remote = s.description().substring(s.description().indexOf("-> ") + 3);
+        if (remote.split(" ")[0].endsWith(":" + remotePort)) {
+          out.add(target + " " + s.description());
+        }
+      }
+    }
+    return out;
+  }
+
   /** Socket inode to socket, from the kernel's socket tables. */
   static Map<String, Socket> sockets() {
     Map<String, Socket> out = new HashMap<>();
