@@ -31,7 +31,7 @@ import picocli.CommandLine.Option;
  * <pre>
  *   FileSource (lines, parallelism 1)
  *     -> SequenceNumbers (parallelism 1: seq = position among the URLs, checkpointed)
- *     -> partition by host (HostRouting: every URL of a host goes to the same subtask, so per-host
+ *     -> keyBy host (HostRouting: every URL of a host goes to the same subtask, so per-host
  *        limits hold for the whole job; each subtask still sees ascending seqs)
  *     -> AsyncDataStream.orderedWait(FetchFunction, timeout = ceil(W/C) deadlines + margin,
  *                                    capacity = window W)                parallelism P
@@ -132,6 +132,13 @@ public final class FetchJob implements Callable<Integer> {
       converter = Converters.PositiveDuration.class,
       description = "How often parts are committed. Default: ${DEFAULT-VALUE}.")
   Duration checkpointInterval = Duration.ofSeconds(10);
+
+  @Option(names = "--unaligned-checkpoints", negatable = true, defaultValue = "true",
+      fallbackValue = "true",
+      description = "Let checkpoint barriers overtake the URLs waiting in network buffers, so"
+          + " checkpoints complete while the subtasks are busy (--no-unaligned-checkpoints: wait"
+          + " behind them). Default: on.")
+  boolean unalignedCheckpoints = true;
 
   @Option(names = {"-f", "--fail"},
       description = "Treat HTTP status >= 400 as an error record (kind HTTP_STATUS).")
@@ -236,6 +243,11 @@ public final class FetchJob implements Callable<Integer> {
   public void build(StreamExecutionEnvironment env) {
     FetchOptions options = fetchOptions();
     env.enableCheckpointing(checkpointInterval.toMillis());
+    // Numbering reads URLs far faster than they are fetched, so the network buffers between it and
+    // the fetch subtasks stay full; an aligned barrier would wait behind all of them (with a few
+    // thousand URLs: until the input is nearly done). Unaligned, it overtakes them and they are
+    // stored with the checkpoint instead.
+    env.getCheckpointConfig().enableUnalignedCheckpoints(unalignedCheckpoints);
     int p = parallelism != null ? parallelism : env.getParallelism();
     fetch(readUrls(env, input), options, p)
         .sinkTo(jsonLinesSink(output)).setParallelism(p).name("jsonl parts").uid("jsonl-parts");
@@ -261,13 +273,13 @@ public final class FetchJob implements Callable<Integer> {
    *
    * <p>URLs are routed by host ({@link HostRouting}): all URLs of a host go to the same subtask,
    * so its fetcher's per-host limits are the job's, except for the hosts in
-   * {@link FetchOptions#spreadHosts()}, which go round robin. Each subtask still receives its
+   * {@link FetchOptions#spreadHosts()}, which scatter over all subtasks by seq. Each subtask still receives its
    * URLs in ascending seq order (one upstream channel, first in first out).
    */
   public static SingleOutputStreamOperator<FetchRecord> fetch(
       DataStream<NumberedUrl> urls, FetchOptions options, int parallelism) {
     DataStream<NumberedUrl> routed = parallelism > 1
-        ? urls.partitionCustom(new HostRouting.BySubtask(), new HostRouting(options.spreadHosts()))
+        ? urls.keyBy(new HostRouting(options.spreadHosts()))
         : urls;
     return AsyncDataStream.orderedWait(routed, new FetchFunction(options),
             options.flinkTimeout().toMillis(), TimeUnit.MILLISECONDS, options.capacity())

@@ -408,7 +408,7 @@ public final class FetchOptions implements Serializable {
     }
 
     /**
-     * Spreads the URLs of {@code host} over every fetch subtask (round robin by sequence number)
+     * Spreads the URLs of {@code host} over every fetch subtask (keyed by sequence number)
      * instead of sending them all to one; {@code *} spreads every host, as a plain
      * {@code rebalance} would.
      *

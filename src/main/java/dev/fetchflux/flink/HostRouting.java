@@ -4,23 +4,26 @@ import java.net.URI;
 import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
-import org.apache.flink.api.common.functions.Partitioner;
 import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Which fetch subtask a URL goes to: every URL of a host to the same one, so that one fetcher (and
  * its per-host limits) sees all of that host's requests; the hosts the user chose to spread go
- * round robin by seq.
+ * over all subtasks, keyed by seq.
  *
  * {@snippet :
- * urls.partitionCustom(new HostRouting.BySubtask(), new HostRouting(options.spreadHosts()))
+ * urls.keyBy(new HostRouting(options.spreadHosts()))
  * }
  *
  * <p>The key of a URL is a number: for a routed host, a mix of its lower-case name's
  * {@link String#hashCode()} (the same in every JVM, so a restarted job routes the same way); for a
- * spread host, the URL's seq. {@link BySubtask} takes it modulo the parallelism. A line that does
- * not parse as a URI is routed by the whole line (it becomes an error record wherever it goes).
+ * spread host, the URL's seq, so its URLs scatter over all subtasks. Flink's {@code keyBy} maps
+ * keys to subtasks through key groups; a {@code keyBy} rather than a custom partitioner because
+ * Flink supports unaligned checkpoints only across the former (see {@link FetchJob}). A line that
+ * does not parse as a URI is routed by the whole line (it becomes an error record wherever it
+ * goes).
  *
  * <p>Hash routing balances well over many hosts; over a handful, two may share a subtask while
  * another idles, and one host with most of the URLs runs at the speed of one subtask. That is the
@@ -66,19 +69,17 @@ public final class HostRouting implements KeySelector<NumberedUrl, Long> {
     return h ^ (h >>> 31);
   }
 
-  /** The subtask of a key: the key modulo the number of subtasks. */
-  public static final class BySubtask implements Partitioner<Long> {
-    private static final long serialVersionUID = 1L;
-
-    @Override
-    public int partition(Long key, int numPartitions) {
-      return (int) Math.floorMod(key, (long) numPartitions);
-    }
+  /**
+   * The subtask, of {@code parallelism}, that fetches {@code url} when no host is spread and the
+   * job keeps Flink's default maximum parallelism.
+   */
+  public static int subtaskOf(String url, int parallelism) {
+    return subtaskOf(new HostRouting(Set.of()).getKey(new NumberedUrl(0, url)), parallelism);
   }
 
-  /** The subtask, of {@code parallelism}, that fetches {@code url} when no host is spread. */
-  public static int subtaskOf(String url, int parallelism) {
-    return new BySubtask().partition(
-        new HostRouting(Set.of()).getKey(new NumberedUrl(0, url)), parallelism);
+  /** The subtask Flink's {@code keyBy} sends {@code key} to, at the default max parallelism. */
+  static int subtaskOf(long key, int parallelism) {
+    return KeyGroupRangeAssignment.assignKeyToParallelOperator(key,
+        KeyGroupRangeAssignment.computeDefaultMaxParallelism(parallelism), parallelism);
   }
 }

@@ -234,6 +234,11 @@ public final class TestServer implements AutoCloseable {
           }
           Reply chosen = reply;
           Exchange exchange = new Exchange();
+          // A closed connection ends its exchange at once: the close future completes as the
+          // channel closes, before the channel-inactive events that cancel the reply run, and
+          // before a request the client sent next (on another connection) may be counted.
+          response.withConnection(c -> c.channel().closeFuture()
+              .addListener(f -> exchange.lastBytes()));
           Mono<Void> delay = chosen.delay().isZero() ? Mono.empty()
               : Mono.delay(chosen.delay()).then();
           return delay.then(Mono.defer(() -> reply(chosen, response, exchange)))

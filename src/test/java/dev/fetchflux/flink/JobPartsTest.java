@@ -99,13 +99,12 @@ class JobPartsTest {
   @Test
   void routingSendsEveryUrlOfAHostToOneSubtask() {
     HostRouting routing = new HostRouting(Set.of());
-    HostRouting.BySubtask subtask = new HostRouting.BySubtask();
     Set<Integer> aSubtasks = new HashSet<>();
     Set<Integer> all = new HashSet<>();
     for (int i = 0; i < 200; i++) {
-      aSubtasks.add(subtask.partition(
+      aSubtasks.add(HostRouting.subtaskOf(
           routing.getKey(new NumberedUrl(i, "http://A.example:8080/p?i=" + i)), 4));
-      all.add(subtask.partition(
+      all.add(HostRouting.subtaskOf(
           routing.getKey(new NumberedUrl(i, "http://h" + i + ".example/")), 4));
     }
     assertThat(aSubtasks).as("any port, any case: one host").hasSize(1);
@@ -115,22 +114,29 @@ class JobPartsTest {
   }
 
   @Test
-  void spreadHostGoesRoundRobinBySeqAndOthersStayPut() {
+  void spreadHostScattersOverEverySubtaskAndOthersStayPut() {
     HostRouting routing = new HostRouting(Set.of("big.example"));
-    HostRouting.BySubtask subtask = new HostRouting.BySubtask();
-    for (int i = 0; i < 8; i++) {
-      assertThat(subtask.partition(routing.getKey(new NumberedUrl(i, "http://big.example/" + i)), 4))
-          .isEqualTo(i % 4);
+    Set<Integer> big = new HashSet<>();
+    for (int i = 0; i < 200; i++) {
+      big.add(HostRouting.subtaskOf(routing.getKey(new NumberedUrl(i, "http://big.example/" + i)),
+          4));
     }
+    assertThat(big).containsExactlyInAnyOrder(0, 1, 2, 3);
     int small = HostRouting.subtaskOf("http://small.example/", 4);
-    assertThat(subtask.partition(routing.getKey(new NumberedUrl(5, "http://small.example/x")), 4))
-        .isEqualTo(small);
+    assertThat(HostRouting.subtaskOf(
+        routing.getKey(new NumberedUrl(5, "http://small.example/x")), 4)).isEqualTo(small);
     HostRouting everyHost = new HostRouting(Set.of("*"));
-    assertThat(subtask.partition(everyHost.getKey(new NumberedUrl(6, "http://small.example/")), 4))
-        .isEqualTo(2);
+    assertThat(everyHost.getKey(new NumberedUrl(6, "http://small.example/"))).isEqualTo(6L);
     // A line that is no URI is still routed somewhere (it becomes an error record there).
-    assertThat(subtask.partition(routing.getKey(new NumberedUrl(7, "not a url")), 4))
+    assertThat(HostRouting.subtaskOf(routing.getKey(new NumberedUrl(7, "not a url")), 4))
         .isBetween(0, 3);
+  }
+
+  @Test
+  void checkpointsAreUnalignedUnlessTurnedOff() {
+    assertThat(FetchJob.parse("-i", "u", "-o", "o").unalignedCheckpoints).isTrue();
+    assertThat(FetchJob.parse("-i", "u", "-o", "o", "--no-unaligned-checkpoints")
+        .unalignedCheckpoints).isFalse();
   }
 
   @Test

@@ -48,6 +48,28 @@ public final class LocalFlinkCluster implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern JOB_ID = Pattern.compile("JobID ([0-9a-f]{32})");
 
+  /**
+   * The module flags a Flink 2.x distribution's {@code config.yaml} gives every JVM it starts
+   * ({@code env.java.default-opts.all}): Flink reflects into JDK internals (Kryo, the client's
+   * translators, the network stack). Written to {@code config.yaml} too, as the distribution does.
+   */
+  static final List<String> JVM_MODULE_OPTIONS = List.of(
+      "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
+      "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+      "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+      "--add-opens=java.base/java.lang=ALL-UNNAMED",
+      "--add-opens=java.base/java.net=ALL-UNNAMED",
+      "--add-opens=java.base/java.io=ALL-UNNAMED",
+      "--add-opens=java.base/java.nio=ALL-UNNAMED",
+      "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+      "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+      "--add-opens=java.base/java.text=ALL-UNNAMED",
+      "--add-opens=java.base/java.time=ALL-UNNAMED",
+      "--add-opens=java.base/java.util=ALL-UNNAMED",
+      "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+      "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+      "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED");
+
   /** One process this cluster started. */
   public record Node(String name, Process process) {
     public long pid() {
@@ -136,7 +158,10 @@ public final class LocalFlinkCluster implements AutoCloseable {
         // A killed task manager is noticed within seconds, not the default 50.
         "heartbeat.interval: 1s",
         "heartbeat.timeout: 10s",
+        // Enough checkpoint history in the REST API to find the one a restart restored.
+        "web.checkpoints.history: 100",
         "io.tmp.dirs: " + Files.createDirectories(work.resolve("tmp")),
+        "env.java.default-opts.all: " + String.join(" ", JVM_MODULE_OPTIONS),
         "");
     Files.writeString(conf.resolve("config.yaml"), yaml);
     Files.writeString(conf.resolve("log4j.properties"), String.join("\n",
@@ -193,6 +218,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
       throws IOException {
     List<String> command = new ArrayList<>();
     command.add(javaBin);
+    command.addAll(JVM_MODULE_OPTIONS);
     command.addAll(jvm);
     command.add("-Dfetchflux.cluster=" + work);
     command.add("-Dlog.file=" + logs.resolve(name + ".log"));
@@ -298,7 +324,9 @@ public final class LocalFlinkCluster implements AutoCloseable {
   public String submit(Path jobJar, String entryClass, int parallelism, List<String> jobArgs)
       throws IOException, InterruptedException {
     String name = "client-" + (++clients);
-    List<String> command = new ArrayList<>(List.of(javaBin, "-Xmx256m",
+    List<String> command = new ArrayList<>(List.of(javaBin, "-Xmx256m"));
+    command.addAll(JVM_MODULE_OPTIONS);
+    command.addAll(List.of(
         "-Dfetchflux.cluster=" + work,
         "-Dlog.file=" + logs.resolve(name + ".log"),
         "-Dlog4j.configurationFile=" + conf.resolve("log4j.properties").toUri(),
