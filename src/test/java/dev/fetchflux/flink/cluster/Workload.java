@@ -20,8 +20,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>What URL {@code i} is, fixed by {@code i} alone so that every run and every check agrees:
  * most are {@code /doc/DELAY/SIZE?i=I} (5-44 ms, 256 B to 16 KiB, a body made from the URL), every
- * 41st is slow (700 ms), and some fail: a 500, a body cut short, a reset, a request that never
- * answers (the job's deadline ends it).
+ * 41st is slow (700 ms), and some fail: a 500 (every 101st), a body cut short (151st), a reset
+ * (307th), a request that never answers (1499th; the job's deadline ends it, and it holds its
+ * subtask's ordered output that long, so there are few).
  */
 final class Workload implements AutoCloseable {
 
@@ -95,7 +96,7 @@ final class Workload implements AutoCloseable {
     } else if (i % 307 == 41) {
       kind = Kind.RESET;
       path = "/reset";
-    } else if (i % 499 == 53) {
+    } else if (i % 1499 == 53) {
       kind = Kind.STALL;
       path = "/stall";
     } else if (i % 41 == 3) {
@@ -172,6 +173,26 @@ final class Workload implements AutoCloseable {
   /** Requests received by all servers since the last {@link #resetCounters()}. */
   int requests() {
     return servers.stream().mapToInt(s -> s.requests().size()).sum();
+  }
+
+  /**
+   * When the first request after {@code epochMillis} reached a host that fetch subtask
+   * {@code subtask} (of 2) serves; 0 if none did.
+   */
+  long firstRequestAfter(long epochMillis, int subtask) {
+    long first = Long.MAX_VALUE;
+    for (int h = 0; h < hosts.size(); h++) {
+      if (HostRouting.subtaskOf("http://" + hosts.get(h) + "/", 2) != subtask) {
+        continue;
+      }
+      for (RecordedRequest r : servers.get(h).requests()) {
+        long t = r.received().toEpochMilli();
+        if (t > epochMillis) {
+          first = Math.min(first, t);
+        }
+      }
+    }
+    return first == Long.MAX_VALUE ? 0 : first;
   }
 
   /** The most requests any one host had in flight at once, per host, in host order. */
