@@ -86,7 +86,7 @@ public final class FetchJob implements Callable<Integer> {
 
   @Option(names = {"-w", "--window"}, paramLabel = "W", converter = Converters.PositiveInt.class,
       description = "Inputs a subtask holds at once (orderedWait capacity, >= -c): in flight,"
-          + " waiting for a slot, or finished behind a slower one. Default: 8 x -c, at most 2048.")
+          + " waiting for a slot, or finished behind a slower one. Default: 16 x -c, at most 2048.")
   @Nullable Integer window;
 
   @Option(names = "--per-host", paramLabel = "N", converter = Converters.PositiveInt.class,

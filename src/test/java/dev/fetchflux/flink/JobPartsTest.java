@@ -63,17 +63,18 @@ class JobPartsTest {
 
     assertThat(options.maxInFlight()).isEqualTo(64);
     assertThat(options.requestTimeout()).isEqualTo(Duration.ofSeconds(20));
-    // The default window: 8 x C, so an element may wait up to 7 deadlines for a slot.
-    assertThat(options.capacity()).isEqualTo(512);
-    assertThat(options.flinkTimeout()).isEqualTo(Duration.ofSeconds(8 * 20 + 3));
+    // The default window: 16 x C, so an element may wait up to 15 deadlines for a slot.
+    assertThat(options.capacity()).isEqualTo(1024);
+    assertThat(options.flinkTimeout()).isEqualTo(Duration.ofSeconds(16 * 20 + 3));
     assertThat(options.bodyDirectory()).isNull();
     assertThat(options.spreadHosts()).isEmpty();
   }
 
   @Test
-  void defaultWindowIsEightTimesConcurrencyCappedButNeverBelowIt() {
-    assertThat(FetchOptions.builder().build().capacity()).isEqualTo(256);
-    assertThat(FetchOptions.defaultWindow(1)).isEqualTo(8);
+  void defaultWindowIsSixteenTimesConcurrencyCappedButNeverBelowIt() {
+    assertThat(FetchOptions.builder().build().capacity()).isEqualTo(512);
+    assertThat(FetchOptions.defaultWindow(1)).isEqualTo(16);
+    assertThat(FetchOptions.defaultWindow(128)).isEqualTo(2048);
     assertThat(FetchOptions.defaultWindow(256)).isEqualTo(2048);
     assertThat(FetchOptions.defaultWindow(1000)).isEqualTo(2048);
     assertThat(FetchOptions.defaultWindow(4096)).isEqualTo(4096);
