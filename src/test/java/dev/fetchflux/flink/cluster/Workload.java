@@ -46,7 +46,10 @@ final class Workload implements AutoCloseable {
   private final List<String> hosts;
   private final List<Url> urls = new ArrayList<>();
 
-  private Workload(int hostCount, int n) {
+  private final boolean stalls;
+
+  private Workload(int hostCount, int n, boolean stalls) {
+    this.stalls = stalls;
     hosts = hostsSpreadOverTwoSubtasks(hostCount);
     for (int h = 0; h < hostCount; h++) {
       TestServer server = TestServer.builder().threads(1).start();
@@ -58,8 +61,9 @@ final class Workload implements AutoCloseable {
     }
   }
 
-  static Workload start(int hostCount, int n) {
-    return new Workload(hostCount, n);
+  /** Servers and URLs; without {@code stalls} the never-answering URLs are plain ones. */
+  static Workload start(int hostCount, int n, boolean stalls) {
+    return new Workload(hostCount, n, stalls);
   }
 
   /**
@@ -96,7 +100,7 @@ final class Workload implements AutoCloseable {
     } else if (i % 307 == 41) {
       kind = Kind.RESET;
       path = "/reset";
-    } else if (i % 1499 == 53) {
+    } else if (stalls && i % 1499 == 53) {
       kind = Kind.STALL;
       path = "/stall";
     } else if (i % 41 == 3) {
