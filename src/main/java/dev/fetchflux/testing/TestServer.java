@@ -170,7 +170,8 @@ public final class TestServer implements AutoCloseable {
    * from the arrival of the whole request until its last response bytes are handed to the socket
    * (or the exchange ends otherwise), a span inside the client's own, so a client that never has
    * more than N requests in flight is never seen with more than N. A request the client cancelled
-   * still counts until this server notices the closed connection.
+   * still counts until this server notices the closed connection: as the connection closes, before
+   * any request that arrived with the close is counted.
    */
   public int peakInFlight() {
     return peakInFlight.get();
