@@ -263,6 +263,21 @@ public final class ClusterCheck {
         running = Math.max(running, subtask.path("timestamps").path("RUNNING").asLong());
       }
     }
+    long restartingAt = restarting;
+    long firstRestore = Long.MAX_VALUE;
+    for (JsonNode v : job.path("vertices")) {
+      JsonNode times = cluster.get("/jobs/" + id + "/vertices/" + v.path("id").asText()
+          + "/subtasktimes");
+      for (JsonNode subtask : times.path("subtasks")) {
+        long t = subtask.path("timestamps").path("INITIALIZING").asLong();
+        if (t > 0) {
+          firstRestore = Math.min(firstRestore, t);
+        }
+      }
+    }
+    int between = workload.requestsBetween(restartingAt + 500, firstRestore);
+    out.printf("failover: requests sent between the cancel of the old tasks (+0.5 s) and the"
+        + " first restore: %d%n", between);
     JsonNode checkpoints = cluster.get("/jobs/" + id + "/checkpoints");
     long restored = checkpoints.path("latest").path("restored").path("id").asLong(-1);
     boolean restoredBeforeKill = false;

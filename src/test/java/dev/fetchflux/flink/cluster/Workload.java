@@ -21,8 +21,8 @@ import org.jspecify.annotations.Nullable;
  * <p>What URL {@code i} is, fixed by {@code i} alone so that every run and every check agrees:
  * most are {@code /doc/DELAY/SIZE?i=I} (5-44 ms, 256 B to 16 KiB, a body made from the URL), every
  * 41st is slow (700 ms), and some fail: a 500 (every 101st), a body cut short (151st), a reset
- * (307th), a request that never answers (1499th; the job's deadline ends it, and it holds its
- * subtask's ordered output that long, so there are few).
+ * (307th), a request that never answers (1499th, on {@link #STALL_HOST}; the job's deadline ends
+ * it, and it holds its subtask's ordered output that long, so there are few).
  */
 final class Workload implements AutoCloseable {
 
@@ -48,10 +48,24 @@ final class Workload implements AutoCloseable {
 
   private final boolean stalls;
 
+  /**
+   * The host of the URLs that never answer. A request the deadline cancels frees its host's slot
+   * in the fetcher before its connection's close reaches the server, so that server can count one
+   * request more than the limit for an instant; on a host of their own (with fewer URLs than the
+   * limit) they cannot blur what the per-host check measures: the routing.
+   */
+  static final String STALL_HOST = "stall.fetchflux.test";
+
+  private final int mainHosts;
+
   private Workload(int hostCount, int n, boolean stalls) {
     this.stalls = stalls;
-    hosts = hostsSpreadOverTwoSubtasks(hostCount);
-    for (int h = 0; h < hostCount; h++) {
+    this.mainHosts = hostCount;
+    hosts = new ArrayList<>(hostsSpreadOverTwoSubtasks(hostCount));
+    if (stalls) {
+      hosts.add(STALL_HOST);
+    }
+    for (int h = 0; h < hosts.size(); h++) {
       TestServer server = TestServer.builder().threads(1).start();
       server.handler(Workload::document);
       servers.add(server);
@@ -113,7 +127,7 @@ final class Workload implements AutoCloseable {
       path = "/doc/" + (5 + (i * 37) % 40) + "/" + size;
     }
     String pathAndQuery = path + "?i=" + i;
-    int h = i % servers.size();
+    int h = kind == Kind.STALL ? mainHosts : i % mainHosts;
     String url = "http://" + hosts.get(h) + ":" + servers.get(h).port() + pathAndQuery;
     return new Url(i, url, kind, pathAndQuery, size);
   }
@@ -197,6 +211,20 @@ final class Workload implements AutoCloseable {
       }
     }
     return first == Long.MAX_VALUE ? 0 : first;
+  }
+
+  /** Requests received in {@code (fromEpochMillis, toEpochMillis)}, at any host. */
+  int requestsBetween(long fromEpochMillis, long toEpochMillis) {
+    int n = 0;
+    for (TestServer server : servers) {
+      for (RecordedRequest r : server.requests()) {
+        long t = r.received().toEpochMilli();
+        if (t > fromEpochMillis && t < toEpochMillis) {
+          n++;
+        }
+      }
+    }
+    return n;
   }
 
   /** The most requests any one host had in flight at once, per host, in host order. */
