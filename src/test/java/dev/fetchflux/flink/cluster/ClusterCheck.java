@@ -295,9 +295,10 @@ public final class ClusterCheck {
     }
     String cause = cluster.get("/jobs/" + id + "/exceptions").path("exceptionHistory")
         .path("entries").path(0).path("exceptionName").asText("?");
-    // Fetch subtask 0 was killed: its hosts got no request from the kill until its replacement
-    // subtask started fetching again.
-    long resumed = workload.firstRequestAfter(killEpoch, 0);
+    // Fetch subtask 0 was killed: its hosts got no request from the moment the job noticed (by
+    // then the server has read whatever the dead process had sent) until the replacement subtask
+    // fetched again.
+    long resumed = workload.firstRequestAfter(Math.max(killEpoch, restarting), 0);
     return new Failover(victim, requestsBefore, since(killEpoch, restarting),
         since(killEpoch, restoring), since(killEpoch, running), since(killEpoch, resumed),
         firstAfter == Long.MAX_VALUE ? -1 : firstAfter - killEpoch, restored, restoredBeforeKill,
