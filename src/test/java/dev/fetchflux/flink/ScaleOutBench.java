@@ -21,7 +21,7 @@ import reactor.core.publisher.Flux;
  * test (nothing asserts speed); run it by hand:
  *
  * <pre>
- *   mvn -o -q -B test-compile dependency:build-classpath \
+ *   mvn -q -B test-compile org.apache.maven.plugins:maven-dependency-plugin:3.9.0:build-classpath \
  *       -Dmdep.includeScope=test -Dmdep.outputFile=target/test.classpath
  *   java -Xmx1g -cp "target/test-classes:target/classes:$(cat target/test.classpath)" \
  *       dev.fetchflux.flink.ScaleOutBench [repetitions]
