@@ -13,9 +13,9 @@ import org.jspecify.annotations.Nullable;
  * its per-host limits) sees all of that host's requests; the hosts the user chose to spread go
  * over all subtasks, keyed by seq.
  *
- * {@snippet :
+ * <pre>{@code
  * urls.keyBy(new HostRouting(options.spreadHosts()))
- * }
+ * }</pre>
  *
  * <p>The key of a URL is a number: for a routed host, a mix of its lower-case name's
  * {@link String#hashCode()} (the same in every JVM, so a restarted job routes the same way); for a
