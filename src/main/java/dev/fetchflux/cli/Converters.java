@@ -29,8 +29,12 @@ public final class Converters {
   /** A header as given on the command line, validated by the library's rules. */
   record Header(String name, String value) {}
 
-  /** A request rate, in requests per second. */
-  record Rate(double perSecond) {}
+  /**
+   * A request rate, in requests per second.
+   *
+   * @param perSecond requests per second, positive
+   */
+  public record Rate(double perSecond) {}
 
   /** {@code --input-format}: {@code lines} or {@code jsonl}, in any case. */
   static final class InputFormat implements ITypeConverter<Inputs.Format> {
@@ -119,7 +123,10 @@ public final class Converters {
   }
 
   /** A count of at least 1. */
-  static final class PositiveInt implements ITypeConverter<Integer> {
+  public static final class PositiveInt implements ITypeConverter<Integer> {
+    /** Needed by picocli, which instantiates converters reflectively. */
+    public PositiveInt() {}
+
     @Override
     public Integer convert(String value) {
       int n = integer(value);
@@ -158,7 +165,10 @@ public final class Converters {
    * {@code N}, {@code N/s}, {@code N/m} or {@code N/h}; a plain number is per second (curl's
    * {@code --rate} reads a plain number per hour, which would surprise at these speeds).
    */
-  static final class RateConverter implements ITypeConverter<Rate> {
+  public static final class RateConverter implements ITypeConverter<Rate> {
+    /** Needed by picocli, which instantiates converters reflectively. */
+    public RateConverter() {}
+
     @Override
     public Rate convert(String value) {
       Matcher m = RATE.matcher(value.strip());

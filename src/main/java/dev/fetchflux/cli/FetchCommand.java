@@ -45,7 +45,8 @@ import reactor.core.scheduler.Scheduler;
     headerHeading = "",
     header = "Fetch many URLs concurrently; write the results in input order.",
     synopsisHeading = "%nUsage: ",
-    customSynopsis = {"fetchflux [OPTIONS] [URL...]", "       fetchflux demo | serve [--port N]"},
+    customSynopsis = {"fetchflux [OPTIONS] [URL...]", "       fetchflux demo | serve [--port N]",
+        "       fetchflux merge [--raw --bodies DIR] [-o FILE] PART_OR_DIR..."},
     descriptionHeading = "%n",
     description = {
         "URLs come from the arguments; with none, or '-', one per line from stdin (read as the "
@@ -277,6 +278,7 @@ final class FetchCommand implements Callable<Integer> {
     CommandLine cl = new CommandLine(command);
     cl.addSubcommand("demo", new DemoCommand(stdout));
     cl.addSubcommand("serve", new ServeCommand());
+    cl.addSubcommand("merge", new MergeCommand(stdout));
     cl.setParameterExceptionHandler(FetchCommand::usageError);
     cl.setExecutionExceptionHandler((e, line, parsed) -> {
       line.getErr().println("fetchflux: internal error: " + Converters.oneLine(String.valueOf(e)));

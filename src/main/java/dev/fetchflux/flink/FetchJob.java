@@ -31,15 +31,16 @@ import picocli.CommandLine.Option;
  * <pre>
  *   FileSource (lines, parallelism 1)
  *     -> SequenceNumbers (parallelism 1: seq = position among the URLs, checkpointed)
- *     -> rebalance (round robin; each subtask still sees ascending seqs)
- *     -> AsyncDataStream.orderedWait(FetchFunction, timeout = deadline + margin,
- *                                    capacity = window, default concurrency)   parallelism P
+ *     -> keyBy host (HostRouting: every URL of a host goes to the same subtask, so per-host
+ *        limits hold for the whole job; each subtask still sees ascending seqs)
+ *     -> AsyncDataStream.orderedWait(FetchFunction, timeout = ceil(W/C) deadlines + margin,
+ *                                    capacity = window W)                parallelism P
  *     -> FileSink of JSON lines, part-*.jsonl                            parallelism P
  * </pre>
  *
  * <p>With {@code -p 1} one writer emits every record in input order (a new part past 128 MiB or
  * 60 s, Flink's default rolling policy). With P &gt; 1 every part is in ascending seq order but the
- * subtasks interleave; {@link MergeParts} rebuilds the global order from any set of parts.
+ * subtasks interleave; {@code fetchflux merge} rebuilds the global order from any set of parts.
  * The sink is Flink's {@link FileSink}: part files are committed only with a completed checkpoint
  * and in-progress data after it is discarded on failover, so each input's record appears exactly
  * once even though requests in flight at a failure are sent again. Checkpointing is therefore
@@ -56,7 +57,7 @@ import picocli.CommandLine.Option;
     sortOptions = false,
     description = {
         "Fetches every URL of a file inside Apache Flink and writes one JSON line per URL.",
-        "Parts go to --output; with parallelism > 1 merge them with dev.fetchflux.flink.MergeParts."
+        "Parts go to --output; with parallelism > 1 merge them with 'fetchflux merge'."
     })
 public final class FetchJob implements Callable<Integer> {
 
@@ -79,14 +80,39 @@ public final class FetchJob implements Callable<Integer> {
   @Nullable Integer parallelism;
 
   @Option(names = {"-c", "--concurrency"}, paramLabel = "N", defaultValue = "32",
-      description = "Requests in flight per subtask (orderedWait capacity)."
-          + " Default: ${DEFAULT-VALUE}.")
+      converter = Converters.PositiveInt.class,
+      description = "Requests in flight per subtask. Default: ${DEFAULT-VALUE}.")
   int concurrency;
 
-  @Option(names = {"-w", "--window"}, paramLabel = "W",
-      description = "Records a subtask may hold while an earlier one is still in flight (>= -c);"
-          + " larger values keep the wire busy behind a slow URL. Default: same as -c.")
+  @Option(names = {"-w", "--window"}, paramLabel = "W", converter = Converters.PositiveInt.class,
+      description = "Inputs a subtask holds at once (orderedWait capacity, >= -c): in flight,"
+          + " waiting for a slot, or finished behind a slower one. Default: 16 x -c, at most 2048.")
   @Nullable Integer window;
+
+  @Option(names = "--per-host", paramLabel = "N", converter = Converters.PositiveInt.class,
+      description = "At most N requests in flight to one host, for the whole job (each host is"
+          + " fetched by one subtask).")
+  @Nullable Integer perHost;
+
+  @Option(names = "--rate-per-host", paramLabel = "N[/s|/m|/h]",
+      converter = Converters.RateConverter.class,
+      description = "At most N requests per second (or minute, hour) to each host, for the whole"
+          + " job.")
+  Converters.@Nullable Rate ratePerHost;
+
+  @Option(names = "--adaptive-rate",
+      description = "Slow a host down when it answers 429 or 503 and speed it up again as it"
+          + " succeeds (--rate-per-host is the ceiling).")
+  boolean adaptiveRate;
+
+  @Option(names = "--spread-host", paramLabel = "HOST",
+      description = "Spread this host's URLs over all subtasks instead of one ('*': every host);"
+          + " it then sees up to P times the per-host limits. Repeatable.")
+  List<String> spreadHosts = new ArrayList<>();
+
+  @Option(names = "--resolve", paramLabel = "HOST:PORT:ADDR[,ADDR]",
+      description = "Connect to ADDR for HOST:PORT, as curl. Repeatable.")
+  List<String> resolve = new ArrayList<>();
 
   @Option(names = {"-m", "--max-time"}, paramLabel = "DURATION", defaultValue = "60s",
       converter = Converters.PositiveDuration.class,
@@ -106,6 +132,13 @@ public final class FetchJob implements Callable<Integer> {
       converter = Converters.PositiveDuration.class,
       description = "How often parts are committed. Default: ${DEFAULT-VALUE}.")
   Duration checkpointInterval = Duration.ofSeconds(10);
+
+  @Option(names = "--unaligned-checkpoints", negatable = true, defaultValue = "true",
+      fallbackValue = "true",
+      description = "Let checkpoint barriers overtake the URLs waiting in network buffers, so"
+          + " checkpoints complete while the subtasks are busy (--no-unaligned-checkpoints: wait"
+          + " behind them). Default: on.")
+  boolean unalignedCheckpoints = true;
 
   @Option(names = {"-f", "--fail"},
       description = "Treat HTTP status >= 400 as an error record (kind HTTP_STATUS).")
@@ -154,8 +187,14 @@ public final class FetchJob implements Callable<Integer> {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     JobExecutionResult result = run(env);
     PrintWriter err = new PrintWriter(System.err, true);
-    err.printf("fetchflux-flink: done in %d ms; JSON-lines parts in %s%n",
-        result.getNetRuntime(TimeUnit.MILLISECONDS), output);
+    if (result.isJobExecutionResult()) {
+      err.printf("fetchflux-flink: done in %d ms; JSON-lines parts in %s%n",
+          result.getNetRuntime(TimeUnit.MILLISECONDS), output);
+    } else {
+      // Submitted detached (flink run -d): the job runs on; the client knows only its id.
+      err.printf("fetchflux-flink: submitted job %s; JSON-lines parts will be in %s%n",
+          result.getJobID(), output);
+    }
     return 0;
   }
 
@@ -163,13 +202,24 @@ public final class FetchJob implements Callable<Integer> {
   public FetchOptions fetchOptions() {
     FetchOptions.Builder b = FetchOptions.builder()
         .maxInFlight(concurrency)
-        .window(window != null ? window : concurrency)
         .requestTimeout(maxTime)
         .connectTimeout(connectTimeout)
         .timeoutMargin(timeoutMargin)
         .failOnHttpError(failOnHttpError)
         .maxBodySize(maxBodySize)
-        .eventLoopThreads(eventLoopThreads);
+        .eventLoopThreads(eventLoopThreads)
+        .adaptiveRate(adaptiveRate);
+    if (window != null) {
+      b.window(window);
+    }
+    if (perHost != null) {
+      b.maxInFlightPerHost(perHost);
+    }
+    if (ratePerHost != null) {
+      b.maxRequestsPerSecondPerHost(ratePerHost.perSecond());
+    }
+    spreadHosts.forEach(b::spreadHost);
+    resolve.forEach(b::resolve);
     for (String h : headers) {
       int colon = h.indexOf(':');
       if (colon <= 0) {
@@ -193,6 +243,11 @@ public final class FetchJob implements Callable<Integer> {
   public void build(StreamExecutionEnvironment env) {
     FetchOptions options = fetchOptions();
     env.enableCheckpointing(checkpointInterval.toMillis());
+    // Numbering reads URLs far faster than they are fetched, so the network buffers between it and
+    // the fetch subtasks stay full; an aligned barrier would wait behind all of them (with a few
+    // thousand URLs: until the input is nearly done). Unaligned, it overtakes them and they are
+    // stored with the checkpoint instead.
+    env.getCheckpointConfig().enableUnalignedCheckpoints(unalignedCheckpoints);
     int p = parallelism != null ? parallelism : env.getParallelism();
     fetch(readUrls(env, input), options, p)
         .sinkTo(jsonLinesSink(output)).setParallelism(p).name("jsonl parts").uid("jsonl-parts");
@@ -214,13 +269,19 @@ public final class FetchJob implements Callable<Integer> {
   /**
    * Fetches every URL with {@code parallelism} subtasks, each keeping its inputs' order:
    * {@code orderedWait} with timeout {@link FetchOptions#flinkTimeout()} and capacity
-   * {@link FetchOptions#capacity()} (the window; maxInFlight unless set larger).
+   * {@link FetchOptions#capacity()} (the window W).
+   *
+   * <p>URLs are routed by host ({@link HostRouting}): all URLs of a host go to the same subtask,
+   * so its fetcher's per-host limits are the job's, except for the hosts in
+   * {@link FetchOptions#spreadHosts()}, which scatter over all subtasks by seq. Each subtask still receives its
+   * URLs in ascending seq order (one upstream channel, first in first out).
    */
   public static SingleOutputStreamOperator<FetchRecord> fetch(
       DataStream<NumberedUrl> urls, FetchOptions options, int parallelism) {
-    // Round robin from the single numbering subtask: each fetch subtask receives ascending seqs.
-    DataStream<NumberedUrl> spread = parallelism > 1 ? urls.rebalance() : urls;
-    return AsyncDataStream.orderedWait(spread, new FetchFunction(options),
+    DataStream<NumberedUrl> routed = parallelism > 1
+        ? urls.keyBy(new HostRouting(options.spreadHosts()))
+        : urls;
+    return AsyncDataStream.orderedWait(routed, new FetchFunction(options),
             options.flinkTimeout().toMillis(), TimeUnit.MILLISECONDS, options.capacity())
         .setParallelism(parallelism).name("fetch").uid("fetch");
   }
@@ -230,7 +291,7 @@ public final class FetchJob implements Callable<Integer> {
    * into {@code output} (no date buckets), where {@code <writer>} is a random id per subtask's
    * writer and {@code n} counts that writer's parts. Each subtask writes its records in arrival
    * order, so every part is sorted by seq when fed by {@link #fetch}, which is all
-   * {@link MergeParts} needs.
+   * {@code fetchflux merge} needs.
    */
   public static FileSink<FetchRecord> jsonLinesSink(String output) {
     return FileSink

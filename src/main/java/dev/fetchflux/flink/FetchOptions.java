@@ -1,12 +1,19 @@
 package dev.fetchflux.flink;
 
+import dev.fetchflux.AdaptiveRate;
 import dev.fetchflux.Fetcher;
+import dev.fetchflux.ResolveRule;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -36,6 +43,10 @@ public final class FetchOptions implements Serializable {
   public static final int DEFAULT_EVENT_LOOP_THREADS = 1;
   /** The default {@link Builder#ioThreads(int)}: 2 per subtask. */
   public static final int DEFAULT_IO_THREADS = 2;
+  /** The default {@link Builder#window(int)} is this many times maxInFlight, up to a cap. */
+  public static final int DEFAULT_WINDOW_FACTOR = 16;
+  /** The cap of the default {@link Builder#window(int)}: 2,048 elements per subtask. */
+  public static final int MAX_DEFAULT_WINDOW = 2048;
 
   /**
    * Adjusts a subtask's {@link Fetcher.Builder} after the options above were applied; runs on the
@@ -62,12 +73,17 @@ public final class FetchOptions implements Serializable {
   private final LinkedHashMap<String, String> headers;
   private final int eventLoopThreads;
   private final int ioThreads;
+  private final int maxInFlightPerHost;
+  private final double maxRequestsPerSecondPerHost;
+  private final boolean adaptiveRate;
+  private final ArrayList<String> resolveRules;
+  private final TreeSet<String> spreadHosts;
   private final @Nullable String bodyDirectory;
   private final @Nullable Customizer customizer;
 
   private FetchOptions(Builder b) {
     this.maxInFlight = b.maxInFlight;
-    this.window = b.window < 0 ? b.maxInFlight : b.window;
+    this.window = b.window < 0 ? defaultWindow(b.maxInFlight) : b.window;
     this.requestTimeout = b.requestTimeout;
     this.connectTimeout = b.connectTimeout;
     this.readTimeout = b.readTimeout;
@@ -81,6 +97,11 @@ public final class FetchOptions implements Serializable {
     this.headers = new LinkedHashMap<>(b.headers);
     this.eventLoopThreads = b.eventLoopThreads;
     this.ioThreads = b.ioThreads;
+    this.maxInFlightPerHost = b.maxInFlightPerHost;
+    this.maxRequestsPerSecondPerHost = b.maxRequestsPerSecondPerHost;
+    this.adaptiveRate = b.adaptiveRate;
+    this.resolveRules = new ArrayList<>(b.resolveRules);
+    this.spreadHosts = new TreeSet<>(b.spreadHosts);
     this.bodyDirectory = b.bodyDirectory;
     this.customizer = b.customizer;
   }
@@ -88,6 +109,15 @@ public final class FetchOptions implements Serializable {
   /** A builder with every default. */
   public static Builder builder() {
     return new Builder();
+  }
+
+  /**
+   * The window used when none is set: {@value #DEFAULT_WINDOW_FACTOR} × {@code maxInFlight}, at
+   * most {@value #MAX_DEFAULT_WINDOW}, and never below {@code maxInFlight}.
+   */
+  public static int defaultWindow(int maxInFlight) {
+    long w = Math.min((long) DEFAULT_WINDOW_FACTOR * maxInFlight, MAX_DEFAULT_WINDOW);
+    return (int) Math.max(w, maxInFlight);
   }
 
   /** Requests in flight per subtask (C). */
@@ -133,6 +163,14 @@ public final class FetchOptions implements Serializable {
     return ioThreads;
   }
 
+  /**
+   * Hosts whose URLs are spread over every fetch subtask instead of all going to one ({@code *}:
+   * every host); lower case. Empty by default. See {@link Builder#spreadHost(String)}.
+   */
+  public Set<String> spreadHosts() {
+    return java.util.Collections.unmodifiableSet(spreadHosts);
+  }
+
   /** Builds a new fetcher from these options; the caller closes it. */
   public Fetcher newFetcher() {
     return apply(Fetcher.builder()).build();
@@ -151,6 +189,18 @@ public final class FetchOptions implements Serializable {
         .userAgent(userAgent)
         .eventLoopThreads(eventLoopThreads);
     headers.forEach(b::header);
+    if (maxInFlightPerHost > 0) {
+      b.maxInFlightPerHost(maxInFlightPerHost);
+    }
+    if (maxRequestsPerSecondPerHost > 0) {
+      b.maxRequestsPerSecondPerHost(maxRequestsPerSecondPerHost);
+    }
+    if (adaptiveRate) {
+      b.adaptiveRate(AdaptiveRate.defaults());
+    }
+    for (String rule : resolveRules) {
+      b.resolve(ResolveRule.parse(rule));
+    }
     if (customizer != null) {
       customizer.customize(b);
     }
@@ -160,6 +210,8 @@ public final class FetchOptions implements Serializable {
   @Override
   public String toString() {
     return "FetchOptions[maxInFlight=" + maxInFlight + ", window=" + window
+        + (maxInFlightPerHost > 0 ? ", maxInFlightPerHost=" + maxInFlightPerHost : "")
+        + (spreadHosts.isEmpty() ? "" : ", spreadHosts=" + spreadHosts)
         + ", requestTimeout=" + requestTimeout
         + ", flinkTimeout=" + flinkTimeout() + ", bodyDirectory=" + bodyDirectory + "]";
   }
@@ -181,6 +233,11 @@ public final class FetchOptions implements Serializable {
     private final Map<String, String> headers = new LinkedHashMap<>();
     private int eventLoopThreads = DEFAULT_EVENT_LOOP_THREADS;
     private int ioThreads = DEFAULT_IO_THREADS;
+    private int maxInFlightPerHost;
+    private double maxRequestsPerSecondPerHost;
+    private boolean adaptiveRate;
+    private final List<String> resolveRules = new ArrayList<>();
+    private final Set<String> spreadHosts = new TreeSet<>();
     private @Nullable String bodyDirectory;
     private @Nullable Customizer customizer;
 
@@ -198,14 +255,23 @@ public final class FetchOptions implements Serializable {
     /**
      * Elements a subtask holds at once (W ≥ maxInFlight): in flight, waiting for a free slot, or
      * finished and waiting for the element ahead of them, as Flink's ordered queue requires.
-     * Default: maxInFlight, so that the queue and the wire hold the same number.
+     * Default {@link FetchOptions#defaultWindow(int)}: {@value #DEFAULT_WINDOW_FACTOR} ×
+     * maxInFlight, at most {@value #MAX_DEFAULT_WINDOW} (512 for the default maxInFlight of 32).
      *
      * <p>Flink's ordered queue counts finished elements that wait for a slow head against its
      * capacity, so with W = C one slow URL lets the next C - 1 finish and then stalls the subtask:
      * the head-of-line blocking of {@code flatMapSequential}. A larger W keeps C requests on the
      * wire while up to W - C finished records wait; a record is only metadata (the body is already
-     * on disk), so W can be large. The cost: up to W inputs per subtask are in each checkpoint and
-     * are sent again after a failover.
+     * on disk), so waiting costs little memory.
+     *
+     * <p>How the default was chosen (docs/scale-out.md): with every 50th URL taking 1 s and the
+     * rest 20 ms, C = 32, parallelism 1, the job took 21.7 s at W = C, 4.9 s at 8 C, 2.6 s at
+     * 16 C and no less beyond (2.3-2.5 s up to 64 C), about what fetchflux alone takes. The cap
+     * is what a checkpoint can carry: the W inputs a subtask holds (a seq and a URL each) are in
+     * every checkpoint and are sent again after a failover; 2,048 URLs of up to 2 KiB stay under
+     * the 5 MiB one operator subtask may put in a checkpoint kept in the JobManager's memory
+     * (JobManagerCheckpointStorage's default limit). A larger W also lengthens
+     * {@link FetchOptions#flinkTimeout()}.
      */
     public Builder window(int window) {
       if (window < 1) {
@@ -300,6 +366,71 @@ public final class FetchOptions implements Serializable {
         throw new IllegalArgumentException("ioThreads < 1: " + threads);
       }
       this.ioThreads = threads;
+      return this;
+    }
+
+    /**
+     * Requests in flight to one host at once (by host name, any port). Default: no limit.
+     *
+     * <p>{@link FetchJob#fetch} sends all URLs of a host to one fetch subtask, so this limit holds
+     * for the whole job, not per subtask: a host sees at most this many requests from the job,
+     * whatever the parallelism. Hosts named in {@link #spreadHost(String)} are the exception.
+     */
+    public Builder maxInFlightPerHost(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxInFlightPerHost < 1: " + max);
+      }
+      this.maxInFlightPerHost = max;
+      return this;
+    }
+
+    /**
+     * Requests sent per second to one host, spaced evenly. Default: no limit. Holds for the whole
+     * job as {@link #maxInFlightPerHost(int)} does.
+     */
+    public Builder maxRequestsPerSecondPerHost(double rate) {
+      if (!(rate > 0) || Double.isInfinite(rate)) {
+        throw new IllegalArgumentException(
+            "maxRequestsPerSecondPerHost must be a positive finite number: " + rate);
+      }
+      this.maxRequestsPerSecondPerHost = rate;
+      return this;
+    }
+
+    /**
+     * Slows a host down when it answers 429 or 503 and speeds it up again as it succeeds, with
+     * {@link AdaptiveRate#defaults()} (a tuned policy goes through {@link #customize}). Default off.
+     */
+    public Builder adaptiveRate(boolean on) {
+      this.adaptiveRate = on;
+      return this;
+    }
+
+    /**
+     * A fixed address for a host and port, curl's {@code --resolve host:port:addr[,addr]} (see
+     * {@link ResolveRule#parse(String)}); repeatable. Checked here, applied on every task manager.
+     */
+    public Builder resolve(String rule) {
+      ResolveRule.parse(Objects.requireNonNull(rule, "resolve"));
+      resolveRules.add(rule);
+      return this;
+    }
+
+    /**
+     * Spreads the URLs of {@code host} over every fetch subtask (keyed by sequence number)
+     * instead of sending them all to one; {@code *} spreads every host, as a plain
+     * {@code rebalance} would.
+     *
+     * <p>By default {@link FetchJob#fetch} routes each host to one subtask so that the per-host
+     * limits hold for the job. One huge host then runs at the speed of one subtask; when that host
+     * allows more, name it here: it then sees up to P times the per-host limits (P = parallelism).
+     */
+    public Builder spreadHost(String host) {
+      String h = Objects.requireNonNull(host, "spreadHost").strip().toLowerCase(Locale.ROOT);
+      if (h.isEmpty()) {
+        throw new IllegalArgumentException("spreadHost is empty");
+      }
+      spreadHosts.add(h);
       return this;
     }
 

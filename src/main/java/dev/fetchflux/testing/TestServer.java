@@ -170,7 +170,8 @@ public final class TestServer implements AutoCloseable {
    * from the arrival of the whole request until its last response bytes are handed to the socket
    * (or the exchange ends otherwise), a span inside the client's own, so a client that never has
    * more than N requests in flight is never seen with more than N. A request the client cancelled
-   * still counts until this server notices the closed connection.
+   * still counts until this server notices the closed connection: as the connection closes, before
+   * any request that arrived with the close is counted.
    */
   public int peakInFlight() {
     return peakInFlight.get();
@@ -234,6 +235,11 @@ public final class TestServer implements AutoCloseable {
           }
           Reply chosen = reply;
           Exchange exchange = new Exchange();
+          // A closed connection ends its exchange at once: the close future completes as the
+          // channel closes, before the channel-inactive events that cancel the reply run, and
+          // before a request the client sent next (on another connection) may be counted.
+          response.withConnection(c -> c.channel().closeFuture()
+              .addListener(f -> exchange.lastBytes()));
           Mono<Void> delay = chosen.delay().isZero() ? Mono.empty()
               : Mono.delay(chosen.delay()).then();
           return delay.then(Mono.defer(() -> reply(chosen, response, exchange)))

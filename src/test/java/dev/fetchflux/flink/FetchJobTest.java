@@ -12,9 +12,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
@@ -106,11 +108,35 @@ class FetchJobTest {
     return StreamExecutionEnvironment.getExecutionEnvironment();
   }
 
-  private FetchJob job(Path input, Path out, Path bodies, int parallelism, int window) {
-    return FetchJob.parse(
+  private FetchJob job(Path input, Path out, Path bodies, int parallelism, int window,
+      String... more) {
+    List<String> args = new ArrayList<>(List.of(
         "--input", input.toString(), "--output", out.toString(), "--bodies", bodies.toString(),
         "-p", Integer.toString(parallelism), "-c", "8", "-w", Integer.toString(window), "--fail",
-        "--max-time", "1s", "--timeout-margin", "2s", "--checkpoint-interval", "100ms");
+        "--max-time", "1s", "--timeout-margin", "2s", "--checkpoint-interval", "100ms",
+        "--resolve", "*:" + server.port() + ":127.0.0.1"));
+    args.addAll(List.of(more));
+    return FetchJob.parse(args.toArray(String[]::new));
+  }
+
+  /**
+   * Two host names (resolved to the loopback server) that {@link HostRouting} sends to different
+   * subtasks at parallelism 2, so both subtasks get work.
+   */
+  static List<String> hostsOnBothSubtasks() {
+    String first = "h0.fetchflux.test";
+    for (int i = 1; ; i++) {
+      String other = "h" + i + ".fetchflux.test";
+      if (HostRouting.subtaskOf("http://" + other + "/", 2)
+          != HostRouting.subtaskOf("http://" + first + "/", 2)) {
+        return List.of(first, other);
+      }
+    }
+  }
+
+  /** {@code url} with its host replaced by {@code host} (same port, path and query). */
+  private static String onHost(String url, String host) {
+    return url.replace("127.0.0.1", host);
   }
 
   /** Each success has its own body under its seq's name; each fault is an error record. */
@@ -161,7 +187,13 @@ class FetchJobTest {
 
   @Test
   void parallelismTwoKeepsEachSubtaskInOrderAndMergeRestoresGlobalOrder() throws Exception {
-    Path input = writeInput(urlsWithFaults());
+    List<String> hosts = hostsOnBothSubtasks();
+    List<String> urls = new ArrayList<>();
+    List<String> plain = urlsWithFaults();
+    for (int i = 0; i < plain.size(); i++) {
+      urls.add(onHost(plain.get(i), hosts.get(i * 7 / 3 % 2)));
+    }
+    Path input = writeInput(urls);
     Path out = tmp.resolve("out");
     Path bodies = tmp.resolve("bodies");
 
@@ -176,14 +208,41 @@ class FetchJobTest {
     }
     assertThat(Parts.seqs(Parts.all(out))).containsExactlyInAnyOrderElementsOf(range(N));
 
+    List<Set<String>> hostsPerSubtask = parts.values().stream()
+        .map(records -> records.stream().map(r -> HostRouting.host(r.url()))
+            .collect(Collectors.toSet()))
+        .toList();
+    assertThat(hostsPerSubtask).as("each host is fetched by one subtask only")
+        .containsExactlyInAnyOrder(Set.of(hosts.get(0)), Set.of(hosts.get(1)));
+
     ByteArrayOutputStream merged = new ByteArrayOutputStream();
     MergeParts.Summary summary =
         MergeParts.merge(MergeParts.findParts(List.of(out)), merged, (long) N);
-    assertThat(summary).isEqualTo(new MergeParts.Summary(2, N, 0, 0, -1));
+    assertThat(summary.parts()).isEqualTo(2);
+    assertThat(summary.records()).isEqualTo(N);
+    assertThat(summary.failed()).as("the 500, the cut body and the hung request").isEqualTo(3);
     List<FetchRecord> global = merged.toString(StandardCharsets.UTF_8).lines()
         .map(FetchRecord::parse).toList();
     assertThat(Parts.seqs(global)).containsExactlyElementsOf(range(N));
     assertRecordsDescribeTheirUrls(global, bodies);
+  }
+
+  @Test
+  void perHostLimitHoldsForTheWholeJobAtParallelismTwo() throws Exception {
+    // One host, two subtasks with room for 8 requests each: the host still sees at most 2.
+    List<String> urls = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      urls.add(server.url("/delay/40?i=" + i));
+    }
+    Path input = writeInput(urls);
+    Path out = tmp.resolve("out");
+
+    job(input, out, tmp.resolve("bodies"), 2, 8, "--per-host", "2").run(env());
+
+    assertThat(Parts.seqs(Parts.all(out))).containsExactlyInAnyOrderElementsOf(range(40));
+    assertThat(server.requests()).hasSize(40);
+    assertThat(server.peakInFlight()).as("requests in flight at the server at once")
+        .isBetween(1, 2);
   }
 
   @Test

@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.fetchflux.cli.Converters;
+import dev.fetchflux.Fetcher;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -60,9 +63,81 @@ class JobPartsTest {
 
     assertThat(options.maxInFlight()).isEqualTo(64);
     assertThat(options.requestTimeout()).isEqualTo(Duration.ofSeconds(20));
-    assertThat(options.capacity()).isEqualTo(64);
-    assertThat(options.flinkTimeout()).isEqualTo(Duration.ofSeconds(23));
+    // The default window: 16 x C, so an element may wait up to 15 deadlines for a slot.
+    assertThat(options.capacity()).isEqualTo(1024);
+    assertThat(options.flinkTimeout()).isEqualTo(Duration.ofSeconds(16 * 20 + 3));
     assertThat(options.bodyDirectory()).isNull();
+    assertThat(options.spreadHosts()).isEmpty();
+  }
+
+  @Test
+  void defaultWindowIsSixteenTimesConcurrencyCappedButNeverBelowIt() {
+    assertThat(FetchOptions.builder().build().capacity()).isEqualTo(512);
+    assertThat(FetchOptions.defaultWindow(1)).isEqualTo(16);
+    assertThat(FetchOptions.defaultWindow(128)).isEqualTo(2048);
+    assertThat(FetchOptions.defaultWindow(256)).isEqualTo(2048);
+    assertThat(FetchOptions.defaultWindow(1000)).isEqualTo(2048);
+    assertThat(FetchOptions.defaultWindow(4096)).isEqualTo(4096);
+    assertThat(FetchOptions.builder().maxInFlight(4096).build().flinkTimeout())
+        .isEqualTo(Fetcher.DEFAULT_REQUEST_TIMEOUT.plus(FetchOptions.DEFAULT_TIMEOUT_MARGIN));
+  }
+
+  @Test
+  void politenessOptionsReachTheFetcherAndTheRouting() {
+    FetchOptions options = FetchJob.parse("-i", "u", "-o", "o", "--per-host", "4",
+        "--rate-per-host", "10/s", "--adaptive-rate", "--resolve", "a.test:80:127.0.0.1",
+        "--spread-host", "Big.Example").fetchOptions();
+
+    assertThat(options.spreadHosts()).containsExactly("big.example");
+    assertThat(options.toString()).contains("maxInFlightPerHost=4");
+    assertThatThrownBy(() -> FetchJob.parse("-i", "u", "-o", "o", "--per-host", "0"))
+        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--per-host");
+    assertThatThrownBy(() -> FetchJob.parse("-i", "u", "-o", "o", "--resolve", "nonsense")
+        .fetchOptions()).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("nonsense");
+  }
+
+  @Test
+  void routingSendsEveryUrlOfAHostToOneSubtask() {
+    HostRouting routing = new HostRouting(Set.of());
+    Set<Integer> aSubtasks = new HashSet<>();
+    Set<Integer> all = new HashSet<>();
+    for (int i = 0; i < 200; i++) {
+      aSubtasks.add(HostRouting.subtaskOf(
+          routing.getKey(new NumberedUrl(i, "http://A.example:8080/p?i=" + i)), 4));
+      all.add(HostRouting.subtaskOf(
+          routing.getKey(new NumberedUrl(i, "http://h" + i + ".example/")), 4));
+    }
+    assertThat(aSubtasks).as("any port, any case: one host").hasSize(1);
+    assertThat(aSubtasks.iterator().next())
+        .isEqualTo(HostRouting.subtaskOf("http://a.example/", 4));
+    assertThat(all).as("many hosts spread over every subtask").containsExactlyInAnyOrder(0, 1, 2, 3);
+  }
+
+  @Test
+  void spreadHostScattersOverEverySubtaskAndOthersStayPut() {
+    HostRouting routing = new HostRouting(Set.of("big.example"));
+    Set<Integer> big = new HashSet<>();
+    for (int i = 0; i < 200; i++) {
+      big.add(HostRouting.subtaskOf(routing.getKey(new NumberedUrl(i, "http://big.example/" + i)),
+          4));
+    }
+    assertThat(big).containsExactlyInAnyOrder(0, 1, 2, 3);
+    int small = HostRouting.subtaskOf("http://small.example/", 4);
+    assertThat(HostRouting.subtaskOf(
+        routing.getKey(new NumberedUrl(5, "http://small.example/x")), 4)).isEqualTo(small);
+    HostRouting everyHost = new HostRouting(Set.of("*"));
+    assertThat(everyHost.getKey(new NumberedUrl(6, "http://small.example/"))).isEqualTo(6L);
+    // A line that is no URI is still routed somewhere (it becomes an error record there).
+    assertThat(HostRouting.subtaskOf(routing.getKey(new NumberedUrl(7, "not a url")), 4))
+        .isBetween(0, 3);
+  }
+
+  @Test
+  void checkpointsAreUnalignedUnlessTurnedOff() {
+    assertThat(FetchJob.parse("-i", "u", "-o", "o").unalignedCheckpoints).isTrue();
+    assertThat(FetchJob.parse("-i", "u", "-o", "o", "--no-unaligned-checkpoints")
+        .unalignedCheckpoints).isFalse();
   }
 
   @Test

@@ -21,11 +21,15 @@ import reactor.core.publisher.Flux;
  * test (nothing asserts speed); run it by hand:
  *
  * <pre>
- *   mvn -o -q -B test-compile dependency:build-classpath \
+ *   mvn -q -B test-compile org.apache.maven.plugins:maven-dependency-plugin:3.9.0:build-classpath \
  *       -Dmdep.includeScope=test -Dmdep.outputFile=target/test.classpath
  *   java -Xmx1g -cp "target/test-classes:target/classes:$(cat target/test.classpath)" \
  *       dev.fetchflux.flink.ScaleOutBench [repetitions]
+ *   java ... dev.fetchflux.flink.ScaleOutBench windows [repetitions]
  * </pre>
+ *
+ * <p>{@code windows} runs only the window sweep behind the job's default {@code --window}: the
+ * slow-head input at parallelism 1, C = 32, W from C to 64 C.
  *
  * <p>Two inputs: {@code uniform} (every URL answers after 20 ms) and {@code slow-head} (the same,
  * but every 50th URL takes 1 s, the head-of-line case of {@code docs/architecture.md}). Each run
@@ -41,6 +45,10 @@ public final class ScaleOutBench {
   private ScaleOutBench() {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("windows")) {
+      windows(args.length > 1 ? Integer.parseInt(args[1]) : 1);
+      return;
+    }
     int reps = args.length > 0 ? Integer.parseInt(args[0]) : 3;
     Path work = Files.createTempDirectory("fetchflux-scale-out-bench");
     System.out.printf("cpus=%d load before: %s%n", Runtime.getRuntime().availableProcessors(),
@@ -48,6 +56,27 @@ public final class ScaleOutBench {
     try (TestServer server = TestServer.builder().threads(2).start()) {
       run("uniform", urls(server, 2000, false), work, reps);
       run("slow-head", urls(server, 1000, true), work, reps);
+    }
+    System.out.printf("load after: %s%n", load());
+  }
+
+  /** Slow-head input, P = 1, C = 32: job time as the window grows from C to 64 C. */
+  private static void windows(int reps) throws Exception {
+    Path work = Files.createTempDirectory("fetchflux-window-sweep");
+    System.out.printf("cpus=%d load before: %s%n", Runtime.getRuntime().availableProcessors(),
+        load());
+    try (TestServer server = TestServer.builder().threads(2).start()) {
+      List<String> urls = urls(server, 1000, true);
+      Path input = work.resolve("slow-head.txt");
+      Files.write(input, urls);
+      quiet = true;
+      flink("slow-head", input, urls.size(), work, 1, CONCURRENCY);
+      quiet = false;
+      for (int rep = 0; rep < reps; rep++) {
+        for (int factor : new int[] {1, 2, 4, 8, 16, 32, 64}) {
+          flink("slow-head", input, urls.size(), work, 1, factor * CONCURRENCY);
+        }
+      }
     }
     System.out.printf("load after: %s%n", load());
   }
