@@ -530,12 +530,36 @@ public final class Fetcher implements AutoCloseable {
   }
 
   /**
-   * Releases the connection pool and the event loops, waiting up to a few seconds. Blocking: do not call
-   * it on an event loop; use {@link #closeLater()} there.
+   * Releases the connection pool and the event loops, waiting up to 10 seconds. Blocking: do not call
+   * it on an event loop; use {@link #closeLater()} there. An interrupt does not cut it short (a
+   * half-closed fetcher would keep its connections open): the release finishes, and the thread's
+   * interrupt flag is set again on return.
+   *
+   * @throws IllegalStateException if the release did not finish within 10 seconds
    */
   @Override
   public void close() {
-    closeLater().block(Duration.ofSeconds(10));
+    java.util.concurrent.CompletableFuture<Void> done = closeLater().toFuture();
+    boolean interrupted = Thread.interrupted();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    try {
+      for (;;) {
+        try {
+          done.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+          return;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (java.util.concurrent.ExecutionException e) {
+          throw Exceptions.propagate(e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+          throw new IllegalStateException("fetcher not closed within 10 s", e);
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   /**

@@ -95,4 +95,28 @@ class ConnectionsClosedTest {
       server.close();
     }
   }
+
+  /**
+   * A thread that was interrupted (a Flink task being cancelled, an executor shutting down) still
+   * closes the fetcher completely, and keeps its interrupt flag.
+   */
+  @RepeatedTest(2)
+  void closingFromAnInterruptedThreadStillClosesEverything() {
+    TestServer server = TestServer.start();
+    try {
+      Fetcher fetcher = Fetcher.builder().maxInFlight(4).build();
+      fetcher.fetch(Flux.range(0, 8).map(i -> server.url("/echo?i=" + i)))
+          .collectList().block(Results.WAIT);
+      assertThat(OpenDescriptors.connectionsTo(server.port())).isNotEmpty();
+      Thread.currentThread().interrupt();
+      try {
+        fetcher.close();
+      } finally {
+        assertThat(Thread.interrupted()).as("the interrupt flag is kept").isTrue();
+      }
+      awaitNoConnectionTo(server);
+    } finally {
+      server.close();
+    }
+  }
 }

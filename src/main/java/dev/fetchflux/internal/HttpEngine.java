@@ -12,11 +12,11 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.ChannelGroupFuture;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -497,19 +497,30 @@ public final class HttpEngine implements Transport {
   @Override
   public Mono<Void> closeLater() {
     return Mono.fromRunnable(idle::close)
-        // Every connection this engine opened, closed and waited for before the loops go: left to
-        // the loops' shutdown, a connection the server had half-closed stayed in CLOSE_WAIT, its
-        // descriptor open for the life of the JVM (epoll transport, Netty 4.2).
-        .then(Mono.defer(() -> {
-          ChannelGroupFuture closing = channels.close();
-          return Mono.<Void>create(sink -> closing.addListener(f -> sink.success()));
-        }))
+        // The pools first, so no connection is made after the sweep below; they close their idle
+        // connections themselves.
+        .then(provider.disposeLater())
         .then(routing.closeLater())
         .then(Mono.defer(() -> {
           Routing r = secureBuilt.get();
           return r == null ? Mono.<Void>empty() : r.closeLater();
         }))
-        .then(provider.disposeLater())
-        .then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)));
+        // Then every connection this engine opened that is still open (in use, or made by a
+        // connect that was under way), closed and waited for before the loops go: left to the
+        // loops' shutdown, a connection the server had half-closed stayed in CLOSE_WAIT, its
+        // descriptor open for the life of the JVM (epoll transport, Netty 4.2).
+        .then(Mono.defer(this::closeChannels))
+        .then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)))
+        // A connection registered while the loops shut down is closed as well.
+        .then(Mono.defer(this::closeChannels));
   }
+
+  private Mono<Void> closeChannels() {
+    if (channels.isEmpty()) {
+      return Mono.empty();
+    }
+    ChannelGroupFuture closing = channels.close();
+    return Mono.create(sink -> closing.addListener(f -> sink.success()));
+  }
+
 }
