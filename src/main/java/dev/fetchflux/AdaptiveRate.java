@@ -21,7 +21,7 @@ import java.util.Set;
  * other request to the same host keeps going and is throttled in turn: a batch against one
  * rate-limited API becomes a storm of 429s and retries. Adaptive politeness acts on the host
  * instead, shared by every {@code fetch} call of the fetcher (like
- * {@link Fetcher.Builder#maxRequestsPerSecondPerHost}):
+ * {@link FetcherBuilder#maxRequestsPerSecondPerHost}):
  * <ul>
  *   <li><b>Pause.</b> A 429 or 503 with {@code Retry-After} pauses the host: no request to it
  *       starts before that instant (capped at {@link #maxPause()}), retries and new inputs alike.
@@ -35,7 +35,7 @@ import java.util.Set;
  *       {@link #recoveryTime()} of full use as the cut left it with: after a halving, a host used
  *       at its full rate is back where it was cut after one recovery time.
  *   <li><b>Release.</b> Once the rate is back at the configured
- *       {@link Fetcher.Builder#maxRequestsPerSecondPerHost per-host rate} (the ceiling), or without
+ *       {@link FetcherBuilder#maxRequestsPerSecondPerHost per-host rate} (the ceiling), or without
  *       one at twice the rate at which the host was last throttled, the host is paced as before.
  * </ul>
  * Waiting is a timer, never a parked thread. A host idle for a minute is forgotten (and starts

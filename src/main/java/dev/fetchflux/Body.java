@@ -9,8 +9,10 @@ import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -22,15 +24,26 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * An immutable response or request body, held in memory or, past the fetcher's
- * {@linkplain Fetcher.Builder#spillThreshold(long) spill threshold}, in a temporary file.
+ * {@linkplain FetcherBuilder#spillThreshold(long) spill threshold}, in a temporary file.
  *
- * <p>A record with a {@code byte[]} component compares arrays by identity, so results and requests hold
- * their bytes in this small type instead, which compares by content and never hands out its array.
+ * <h2>A value</h2>
+ * A record with a {@code byte[]} component compares arrays by identity, so results and requests hold
+ * their bytes in this small type instead, which never hands out its array. {@link #equals},
+ * {@link #hashCode} and {@link #toString} never read a file and never throw, so results can be
+ * compared, hashed and printed safely: bodies in memory are equal when their bytes are; a spilled body
+ * is equal only to a body of the same file (compare contents with {@link #contentEquals}, which reads
+ * files).
  *
- * <p>A body kept in a file owns that file: {@link #release()} deletes it, and so does the garbage
- * collector once the body is unreachable, as a safety net. Reading a file-backed body is blocking I/O:
- * do it off event-loop threads (for example after {@code publishOn(Schedulers.boundedElastic())}).
- * Bodies in memory need no release; calling it is harmless.
+ * <h2>A spilled body is a resource: release it</h2>
+ * A body in a file ({@link #isInMemory()} is {@code false}) owns a temporary file. <b>Call
+ * {@link #release()} when done with it</b> (after reading it, or to drop it), or hand the file over
+ * with {@link #moveTo}. A body that is never released keeps its file on disk until the garbage
+ * collector finds the body unreachable and a {@link java.lang.ref.Cleaner} deletes it: a safety net,
+ * at a moment nobody controls, not a plan; a run that spills large bodies and relies on it fills the
+ * disk. The fetcher itself releases the bodies it never delivers (results behind a cancelled head,
+ * attempts that are retried). Reading a file-backed body is blocking I/O: do it off event-loop threads
+ * (for example after {@code publishOn(Schedulers.boundedElastic())}). Bodies in memory hold nothing to
+ * release; calling it is harmless.
  */
 public final class Body {
   private static final Body EMPTY = new Body(new byte[0], null, 0);
@@ -109,9 +122,46 @@ public final class Body {
     return bytes != null;
   }
 
-  /** The temporary file holding the bytes, or {@code null} when they are in memory. */
+  /**
+   * The temporary file holding the bytes, or {@code null} when they are in memory. The body owns it:
+   * the path is valid only until {@link #release()}, or until this body becomes unreachable (its
+   * {@code Cleaner} then deletes the file). To keep the file, {@link #moveTo} it.
+   */
   public @Nullable Path file() {
     return file;
+  }
+
+  /**
+   * Puts the bytes in {@code target} (replacing it) and returns it: a spilled body's file is moved
+   * there (renamed when on the same file system, without copying) and the body gives it up, as by
+   * {@link #release()}; a body in memory is written there. Blocking I/O.
+   *
+   * @throws IllegalStateException if the body was already released
+   * @throws UncheckedIOException if the file cannot be moved or written
+   */
+  public Path moveTo(Path target) {
+    Objects.requireNonNull(target, "target");
+    try {
+      if (bytes != null) {
+        Files.write(target, bytes);
+        return target;
+      }
+      if (!released.compareAndSet(false, true)) {
+        throw new IllegalStateException("body was released; its file " + file + " is gone");
+      }
+      Path from = Objects.requireNonNull(file);
+      try {
+        Files.move(from, target, StandardCopyOption.REPLACE_EXISTING,
+            StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(from, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+      // The bytes are at target now; the Cleaner's delete of the old path finds nothing.
+      Objects.requireNonNull(cleanable).clean();
+      return target;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot move body to " + target, e);
+    }
   }
 
   /**
@@ -214,7 +264,29 @@ public final class Body {
     }
   }
 
-  /** Equal when the contents are equal (reads spilled files). */
+  /**
+   * Whether the bytes of the two bodies are the same, wherever they are kept (reads spilled files:
+   * blocking).
+   *
+   * @throws IllegalStateException if a spilled body among them was released
+   */
+  public boolean contentEquals(Body other) {
+    if (this == other) {
+      return true;
+    }
+    if (other.size != size) {
+      return false;
+    }
+    if (bytes != null && other.bytes != null) {
+      return Arrays.equals(bytes, other.bytes);
+    }
+    return sha256().equals(other.sha256());
+  }
+
+  /**
+   * Bodies in memory are equal when their bytes are; a spilled body is equal to a body of the same
+   * file only. Never reads a file and never throws; see {@link #contentEquals}.
+   */
   @Override
   public boolean equals(Object o) {
     if (this == o) {
@@ -226,16 +298,20 @@ public final class Body {
     if (bytes != null && b.bytes != null) {
       return Arrays.equals(bytes, b.bytes);
     }
-    return sha256().equals(b.sha256());
+    return file != null && file.equals(b.file);
   }
 
   @Override
   public int hashCode() {
-    return Arrays.hashCode(bytes != null ? bytes : toByteArray());
+    return bytes != null ? Arrays.hashCode(bytes) : Objects.hashCode(file);
   }
 
+  /** {@code Body[12 bytes]}; for a spilled body also where it is, and whether it was released. */
   @Override
   public String toString() {
-    return "Body[" + size + " bytes" + (bytes != null ? "" : " in " + file) + "]";
+    if (bytes != null) {
+      return "Body[" + size + " bytes]";
+    }
+    return "Body[" + size + " bytes in " + file + (released.get() ? ", released" : "") + "]";
   }
 }

@@ -25,8 +25,18 @@ public sealed interface FetchResult permits FetchResult.Success, FetchResult.Fai
   /** Zero-based position of the input. */
   long index();
 
-  /** The input URL as given. */
+  /**
+   * The URL requested, the same in a success and a failure: the input's URL as fetchflux normalised
+   * it (an internationalised host in punycode, say), or, for an input that never became a request
+   * ({@link FetchException.Kind#INVALID_REQUEST}), the input's own text.
+   */
   String url();
+
+  /**
+   * Where the result came from: the URI of the last response (after redirects) or of the request
+   * that failed; {@code null} for an input that never became a request.
+   */
+  @Nullable URI finalUri();
 
   /** Whether this is a {@link Success}. */
   default boolean isSuccess() {
@@ -80,12 +90,14 @@ public sealed interface FetchResult permits FetchResult.Success, FetchResult.Fai
    * No usable response: {@link #error()} says which input, what kind of failure and the original cause.
    *
    * @param index zero-based position of the input
-   * @param url the input as given
+   * @param url the URL requested (see {@link FetchResult#url()})
+   * @param finalUri where it failed: the request's URI, the redirect hop's, or the URI of a response
+   *     failed by status; {@code null} for an input that never became a request
    * @param error the failure, with the original exception as its cause
    * @param timings when it started and how long it took until the failure was known
    */
-  record Failure(long index, String url, FetchException error, Timings timings)
-      implements FetchResult {
+  record Failure(long index, String url, @Nullable URI finalUri, FetchException error,
+      Timings timings) implements FetchResult {
     public Failure {
       Objects.requireNonNull(url, "url");
       Objects.requireNonNull(error, "error");

@@ -23,8 +23,8 @@ import java.util.Objects;
  * @param retries attempts repeated so far (an input tried three times counts two)
  * @param hosts per-host figures, busiest first, for the hosts with requests queued for a permit
  *     or in flight right now; tracked only when a per-host limit is set
- *     ({@link Fetcher.Builder#maxInFlightPerHost},
- *     {@link Fetcher.Builder#maxRequestsPerSecondPerHost} or {@link Fetcher.Builder#adaptiveRate}),
+ *     ({@link FetcherBuilder#maxInFlightPerHost},
+ *     {@link FetcherBuilder#maxRequestsPerSecondPerHost} or {@link FetcherBuilder#adaptiveRate}),
  *     empty otherwise. Immutable.
  */
 public record FetcherStats(

@@ -1,5 +1,7 @@
 package dev.fetchflux;
 
+import java.net.URI;
+
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -17,6 +19,7 @@ public final class TransportException extends RuntimeException {
   private final FetchException.Kind kind;
   private final int status;
   private final transient long headersNanos;
+  private @Nullable URI uri;
 
   /**
    * @param kind what went wrong
@@ -51,5 +54,22 @@ public final class TransportException extends RuntimeException {
   /** {@link System#nanoTime()} when response headers arrived, or 0 if none did. */
   public long headersNanos() {
     return headersNanos;
+  }
+
+  /**
+   * The URI of the request that failed, when the transport says (after redirects it differs from
+   * the input's); {@code null} means the input's own. It becomes the failure's
+   * {@link FetchResult#finalUri()}.
+   */
+  public @Nullable URI uri() {
+    return uri;
+  }
+
+  /** Records where the failure happened (see {@link #uri()}), unless already known; returns this. */
+  public TransportException at(URI uri) {
+    if (this.uri == null) {
+      this.uri = uri;
+    }
+    return this;
   }
 }

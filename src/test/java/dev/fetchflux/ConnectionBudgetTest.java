@@ -243,7 +243,7 @@ class ConnectionBudgetTest {
   // ------------------------------------------------------------------------------------------
 
   /** A builder whose every {@code hN.test} host on the server's port connects to the server. */
-  private static Fetcher.Builder namesToServer(TestServer server) {
+  private static FetcherBuilder namesToServer(TestServer server) {
     return Fetcher.builder().resolve(ResolveRule.parse("*:" + server.port() + ":127.0.0.1"));
   }
 
@@ -382,7 +382,7 @@ class ConnectionBudgetTest {
       preloadClassesFromDirectories();
       String mode = args[0];
       List<String> urls = Files.readAllLines(Path.of(args[1]));
-      Fetcher.Builder builder = Fetcher.builder();
+      FetcherBuilder builder = Fetcher.builder();
       if (mode.equals("no-idle-cap")) {
         builder.maxIdleConnections(1_000_000)
             .resolve(ResolveRule.parse("*:" + args[2] + ":127.0.0.1"));

@@ -266,18 +266,6 @@ class FailureKindsTest {
   }
 
   @Test
-  void unsupportedInputTypeIsFailureAtItsIndex() {
-    List<FetchResult> results = fetchAll(fetcher, good, 42, good);
-
-    FetchResult.Failure f = (FetchResult.Failure) results.get(1);
-    assertThat(f.kind()).isEqualTo(Kind.INVALID_REQUEST);
-    assertThat(f.url()).isEqualTo("42");
-    assertThat(f.error().getMessage()).contains("java.lang.Integer");
-    assertThat(results.get(0).isSuccess()).isTrue();
-    assertThat(results.get(2).isSuccess()).isTrue();
-  }
-
-  @Test
   void failureKeepsTheOriginalCauseAndNamesTheRequestInACheckpoint() {
     String url = server.url("/too-big");
     server.route("/too-big", Reply.ok(Reply.pattern(2000)));

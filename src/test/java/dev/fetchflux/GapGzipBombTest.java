@@ -140,7 +140,7 @@ class GapGzipBombTest {
     }
 
     private static void fetchflux(TestServer server, boolean spill) {
-      Fetcher.Builder builder = Fetcher.builder().maxBodySize(8 << 20);
+      FetcherBuilder builder = Fetcher.builder().maxBodySize(8 << 20);
       if (spill) {
         builder.spillThreshold(64 << 10).spillDirectory(Path.of(System.getProperty("java.io.tmpdir")));
       }

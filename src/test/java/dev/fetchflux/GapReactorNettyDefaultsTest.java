@@ -96,7 +96,7 @@ class GapReactorNettyDefaultsTest {
         .build()) {
       FetchRequest withOwnSecret = FetchRequest.builder(a.uri("/to-b"))
           .header("X-Api-Key", "request-s3cret").header("Cookie", "id=1").build();
-      List<FetchResult> results = fetcher.fetch(Flux.just(a.url("/to-b"), withOwnSecret))
+      List<FetchResult> results = fetcher.fetchRequests(Flux.just(FetchRequest.get(a.url("/to-b")), withOwnSecret))
           .collectList().block(Duration.ofSeconds(10));
       assertThat(results).hasSize(2).allMatch(FetchResult::isSuccess);
     }

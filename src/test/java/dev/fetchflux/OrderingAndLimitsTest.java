@@ -98,7 +98,8 @@ class OrderingAndLimitsTest {
     server.route("/slow", Reply.ok("slow").withDelay(java.time.Duration.ofMillis(200)));
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(4).build()) {
       List<FetchResult> results = fetcher
-          .fetch(Flux.just(server.url("/slow"), "not a url", server.url("/echo?c")), 41)
+          .fetch(Flux.just(server.url("/slow"), "not a url", server.url("/echo?c")), Results::toRequest,
+              41)
           .collectList().block(Results.WAIT);
 
       assertThat(results).extracting(FetchResult::index).containsExactly(41L, 42L, 43L);
@@ -113,7 +114,7 @@ class OrderingAndLimitsTest {
   void negativeFirstIndexIsRefused() {
     try (Fetcher fetcher = Fetcher.builder().build()) {
       org.assertj.core.api.Assertions.assertThatThrownBy(
-              () -> fetcher.fetch(Flux.just(server.url("/echo")), -1))
+              () -> fetcher.fetch(Flux.just(server.url("/echo")), Results::toRequest, -1))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessage("firstIndex < 0: -1");
     }

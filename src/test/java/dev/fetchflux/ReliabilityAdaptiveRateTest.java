@@ -84,7 +84,7 @@ class ReliabilityAdaptiveRateTest {
     }
   }
 
-  private static Fetcher.Builder client() {
+  private static FetcherBuilder client() {
     return Fetcher.builder()
         .maxInFlight(CONCURRENCY)
         .retry(RetryPolicy.builder().maxAttempts(5)

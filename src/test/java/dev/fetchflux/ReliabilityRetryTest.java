@@ -2,6 +2,7 @@ package dev.fetchflux;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fetchflux.support.Results;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -70,7 +71,7 @@ class ReliabilityRetryTest {
    */
   private static FetchResult resultAfter(Duration time, Fetcher fetcher, Object request) {
     AtomicReference<FetchResult> result = new AtomicReference<>();
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(request))
+    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(Results.toRequest(request)))
         .expectSubscription()
         .thenAwait(time)
         .consumeNextWith(result::set)
@@ -113,7 +114,7 @@ class ReliabilityRetryTest {
     Script script = new Script().on(A, status(503), status(503));
     Fetcher fetcher = fetcher(script, policy().maxAttempts(3).build());
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(A))
+    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(FetchRequest.get(A)))
         .expectSubscription()
         // attempt 1 at 0; wait 0.5 × 1 s; attempt 2 at 500 ms; wait 0.5 × 2 s; attempt 3 at 1500 ms
         .expectNoEvent(Duration.ofMillis(1499))
@@ -134,7 +135,7 @@ class ReliabilityRetryTest {
     Script script = new Script().on(A, status(429, "Retry-After", "7"));
     Fetcher fetcher = fetcher(script, policy().build());
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(A))
+    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(FetchRequest.get(A)))
         .expectSubscription()
         .expectNoEvent(Duration.ofMillis(6999))
         .thenAwait(Duration.ofMillis(1))
@@ -251,7 +252,7 @@ class ReliabilityRetryTest {
     Fetcher fetcher = Fetcher.builder().transport(script).requestTimeout(Duration.ofSeconds(2))
         .retry(policy().build()).build();
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(A))
+    StepVerifier.withVirtualTime(() -> fetcher.fetchOne(FetchRequest.get(A)))
         .expectSubscription()
         .expectNoEvent(Duration.ofMillis(1999))
         .thenAwait(Duration.ofMillis(1))
@@ -314,7 +315,7 @@ class ReliabilityRetryTest {
     Script script = new Script().on(A, status(503));
     Fetcher fetcher = Fetcher.builder().transport(script).build();
 
-    StepVerifier.create(fetcher.fetchOne(A))
+    StepVerifier.create(fetcher.fetchOne(FetchRequest.get(A)))
         .assertNext(r -> {
           assertThat(((FetchResult.Success) r).status()).isEqualTo(503);
           assertThat(((FetchResult.Success) r).attempts()).isEqualTo(1);
@@ -335,7 +336,7 @@ class ReliabilityRetryTest {
     Fetcher fetcher = Fetcher.builder().transport(script).maxInFlight(3)
         .retry(policy().build()).build();
 
-    StepVerifier.withVirtualTime(() -> fetcher.fetch(Flux.fromIterable(uris)))
+    StepVerifier.withVirtualTime(() -> fetcher.fetch(Flux.fromIterable(uris), FetchRequest::get))
         .expectSubscription()
         // 0 and 1 are out at once; 3, 4, 5 are done but wait behind 2.
         .expectNextCount(2)

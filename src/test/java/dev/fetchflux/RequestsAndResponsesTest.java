@@ -158,7 +158,7 @@ class RequestsAndResponsesTest {
 
   @Test
   void fetchOneEmitsOneResultAtIndexZeroAndCompletes() {
-    StepVerifier.create(fetcher.fetchOne(URI.create(server.url("/echo?one"))))
+    StepVerifier.create(fetcher.fetchOne(FetchRequest.get(URI.create(server.url("/echo?one")))))
         .assertNext(r -> {
           assertThat(r.index()).isZero();
           assertThat(success(r).body().asString()).isEqualTo("/echo?one");

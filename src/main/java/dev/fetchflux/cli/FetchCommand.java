@@ -3,6 +3,7 @@ package dev.fetchflux.cli;
 import dev.fetchflux.AdaptiveRate;
 import dev.fetchflux.ConnectToRule;
 import dev.fetchflux.Fetcher;
+import dev.fetchflux.FetcherBuilder;
 import dev.fetchflux.HttpProtocol;
 import dev.fetchflux.Proxy;
 import dev.fetchflux.ProxySettings;
@@ -531,7 +532,7 @@ final class FetchCommand implements Callable<Integer> {
   }
 
   private Fetcher buildFetcher() {
-    Fetcher.Builder b = Fetcher.builder();
+    FetcherBuilder b = Fetcher.builder();
     set("--concurrency", b::maxInFlight, concurrency);
     set("--window", b::reorderWindow, window);
     set("--window-bytes", b::reorderWindowBytes, windowBytes);

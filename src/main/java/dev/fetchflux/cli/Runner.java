@@ -1,6 +1,7 @@
 package dev.fetchflux.cli;
 
 import dev.fetchflux.FetchException;
+import dev.fetchflux.FetchRequest;
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.Fetcher;
 import java.io.IOException;
@@ -99,6 +100,21 @@ final class Runner {
     this.kept = kept;
   }
 
+  /**
+   * An input as {@link Inputs} reads it: a request parsed on the reader thread, a JSON line it
+   * rejected, or the text of a line that is not a URL; the last two throw here, and so become the
+   * failure at their index that says why.
+   */
+  private static FetchRequest toRequest(Object input) {
+    if (input instanceof FetchRequest r) {
+      return r;
+    }
+    if (input instanceof JsonRequests.Rejected r) {
+      throw new IllegalArgumentException(r.reason(), r.cause());
+    }
+    return FetchRequest.get(String.valueOf(input));
+  }
+
   /** Runs to the end and returns the exit status (0, 1 or 2; the JVM makes it 130 on SIGINT). */
   int run() {
     HandOffThread writerThread = HandOffThread.start("fetchflux-writer");
@@ -112,8 +128,9 @@ final class Runner {
         TimeUnit.MILLISECONDS);
     try {
       Flux<Object> in = options.verbose() ? inputs.doOnNext(i -> noteStartup()) : inputs;
-      Flux<FetchResult> results = options.ordered() ? fetcher.fetch(in, kept.records())
-          : fetcher.fetchUnordered(in);
+      Flux<FetchResult> results = options.ordered()
+          ? fetcher.fetch(in, Runner::toRequest, kept.records())
+          : fetcher.fetchUnordered(in, Runner::toRequest);
       if (options.failFast()) {
         results = results.takeUntil(r -> !r.isSuccess());
       }

@@ -48,7 +48,7 @@ import reactor.core.scheduler.Schedulers;
  * {@link FetchOptions.Builder#window(int)}).
  *
  * <h2>Threads</h2>
- * {@code asyncInvoke} only subscribes to {@link Fetcher#fetchOne(Object)} and returns. The result
+ * {@code asyncInvoke} only subscribes to {@link Fetcher#fetchOne(CharSequence, long)} and returns. The result
  * arrives on one of the fetcher's event loops; the function hops to its own small I/O scheduler
  * ({@link FetchOptions#ioThreads()}) before hashing and writing the body, and completes the
  * {@link ResultFuture} from there. Nothing blocks a Netty thread or Flink's task thread.
@@ -175,7 +175,7 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
       return false; // timed out or closed while waiting for a slot: never sent
     }
     entry.started = true;
-    entry.request.update(f.fetchOne(input.url())
+    entry.request.update(f.fetchOne(input.url(), input.seq())
         .publishOn(scheduler)
         .flatMap(result -> Mono.fromCallable(() -> toRecord(input, result)))
         // Frees the slot on every ending: result, error, or cancellation by timeout() or close().
@@ -265,7 +265,7 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
 
   /**
    * The exception's message without its {@code #index METHOD url: } prefix (the record has the
-   * sequence number and the URL; {@code fetchOne} numbers every request 0), followed by the
+   * sequence number and the URL; {@code fetchOne} numbers the request with it), followed by the
    * original cause, which a JSON line would otherwise lose.
    */
   static String describe(FetchException e) {

@@ -2,6 +2,7 @@ package dev.fetchflux.flink;
 
 import dev.fetchflux.AdaptiveRate;
 import dev.fetchflux.Fetcher;
+import dev.fetchflux.FetcherBuilder;
 import dev.fetchflux.ResolveRule;
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -49,13 +50,13 @@ public final class FetchOptions implements Serializable {
   public static final int MAX_DEFAULT_WINDOW = 2048;
 
   /**
-   * Adjusts a subtask's {@link Fetcher.Builder} after the options above were applied; runs on the
+   * Adjusts a subtask's {@link FetcherBuilder} after the options above were applied; runs on the
    * task manager, so it must be serializable (a lambda assigned to this type is).
    */
   @FunctionalInterface
   public interface Customizer extends Serializable {
     /** Changes {@code builder} in place. */
-    void customize(Fetcher.Builder builder);
+    void customize(FetcherBuilder builder);
   }
 
   private final int maxInFlight;
@@ -176,7 +177,7 @@ public final class FetchOptions implements Serializable {
     return apply(Fetcher.builder()).build();
   }
 
-  private Fetcher.Builder apply(Fetcher.Builder b) {
+  private FetcherBuilder apply(FetcherBuilder b) {
     b.maxInFlight(maxInFlight)
         .requestTimeout(requestTimeout)
         .connectTimeout(connectTimeout)
@@ -451,7 +452,7 @@ public final class FetchOptions implements Serializable {
     }
 
     /**
-     * Checks every setting as {@link Fetcher.Builder} would (no fetcher is built) and returns the
+     * Checks every setting as {@link FetcherBuilder} would (no fetcher is built) and returns the
      * options.
      *
      * @throws IllegalArgumentException naming the offending option

@@ -66,7 +66,9 @@ public final class HttpEngine implements Transport {
   /** How long a pool stays empty and unused before it is disposed (reactor-pool counts seconds). */
   private static final Duration POOL_INACTIVITY = Duration.ofSeconds(1);
 
-  private final EngineSettings settings;
+  private final FetcherConfig settings;
+  /** The configured headers, with the User-Agent: sent with every request. */
+  private final Headers defaultHeaders;
   private final IdleConnections idle;
   /** Every channel this engine opened and that is still open (closed ones leave by themselves). */
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -86,11 +88,12 @@ public final class HttpEngine implements Transport {
   private final AtomicReference<@Nullable Routing> secureBuilt = new AtomicReference<>();
   private final Set<String> sensitive;
 
-  public HttpEngine(EngineSettings settings) {
+  public HttpEngine(String name, FetcherConfig settings) {
     this.settings = settings;
-    this.idle = new IdleConnections(settings.maxIdleConnections());
-    this.provider = pool(settings.name(), settings.maxIdleTime());
-    this.loops = LoopResources.create(settings.name(), settings.eventLoopThreads(), true);
+    this.defaultHeaders = settings.defaultHeaders();
+    this.idle = new IdleConnections(settings.effectiveMaxIdleConnections());
+    this.provider = pool(name, settings.maxIdleTime());
+    this.loops = LoopResources.create(name, settings.eventLoopThreads(), true);
     Set<String> s = new HashSet<>(ALWAYS_SENSITIVE);
     for (String h : settings.sensitiveHeaders()) {
       s.add(h.toLowerCase(Locale.ROOT));
@@ -143,7 +146,7 @@ public final class HttpEngine implements Transport {
         .build();
   }
 
-  private HttpClient buildClient(EngineSettings s) {
+  private HttpClient buildClient(FetcherConfig s) {
     HttpClient c =
         HttpClient.create(provider)
             .runOn(loops)
@@ -151,10 +154,10 @@ public final class HttpEngine implements Transport {
             .responseTimeout(s.readTimeout())
             .followRedirect(false)
             .headers(h -> {
-              for (Map.Entry<String, String> e : s.defaultHeaders().entries()) {
+              for (Map.Entry<String, String> e : defaultHeaders.entries()) {
                 h.add(e.getKey(), e.getValue());
               }
-              if (s.compression() && !s.defaultHeaders().contains("Accept-Encoding")) {
+              if (s.compression() && !defaultHeaders.contains("Accept-Encoding")) {
                 // reactor-netty's compress(true) asks for gzip only; Netty decodes more.
                 h.set(HttpHeaderNames.ACCEPT_ENCODING, acceptEncoding());
               }
@@ -169,14 +172,14 @@ public final class HttpEngine implements Transport {
               // A redirect's body is drained (up to a bound) and dropped, never held.
               if (!(s.followRedirects() && isRedirect(status))) {
                 connection.addHandlerLast(DecodedSizeLimit.NAME, new DecodedSizeLimit(
-                    s.maxBodyBytes(), s.compression(), status, System.nanoTime()));
+                    s.maxBodySize(), s.compression(), status, System.nanoTime()));
               }
             });
     return c;
   }
 
   /** {@code base} with TLS (and ALPN h2 when asked for): used for https URIs only. */
-  private static HttpClient secure(HttpClient base, EngineSettings s) {
+  private static HttpClient secure(HttpClient base, FetcherConfig s) {
     HttpClient c = base;
     if (s.protocol() == HttpProtocol.HTTP_2) {
       c = c.protocol(reactor.netty.http.HttpProtocol.H2, reactor.netty.http.HttpProtocol.HTTP11);
@@ -223,7 +226,7 @@ public final class HttpEngine implements Transport {
     Headers own = current.headers();
     return route.headers(h -> {
       if (crossedOrigin) {
-        for (String name : settings.defaultHeaders().names()) {
+        for (String name : defaultHeaders.names()) {
           if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
             h.remove(name);
           }
@@ -284,7 +287,20 @@ public final class HttpEngine implements Transport {
                       body, headersAt, redirects))
               .onErrorMap(e -> afterStatusLine(e, response, headersAt));
         })
-        .next();
+        .next()
+        .onErrorMap(e -> redirects > 0, e -> at(e, current.uri()));
+  }
+
+  /**
+   * An error of a redirect hop, saying where it happened (its {@link TransportException#uri()}, the
+   * failure's final URI); another exception is classified and kept as the cause.
+   */
+  private static Throwable at(Throwable e, URI uri) {
+    if (e instanceof TransportException t) {
+      return t.at(uri);
+    }
+    Errors.Classified c = Errors.classify(e);
+    return new TransportException(c.kind(), c.detail(), 0, 0, e).at(uri);
   }
 
   /**
@@ -433,7 +449,7 @@ public final class HttpEngine implements Transport {
   }
 
   private Mono<Body> readBody(HttpClientResponse response, Connection connection, long headersAt) {
-    long limit = settings.maxBodyBytes();
+    long limit = settings.maxBodySize();
     int status = response.status().code();
     // HEAD, 1xx, 204 and 304 responses have no body, whatever their Content-Length says (RFC 9110
     // §6.4.1; Netty's decoder reads none): the header is the resource's length, not this message's.
@@ -497,23 +513,24 @@ public final class HttpEngine implements Transport {
   @Override
   public Mono<Void> closeLater() {
     return Mono.fromRunnable(idle::close)
-        // The pools first, so no connection is made after the sweep below; they close their idle
-        // connections themselves.
+        // Every connection this engine opened that is still open, closed and waited for before
+        // the pools and loops go: left to the loops' shutdown, a connection the server had
+        // half-closed stayed in CLOSE_WAIT, its descriptor open for the life of the JVM (epoll
+        // transport, Netty 4.2). First, because a pool's disposal waits for the connections it
+        // lent to come back, which those of stalled requests never do.
+        .then(Mono.defer(this::closeChannels))
         .then(provider.disposeLater())
         .then(routing.closeLater())
         .then(Mono.defer(() -> {
           Routing r = secureBuilt.get();
           return r == null ? Mono.<Void>empty() : r.closeLater();
         }))
-        // Then every connection this engine opened that is still open (in use, or made by a
-        // connect that was under way), closed and waited for before the loops go: left to the
-        // loops' shutdown, a connection the server had half-closed stayed in CLOSE_WAIT, its
-        // descriptor open for the life of the JVM (epoll transport, Netty 4.2).
+        // Again for what a connect under way made meanwhile, and after the loops are gone.
         .then(Mono.defer(this::closeChannels))
         .then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)))
-        // A connection registered while the loops shut down is closed as well.
         .then(Mono.defer(this::closeChannels));
   }
+
 
   private Mono<Void> closeChannels() {
     if (channels.isEmpty()) {

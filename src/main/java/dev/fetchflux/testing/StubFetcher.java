@@ -3,6 +3,7 @@ package dev.fetchflux.testing;
 import dev.fetchflux.FetchException;
 import dev.fetchflux.FetchRequest;
 import dev.fetchflux.Fetcher;
+import dev.fetchflux.FetcherBuilder;
 import dev.fetchflux.Transport;
 import dev.fetchflux.TransportException;
 import java.net.URI;
@@ -27,7 +28,7 @@ import reactor.core.publisher.Mono;
  * record of what it was asked.
  *
  * <p>Code under test depends on {@code Fetcher}; hand it {@link #fetcher()}. That fetcher is built
- * with {@link Fetcher.Builder#transport(Transport)}, so it has the real ordering and admission
+ * with {@link FetcherBuilder#transport(Transport)}, so it has the real ordering and admission
  * stage, the real {@code maxInFlight} and reorder window, the real total deadline
  * ({@code requestTimeout}), {@code failOnHttpError} and the real error mapping into
  * {@link FetchException}; only the exchange is scripted.
@@ -100,7 +101,7 @@ public final class StubFetcher {
     this.predicates = List.copyOf(b.predicates);
     this.handler = b.handler;
     this.otherwise = b.otherwise;
-    Fetcher.Builder config = Fetcher.builder();
+    FetcherBuilder config = Fetcher.builder();
     b.configure.accept(config);
     this.fetcher = config.transport(transport).build();
   }
@@ -279,7 +280,7 @@ public final class StubFetcher {
     private final List<Rule> predicates = new ArrayList<>();
     private @Nullable Function<? super FetchRequest, @Nullable StubReply> handler;
     private @Nullable StubReply otherwise;
-    private Consumer<Fetcher.Builder> configure = b -> {};
+    private Consumer<FetcherBuilder> configure = b -> {};
 
     private Builder() {}
 
@@ -337,7 +338,7 @@ public final class StubFetcher {
      * {@link Fetcher#builder()}'s defaults. A transport set here is replaced by the stub's.
      * Default: all fetcher defaults.
      */
-    public Builder configure(Consumer<Fetcher.Builder> configure) {
+    public Builder configure(Consumer<FetcherBuilder> configure) {
       this.configure = Objects.requireNonNull(configure, "configure");
       return this;
     }
@@ -346,7 +347,7 @@ public final class StubFetcher {
      * Builds the stub and its fetcher.
      *
      * @throws IllegalArgumentException if the fetcher settings are inconsistent (see
-     *     {@link Fetcher.Builder#build()})
+     *     {@link FetcherBuilder#build()})
      */
     public StubFetcher build() {
       return new StubFetcher(this);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fetchflux.support.Results;
 import dev.fetchflux.Body;
 import dev.fetchflux.FetchRequest;
 import dev.fetchflux.FetchResult;
@@ -204,7 +205,7 @@ class RequestsAsDataTest {
           FetchRequest.builder(server.uri("/echo?p1")).method("POST").body(Body.of(payload)).build(),
           FetchRequest.builder(server.uri("/echo?p2")).method("POST").body(Body.of(payload)).build());
       Sinks.One<List<FetchResult>> all = Sinks.one();
-      Disposable run = fetcher.fetch(Flux.fromIterable(inputs)).collectList()
+      Disposable run = fetcher.fetch(Flux.fromIterable(inputs), Results::toRequest).collectList()
           .subscribe(all::tryEmitValue);
       try {
         Await.until("two results waiting behind the stalled head",

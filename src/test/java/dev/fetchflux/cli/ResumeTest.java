@@ -62,7 +62,7 @@ class ResumeTest {
     String url = URLS.get(index);
     FetchException e = new FetchException(index, url, URI.create(url), "GET",
         FetchException.Kind.CONNECTION_RESET, 1, 0, "reset", null);
-    return new FetchResult.Failure(index, url, e, Timings.none());
+    return new FetchResult.Failure(index, url, URI.create(url), e, Timings.none());
   }
 
   /** JSON lines as {@code --jsonl-file} writes them, one per result. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.fetchflux.Fetcher;
+import dev.fetchflux.FetcherBuilder;
 import dev.fetchflux.ResolveRule;
 import dev.fetchflux.RetryPolicy;
 import dev.fetchflux.support.Await;
@@ -96,7 +97,7 @@ class FetcherMetricsTest {
   @Test
   void onlyTheBusiestHostsUpToTheLimitGetGauges() {
     try (TestServer server = TestServer.start()) {
-      Fetcher.Builder builder = Fetcher.builder().maxInFlight(8).maxInFlightPerHost(1);
+      FetcherBuilder builder = Fetcher.builder().maxInFlight(8).maxInFlightPerHost(1);
       for (String name : List.of("a.test", "b.test", "c.test")) {
         builder.resolve(ResolveRule.parse(name + ":" + server.port() + ":127.0.0.1"));
       }

@@ -3,6 +3,7 @@ package dev.fetchflux.support;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fetchflux.FetchException;
+import dev.fetchflux.FetchRequest;
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.Fetcher;
 import java.net.URI;
@@ -17,9 +18,21 @@ public final class Results {
 
   private Results() {}
 
+  /**
+   * A test's input as a request: a {@link FetchRequest} as it is, a {@link URI} or a URL's text
+   * parsed (which throws for a malformed one, making it an invalid-request failure at its index).
+   */
+  public static FetchRequest toRequest(Object input) {
+    if (input instanceof FetchRequest r) {
+      return r;
+    }
+    return input instanceof URI u ? FetchRequest.get(u) : FetchRequest.get(String.valueOf(input));
+  }
+
   /** Fetches {@code inputs} in order and returns every result, waiting at most {@link #WAIT}. */
   public static List<FetchResult> fetchAll(Fetcher fetcher, Object... inputs) {
-    List<FetchResult> results = fetcher.fetch(Flux.fromArray(inputs)).collectList().block(WAIT);
+    List<FetchResult> results =
+        fetcher.fetch(Flux.fromArray(inputs), Results::toRequest).collectList().block(WAIT);
     assertThat(results).as("one result per input").hasSize(inputs.length);
     for (int i = 0; i < inputs.length; i++) {
       assertThat(results.get(i).index()).as("index of result %d", i).isEqualTo(i);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.fetchflux.FetchException;
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.Fetcher;
+import dev.fetchflux.FetcherBuilder;
 import dev.fetchflux.support.Await;
 import java.net.ConnectException;
 import java.net.URI;
@@ -47,7 +48,7 @@ abstract class FetcherContract {
   protected abstract String stalled(String path);
 
   /** A fetcher with {@code settings} over the defaults, reaching the URLs scripted so far. */
-  protected abstract Fetcher fetcher(Consumer<Fetcher.Builder> settings);
+  protected abstract Fetcher fetcher(Consumer<FetcherBuilder> settings);
 
   /** Requests that reached the other side (server or stub) so far. */
   protected abstract int requestsReceived();

@@ -1,6 +1,7 @@
 package dev.fetchflux.testing;
 
 import dev.fetchflux.Fetcher;
+import dev.fetchflux.FetcherBuilder;
 import dev.fetchflux.support.Ports;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,8 +46,8 @@ class RealFetcherContractTest extends FetcherContract {
   }
 
   @Override
-  protected Fetcher fetcher(Consumer<Fetcher.Builder> settings) {
-    Fetcher.Builder builder = Fetcher.builder().eventLoopThreads(1);
+  protected Fetcher fetcher(Consumer<FetcherBuilder> settings) {
+    FetcherBuilder builder = Fetcher.builder().eventLoopThreads(1);
     settings.accept(builder);
     Fetcher fetcher = builder.build();
     fetchers.add(fetcher);

@@ -1,6 +1,7 @@
 package dev.fetchflux.testing;
 
 import dev.fetchflux.Fetcher;
+import dev.fetchflux.FetcherBuilder;
 import java.net.ConnectException;
 import java.time.Duration;
 import java.util.Objects;
@@ -44,7 +45,7 @@ class StubFetcherContractTest extends FetcherContract {
   }
 
   @Override
-  protected Fetcher fetcher(Consumer<Fetcher.Builder> settings) {
+  protected Fetcher fetcher(Consumer<FetcherBuilder> settings) {
     stub = script.configure(settings).build();
     return stub.fetcher();
   }

@@ -3,6 +3,7 @@ package dev.fetchflux.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.fetchflux.support.Results;
 import dev.fetchflux.FetchException;
 import dev.fetchflux.FetchRequest;
 import dev.fetchflux.FetchResult;
@@ -25,7 +26,8 @@ class StubFetcherTest {
   private static final Duration VERIFY = Duration.ofSeconds(5);
 
   private static List<FetchResult> fetchAll(StubFetcher stub, Object... inputs) {
-    return stub.fetcher().fetch(Flux.just(inputs)).collectList().block(VERIFY);
+    return stub.fetcher().fetch(Flux.just(inputs), Results::toRequest).collectList()
+        .block(VERIFY);
   }
 
   private static FetchResult.Success success(FetchResult r) {
