@@ -25,6 +25,12 @@ public final class BlockHoundSessionListener implements LauncherSessionListener 
 
   @Override
   public void launcherSessionOpened(LauncherSession session) {
+    // Surefire with more than one fork discovers the tests in Maven's own JVM, which opens a
+    // launcher session too: BlockHound belongs in the test JVMs only (Maven's lacks the flag it
+    // needs, and blocks where it likes).
+    if (System.getProperty("maven.home") != null) {
+      return;
+    }
     if (!"false".equals(System.getProperty("fetchflux.blockhound"))) {
       BlockingCalls.prepare();
       BlockHound.install(new BlockHoundFileIoIntegration(),
