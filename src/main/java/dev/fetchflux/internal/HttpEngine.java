@@ -52,11 +52,6 @@ import org.jspecify.annotations.Nullable;
  */
 public final class HttpEngine implements Transport {
 
-  /** How much of a redirect response's body is drained to keep the connection; beyond, close it. */
-  private static final long REDIRECT_DRAIN_LIMIT = 64 * 1024;
-
-  private static final Set<String> ALWAYS_SENSITIVE =
-      Set.of("authorization", "cookie", "proxy-authorization");
 
   /**
    * How often idle connections are checked against {@code maxIdleTime}, closed ones dropped from
@@ -86,7 +81,7 @@ public final class HttpEngine implements Transport {
    */
   private final Mono<Routing> secureRouting;
   private final AtomicReference<@Nullable Routing> secureBuilt = new AtomicReference<>();
-  private final Set<String> sensitive;
+  private final Redirects redirects;
 
   public HttpEngine(String name, FetcherConfig settings) {
     this.settings = settings;
@@ -94,11 +89,8 @@ public final class HttpEngine implements Transport {
     this.idle = new IdleConnections(settings.effectiveMaxIdleConnections());
     this.provider = pool(name, settings.maxIdleTime());
     this.loops = LoopResources.create(name, settings.eventLoopThreads(), true);
-    Set<String> s = new HashSet<>(ALWAYS_SENSITIVE);
-    for (String h : settings.sensitiveHeaders()) {
-      s.add(h.toLowerCase(Locale.ROOT));
-    }
-    this.sensitive = Set.copyOf(s);
+    this.redirects = new Redirects(settings.maxRedirects(), settings.allowHttpsToHttpRedirect(),
+        settings.sensitiveHeaders());
     this.client = buildClient(settings);
     NameRules rules = new NameRules(settings.resolveRules(), settings.connectToRules());
     // The base client already speaks HTTP/1.1 only (reactor-netty's default). Not calling
@@ -170,7 +162,7 @@ public final class HttpEngine implements Transport {
             .doOnResponse((response, connection) -> {
               int status = response.status().code();
               // A redirect's body is drained (up to a bound) and dropped, never held.
-              if (!(s.followRedirects() && isRedirect(status))) {
+              if (!(s.followRedirects() && Redirects.isRedirect(status))) {
                 connection.addHandlerLast(DecodedSizeLimit.NAME, new DecodedSizeLimit(
                     s.maxBodySize(), s.compression(), status, System.nanoTime()));
               }
@@ -227,7 +219,7 @@ public final class HttpEngine implements Transport {
     return route.headers(h -> {
       if (crossedOrigin) {
         for (String name : defaultHeaders.names()) {
-          if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
+          if (redirects.isSensitive(name)) {
             h.remove(name);
           }
         }
@@ -242,17 +234,17 @@ public final class HttpEngine implements Transport {
   }
 
   private Mono<Response> hop(
-      FetchRequest current, int redirects, Set<String> visited, boolean crossedOrigin) {
+      FetchRequest current, int hops, Set<String> visited, boolean crossedOrigin) {
     visited.add(current.method() + " " + current.uri());
     URI uri = current.uri();
     if ("https".equalsIgnoreCase(uri.getScheme())) {
-      return secureRouting.flatMap(r -> send(r.client(uri), current, redirects, visited,
+      return secureRouting.flatMap(r -> send(r.client(uri), current, hops, visited,
           crossedOrigin));
     }
-    return send(routing.client(uri), current, redirects, visited, crossedOrigin);
+    return send(routing.client(uri), current, hops, visited, crossedOrigin);
   }
 
-  private Mono<Response> send(HttpClient route, FetchRequest current, int redirects,
+  private Mono<Response> send(HttpClient route, FetchRequest current, int hops,
       Set<String> visited, boolean crossedOrigin) {
     HttpClient.RequestSender sender =
         clientFor(route, current, crossedOrigin)
@@ -266,29 +258,32 @@ public final class HttpEngine implements Transport {
         : sender.send((req, out) -> {
           // Announced, so a body sent in several buffers goes as is, not chunked.
           req.header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(requestBody.size()));
-          return out.send(requestBody(requestBody));
+          return out.send(Bodies.request(requestBody));
         });
     return receiver
         .responseConnection((response, connection) -> {
           long headersAt = System.nanoTime();
           int status = response.status().code();
-          if (settings.followRedirects() && isRedirect(status)) {
+          if (settings.followRedirects() && Redirects.isRedirect(status)) {
             String location = response.responseHeaders().get(HttpHeaderNames.LOCATION);
             if (location != null) {
-              return drain(connection)
+              return Bodies.drain(connection)
                   .onErrorMap(e -> afterStatusLine(e, response, headersAt))
-                  .then(Mono.defer(() -> redirect(
-                      current, redirects, visited, crossedOrigin, status, location, headersAt)));
+                  .then(Mono.defer(() -> {
+                    Redirects.Hop next = this.redirects.next(current, hops, visited, status,
+                        location, headersAt);
+                    return hop(next.request(), hops + 1, visited,
+                        crossedOrigin || next.crossesOrigin());
+                  }));
             }
           }
-          return readBody(response, connection, headersAt)
-              .map(body ->
-                  new Response(current.uri(), status, Headers.ofDecoded(headerList(response)),
-                      body, headersAt, redirects))
+          return Bodies.response(response, connection, headersAt, settings)
+              .map(body -> new Response(current.uri(), status, Bodies.headers(response), body,
+                  headersAt, hops))
               .onErrorMap(e -> afterStatusLine(e, response, headersAt));
         })
         .next()
-        .onErrorMap(e -> redirects > 0, e -> at(e, current.uri()));
+        .onErrorMap(e -> hops > 0, e -> at(e, current.uri()));
   }
 
   /**
@@ -303,88 +298,10 @@ public final class HttpEngine implements Transport {
     return new TransportException(c.kind(), c.detail(), 0, 0, e).at(uri);
   }
 
-  /**
-   * The bytes of a request body: an in-memory body wrapped without a copy; a body in a file read
-   * in 64 KiB buffers on {@code boundedElastic}, never on the event loop that sends it (opening and
-   * reading a file is blocking I/O), as fast as the socket takes them (reactor-netty requests the
-   * buffers as it writes).
-   */
-  static org.reactivestreams.Publisher<ByteBuf> requestBody(Body body) {
-    if (body.isInMemory()) {
-      return Mono.fromSupplier(() -> io.netty.buffer.Unpooled.wrappedBuffer(body.asByteBuffer()));
-    }
-    return reactor.netty.ByteBufFlux.fromPath(java.util.Objects.requireNonNull(body.file()),
-            64 * 1024)
-        .subscribeOn(Schedulers.boundedElastic());
-  }
-
   /** gzip and deflate always; br when Netty's Brotli decoder is on the classpath. */
   static String acceptEncoding() {
     return io.netty.handler.codec.compression.Brotli.isAvailable() ? "gzip, deflate, br"
         : "gzip, deflate";
-  }
-
-  private static boolean isRedirect(int status) {
-    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-  }
-
-  private Mono<Response> redirect(
-      FetchRequest current, int redirects, Set<String> visited, boolean crossedOrigin, int status,
-      String location, long headersAt) {
-    URI next;
-    try {
-      next = resolve(current.uri(), location);
-    } catch (IllegalArgumentException e) {
-      return Mono.error(new TransportException(Kind.REDIRECT_REFUSED,
-          "invalid Location header " + truncate(location), status, headersAt, e));
-    }
-    if (redirects + 1 > settings.maxRedirects()) {
-      return Mono.error(new TransportException(Kind.TOO_MANY_REDIRECTS,
-          "more than " + settings.maxRedirects() + " redirects, last to " + next, status, headersAt,
-          null));
-    }
-    String scheme = current.uri().getScheme().toLowerCase(Locale.ROOT);
-    String nextScheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(Locale.ROOT);
-    if (!nextScheme.equals("http") && !nextScheme.equals("https")) {
-      return Mono.error(new TransportException(Kind.REDIRECT_REFUSED,
-          "redirect to unsupported scheme: " + truncate(next.toString()), status, headersAt, null));
-    }
-    if (scheme.equals("https") && nextScheme.equals("http") && !settings.allowHttpsToHttpRedirect()) {
-      return Mono.error(new TransportException(Kind.REDIRECT_REFUSED,
-          "https to http downgrade to " + next, status, headersAt, null));
-    }
-    String method = current.method();
-    boolean dropBody = false;
-    if (status == 303 && !method.equals("HEAD")) {
-      method = "GET";
-      dropBody = true;
-    } else if ((status == 301 || status == 302) && method.equals("POST")) {
-      method = "GET";
-      dropBody = true;
-    }
-    if (visited.contains(method + " " + next)) {
-      return Mono.error(new TransportException(Kind.REDIRECT_LOOP,
-          "back to " + next + " after " + (redirects + 1) + " redirects", status, headersAt, null));
-    }
-    Headers headers = current.headers();
-    boolean crossing = !sameOrigin(current.uri(), next);
-    if (crossing) {
-      for (String name : headers.names()) {
-        if (sensitive.contains(name.toLowerCase(Locale.ROOT))) {
-          headers = headers.without(name);
-        }
-      }
-    }
-    if (dropBody) {
-      headers = headers.without("Content-Type").without("Content-Length");
-    }
-    FetchRequest nextRequest =
-        FetchRequest.builder(next)
-            .method(method)
-            .headers(headers)
-            .body(dropBody ? Body.empty() : current.body())
-            .build();
-    return hop(nextRequest, redirects + 1, visited, crossedOrigin || crossing);
   }
 
   /**
@@ -402,112 +319,12 @@ public final class HttpEngine implements Transport {
     Errors.Classified c = Errors.classify(e);
     String detail = c.detail();
     if (c.kind() == Kind.CONNECTION_RESET) {
-      detail = (isCloseDelimited(response)
+      detail = (Bodies.isCloseDelimited(response)
               ? "during a body delimited by connection close (no Content-Length, not chunked)"
               : "after the status line, during the body")
           + (detail.isEmpty() ? "" : ": " + detail);
     }
     return new TransportException(c.kind(), detail, response.status().code(), headersAt, e);
-  }
-
-  private static boolean isCloseDelimited(HttpClientResponse response) {
-    return response.version().majorVersion() == 1
-        && !response.responseHeaders().contains(HttpHeaderNames.CONTENT_LENGTH)
-        && !response.responseHeaders().containsValue(
-            HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED, true);
-  }
-
-  /** Whether default headers that are sensitive may go to {@code uri}: only to the original origin. */
-  static boolean sameOrigin(URI a, URI b) {
-    return a.getScheme().equalsIgnoreCase(String.valueOf(b.getScheme()))
-        && String.valueOf(Urls.host(a)).equalsIgnoreCase(String.valueOf(Urls.host(b)))
-        && Urls.port(a) == Urls.port(b);
-  }
-
-  private static URI resolve(URI base, String location) {
-    try {
-      URI loc = new URI(location.strip());
-      URI next = Urls.normalize(base.resolve(loc));
-      if (Urls.host(next) == null) {
-        throw new IllegalArgumentException("no host in " + next);
-      }
-      return next;
-    } catch (URISyntaxException e) {
-      throw new IllegalArgumentException(e.getMessage(), e);
-    }
-  }
-
-  private static String truncate(String s) {
-    return s.length() > 200 ? s.substring(0, 200) + "…" : s;
-  }
-
-  private static Mono<Void> drain(Connection connection) {
-    long[] seen = {0};
-    return connection.inbound().receive()
-        .takeUntil(buf -> (seen[0] += buf.readableBytes()) > REDIRECT_DRAIN_LIMIT)
-        .then();
-  }
-
-  private Mono<Body> readBody(HttpClientResponse response, Connection connection, long headersAt) {
-    long limit = settings.maxBodySize();
-    int status = response.status().code();
-    // HEAD, 1xx, 204 and 304 responses have no body, whatever their Content-Length says (RFC 9110
-    // §6.4.1; Netty's decoder reads none): the header is the resource's length, not this message's.
-    boolean bodiless = response.method().equals(HttpMethod.HEAD)
-        || status / 100 == 1 || status == 204 || status == 304;
-    long announced = bodiless ? 0 : contentLength(response);
-    if (announced > limit && !settings.compression()) {
-      // The body is never read: subscribe to it and cancel at once, so reactor-netty releases what
-      // it already buffered or still receives (left alone, a body that came with the headers
-      // leaks) and closes the connection. take(0) would not do: it never subscribes.
-      connection.inbound().receive().subscribe(new BaseSubscriber<ByteBuf>() {
-        @Override
-        protected void hookOnSubscribe(Subscription subscription) {
-          subscription.cancel();
-        }
-      });
-      return Mono.error(new TransportException(Kind.BODY_TOO_LARGE,
-          "Content-Length " + announced + " > limit " + limit, status, headersAt, null));
-    }
-    return Mono.defer(() -> {
-      // The announced length only bounds how far the buffer grows ahead of the bytes; for an
-      // encoded body it says nothing about the decoded size.
-      long expected = settings.compression()
-          && response.responseHeaders().contains(HttpHeaderNames.CONTENT_ENCODING) ? -1 : announced;
-      BodySink sink = new BodySink(expected, settings.spillThreshold(), settings.spillDirectory());
-      long[] received = {0};
-      return sink.collect(connection.inbound().receive().asByteArray()
-          .handle((chunk, out) -> {
-            received[0] += chunk.length;
-            if (received[0] > limit) {
-              out.error(new TransportException(Kind.BODY_TOO_LARGE,
-                  "more than " + limit + " bytes" + (settings.compression() ? " (decoded)" : ""),
-                  status, headersAt, null));
-            } else {
-              out.next(chunk);
-            }
-          }));
-    });
-  }
-
-  private static long contentLength(HttpClientResponse response) {
-    String value = response.responseHeaders().get(HttpHeaderNames.CONTENT_LENGTH);
-    if (value == null) {
-      return -1;
-    }
-    try {
-      return Long.parseLong(value.strip());
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
-
-  private static List<Map.Entry<String, String>> headerList(HttpClientResponse response) {
-    List<Map.Entry<String, String>> list = new ArrayList<>(response.responseHeaders().size());
-    for (Map.Entry<String, String> e : response.responseHeaders()) {
-      list.add(Map.entry(e.getKey(), e.getValue()));
-    }
-    return list;
   }
 
   @Override
