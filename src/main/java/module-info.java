@@ -14,7 +14,6 @@ module dev.fetchflux {
   requires transitive reactor.core;
   requires transitive org.reactivestreams;
   requires transitive org.jspecify;
-
   requires reactor.netty.core;
   requires reactor.netty.http;
   requires io.netty.buffer;
@@ -44,5 +43,6 @@ module dev.fetchflux {
   exports dev.fetchflux.micrometer;
 
   // picocli reads the command's annotated fields and methods reflectively.
-  opens dev.fetchflux.cli to info.picocli;
+  opens dev.fetchflux.cli to
+      info.picocli;
 }

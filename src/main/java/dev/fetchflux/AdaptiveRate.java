@@ -49,12 +49,16 @@ public final class AdaptiveRate {
 
   /** The default {@link Builder#decreaseFactor(double)}: 0.5, each cut halves the rate. */
   public static final double DEFAULT_DECREASE_FACTOR = 0.5;
+
   /** The default {@link Builder#minRate(double)}: one request per second. */
   public static final double DEFAULT_MIN_RATE = 1.0;
+
   /** The default {@link Builder#recoveryTime(Duration)}: 10 seconds. */
   public static final Duration DEFAULT_RECOVERY_TIME = Duration.ofSeconds(10);
+
   /** The default {@link Builder#maxPause(Duration)}: 60 seconds. */
   public static final Duration DEFAULT_MAX_PAUSE = Duration.ofSeconds(60);
+
   /** The statuses that slow a host down: 429 (Too Many Requests) and 503 (Service Unavailable). */
   public static final Set<Integer> THROTTLE_STATUSES = Set.of(429, 503);
 
@@ -128,8 +132,15 @@ public final class AdaptiveRate {
   @Override
   public String toString() {
     return enabled
-        ? "AdaptiveRate{decreaseFactor=" + decreaseFactor + ", minRate=" + minRate
-            + ", recoveryTime=" + recoveryTime + ", maxPause=" + maxPause + "}"
+        ? "AdaptiveRate{decreaseFactor="
+            + decreaseFactor
+            + ", minRate="
+            + minRate
+            + ", recoveryTime="
+            + recoveryTime
+            + ", maxPause="
+            + maxPause
+            + "}"
         : "AdaptiveRate{off}";
   }
 
@@ -150,8 +161,8 @@ public final class AdaptiveRate {
      */
     public Builder decreaseFactor(double factor) {
       if (!(factor > 0 && factor < 1)) {
-        throw new IllegalArgumentException("decreaseFactor must be between 0 and 1 (exclusive): "
-            + factor);
+        throw new IllegalArgumentException(
+            "decreaseFactor must be between 0 and 1 (exclusive): " + factor);
       }
       this.decreaseFactor = factor;
       return this;
@@ -166,8 +177,8 @@ public final class AdaptiveRate {
      */
     public Builder minRate(double requestsPerSecond) {
       if (!(requestsPerSecond > 0) || Double.isInfinite(requestsPerSecond)) {
-        throw new IllegalArgumentException("minRate must be a positive finite number: "
-            + requestsPerSecond);
+        throw new IllegalArgumentException(
+            "minRate must be a positive finite number: " + requestsPerSecond);
       }
       this.minRate = requestsPerSecond;
       return this;

@@ -151,8 +151,8 @@ public final class Body {
       }
       Path from = Objects.requireNonNull(file);
       try {
-        Files.move(from, target, StandardCopyOption.REPLACE_EXISTING,
-            StandardCopyOption.ATOMIC_MOVE);
+        Files.move(
+            from, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(from, target, StandardCopyOption.REPLACE_EXISTING);
       }

@@ -40,8 +40,8 @@ public record ConnectToRule(String host, int port, String targetHost, int target
       throw new IllegalArgumentException("connect-to port out of range 0..65535: " + port);
     }
     if (targetPort < 0 || targetPort > 65535) {
-      throw new IllegalArgumentException("connect-to target port out of range 0..65535: "
-          + targetPort);
+      throw new IllegalArgumentException(
+          "connect-to target port out of range 0..65535: " + targetPort);
     }
   }
 
@@ -54,14 +54,22 @@ public record ConnectToRule(String host, int port, String targetHost, int target
   public static ConnectToRule parse(String spec) {
     Objects.requireNonNull(spec, "spec");
     List<String> parts = Rules.split(spec.strip(), 4, "connect-to", "host1:port1:host2:port2");
-    return new ConnectToRule(parts.get(0), Rules.port(parts.get(1), "connect-to", spec),
-        parts.get(2), Rules.port(parts.get(3), "connect-to", spec));
+    return new ConnectToRule(
+        parts.get(0),
+        Rules.port(parts.get(1), "connect-to", spec),
+        parts.get(2),
+        Rules.port(parts.get(3), "connect-to", spec));
   }
 
   /** {@code host1:port1:host2:port2} as curl writes it, empty parts empty. */
   @Override
   public String toString() {
-    return Rules.bracket(host) + ":" + (port == 0 ? "" : port) + ":" + Rules.bracket(targetHost)
-        + ":" + (targetPort == 0 ? "" : targetPort);
+    return Rules.bracket(host)
+        + ":"
+        + (port == 0 ? "" : port)
+        + ":"
+        + Rules.bracket(targetHost)
+        + ":"
+        + (targetPort == 0 ? "" : targetPort);
   }
 }

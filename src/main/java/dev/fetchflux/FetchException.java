@@ -135,5 +135,4 @@ public final class FetchException extends RuntimeException {
   public int status() {
     return status;
   }
-
 }

@@ -94,8 +94,9 @@ public record FetchRequest(String method, URI uri, Headers headers, Body body) {
     try {
       uri = new URI(trimmed);
     } catch (java.net.URISyntaxException e) {
-      throw new IllegalArgumentException("malformed URL " + quote(trimmed) + ": " + e.getReason()
-          + " at index " + e.getIndex(), e);
+      throw new IllegalArgumentException(
+          "malformed URL " + quote(trimmed) + ": " + e.getReason() + " at index " + e.getIndex(),
+          e);
     }
     checkScheme(uri);
     uri = Urls.normalize(uri);
@@ -106,7 +107,8 @@ public record FetchRequest(String method, URI uri, Headers headers, Body body) {
   private static void checkScheme(URI uri) {
     String scheme = uri.getScheme();
     if (scheme == null) {
-      throw new IllegalArgumentException("URL " + quote(uri.toString()) + " has no scheme (http or https)");
+      throw new IllegalArgumentException(
+          "URL " + quote(uri.toString()) + " has no scheme (http or https)");
     }
     String s = scheme.toLowerCase(Locale.ROOT);
     if (!s.equals("http") && !s.equals("https")) {

@@ -96,8 +96,9 @@ public sealed interface FetchResult permits FetchResult.Success, FetchResult.Fai
    * @param error the failure, with the original exception as its cause
    * @param timings when it started and how long it took until the failure was known
    */
-  record Failure(long index, String url, @Nullable URI finalUri, FetchException error,
-      Timings timings) implements FetchResult {
+  record Failure(
+      long index, String url, @Nullable URI finalUri, FetchException error, Timings timings)
+      implements FetchResult {
     public Failure {
       Objects.requireNonNull(url, "url");
       Objects.requireNonNull(error, "error");

@@ -77,29 +77,41 @@ public final class Fetcher implements AutoCloseable {
 
   /** The default {@link FetcherBuilder#maxInFlight(int)}: 32. */
   public static final int DEFAULT_MAX_IN_FLIGHT = 32;
+
   /** The default {@link FetcherBuilder#reorderWindow(int)}: 4096 (maxInFlight when larger). */
   public static final int DEFAULT_REORDER_WINDOW = FetcherConfig.DEFAULT_REORDER_WINDOW;
+
   /** The default {@link FetcherBuilder#reorderWindowBytes(long)}: 64 MiB. */
   public static final long DEFAULT_REORDER_WINDOW_BYTES = 64L << 20;
+
   /** The default {@link FetcherBuilder#maxBodySize(long)}: 32 MiB. */
   public static final long DEFAULT_MAX_BODY_SIZE = 32L << 20;
+
   /** The default {@link FetcherBuilder#connectTimeout(Duration)}: 10 seconds. */
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
   /** The default {@link FetcherBuilder#readTimeout(Duration)}: 30 seconds. */
   public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(30);
+
   /** The default {@link FetcherBuilder#requestTimeout(Duration)}: 60 seconds. */
   public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(60);
+
   /** The default {@link FetcherBuilder#maxIdleTime(Duration)}: 30 seconds. */
   public static final Duration DEFAULT_MAX_IDLE_TIME = Duration.ofSeconds(30);
+
   /** The default {@link FetcherBuilder#maxRedirects(int)}: 10. */
   public static final int DEFAULT_MAX_REDIRECTS = 10;
+
   /** The default {@code User-Agent}. */
   public static final String DEFAULT_USER_AGENT = "fetchflux/" + Version.VERSION;
 
   private static final AtomicInteger INSTANCES = new AtomicInteger();
+
   /** What a waiting result weighs besides its body, for {@code reorderWindowBytes}. */
   private static final long RESULT_OVERHEAD_BYTES = 256;
-  private static final Function<CharSequence, FetchRequest> URL = s -> FetchRequest.get(s.toString());
+
+  private static final Function<CharSequence, FetchRequest> URL =
+      s -> FetchRequest.get(s.toString());
 
   private final FetcherConfig config;
   private final FetchCounters counters = new FetchCounters();
@@ -111,13 +123,22 @@ public final class Fetcher implements AutoCloseable {
     this.config = config;
     Transport t = config.transport();
     this.ownsTransport = t == null;
-    this.transport = t != null ? t : new HttpEngine("fetchflux-" + INSTANCES.incrementAndGet(),
-        config);
+    this.transport =
+        t != null ? t : new HttpEngine("fetchflux-" + INSTANCES.incrementAndGet(), config);
     RetryPolicy rp = config.retryPolicy();
-    this.attempts = new Attempts(config, transport,
-        new RetrySchedule(rp.maxAttempts(), rp.baseDelay(), rp.maxDelay(), rp.retryStatuses(),
-            rp.retryNonIdempotent(), rp.maxRetryTime(), rp.jitter()),
-        counters);
+    this.attempts =
+        new Attempts(
+            config,
+            transport,
+            new RetrySchedule(
+                rp.maxAttempts(),
+                rp.baseDelay(),
+                rp.maxDelay(),
+                rp.retryStatuses(),
+                rp.retryNonIdempotent(),
+                rp.maxRetryTime(),
+                rp.jitter()),
+            counters);
   }
 
   /** A builder with every default. */
@@ -141,8 +162,8 @@ public final class Fetcher implements AutoCloseable {
    * {@link FetchException.Kind#INVALID_REQUEST} failure at its index, with that exception as its
    * cause. For example {@code fetch(uris, FetchRequest::get)} for a {@code Flux<URI>}.
    */
-  public <T> Flux<FetchResult> fetch(Publisher<T> inputs,
-      Function<? super T, FetchRequest> toRequest) {
+  public <T> Flux<FetchResult> fetch(
+      Publisher<T> inputs, Function<? super T, FetchRequest> toRequest) {
     return merge(inputs, toRequest, 0, true);
   }
 
@@ -156,8 +177,8 @@ public final class Fetcher implements AutoCloseable {
    * @param firstIndex the index of the first input, at least 0
    * @throws IllegalArgumentException if {@code firstIndex} is negative
    */
-  public <T> Flux<FetchResult> fetch(Publisher<T> inputs,
-      Function<? super T, FetchRequest> toRequest, long firstIndex) {
+  public <T> Flux<FetchResult> fetch(
+      Publisher<T> inputs, Function<? super T, FetchRequest> toRequest, long firstIndex) {
     if (firstIndex < 0) {
       throw new IllegalArgumentException("firstIndex < 0: " + firstIndex);
     }
@@ -175,8 +196,8 @@ public final class Fetcher implements AutoCloseable {
   }
 
   /** Like {@link #fetch(Publisher, Function)} but emits each result as soon as it is ready. */
-  public <T> Flux<FetchResult> fetchUnordered(Publisher<T> inputs,
-      Function<? super T, FetchRequest> toRequest) {
+  public <T> Flux<FetchResult> fetchUnordered(
+      Publisher<T> inputs, Function<? super T, FetchRequest> toRequest) {
     return merge(inputs, toRequest, 0, false);
   }
 
@@ -189,8 +210,8 @@ public final class Fetcher implements AutoCloseable {
   }
 
   /** Like {@link #fetchOrFail(Publisher)}, for inputs {@code toRequest} makes requests of. */
-  public <T> Flux<FetchResult.Success> fetchOrFail(Publisher<T> inputs,
-      Function<? super T, FetchRequest> toRequest) {
+  public <T> Flux<FetchResult.Success> fetchOrFail(
+      Publisher<T> inputs, Function<? super T, FetchRequest> toRequest) {
     return orFail(fetch(inputs, toRequest));
   }
 
@@ -223,17 +244,21 @@ public final class Fetcher implements AutoCloseable {
   }
 
   private static Flux<FetchResult.Success> orFail(Flux<FetchResult> results) {
-    return results.handle((result, sink) -> {
-      if (result instanceof FetchResult.Success ok) {
-        sink.next(ok);
-      } else if (result instanceof FetchResult.Failure failed) {
-        sink.error(failed.error());
-      }
-    });
+    return results.handle(
+        (result, sink) -> {
+          if (result instanceof FetchResult.Success ok) {
+            sink.next(ok);
+          } else if (result instanceof FetchResult.Failure failed) {
+            sink.error(failed.error());
+          }
+        });
   }
 
-  private <T> Flux<FetchResult> merge(Publisher<T> inputs,
-      Function<? super T, FetchRequest> toRequest, long firstIndex, boolean ordered) {
+  private <T> Flux<FetchResult> merge(
+      Publisher<T> inputs,
+      Function<? super T, FetchRequest> toRequest,
+      long firstIndex,
+      boolean ordered) {
     Objects.requireNonNull(inputs, "inputs");
     Objects.requireNonNull(toRequest, "toRequest");
     // The ordering stage counts from 0 for its own bookkeeping; only the results are shifted.
@@ -289,7 +314,7 @@ public final class Fetcher implements AutoCloseable {
     boolean interrupted = Thread.interrupted();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     try {
-      for (;;) {
+      for (; ; ) {
         try {
           done.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
           return;

@@ -375,12 +375,39 @@ public final class FetcherBuilder {
 
   /** The settings as given (-1 where a default depends on other settings). */
   FetcherConfig config() {
-    return new FetcherConfig(maxInFlight, reorderWindow, reorderWindowBytes, maxBodySize, spillThreshold,
-        spillDirectory, connectTimeout, readTimeout, requestTimeout, followRedirects, maxRedirects,
-        allowHttpsToHttpRedirect, compression, failOnHttpError, headers, userAgent,
-        sensitiveHeaders, protocol, insecure, trustManagerFactory, eventLoopThreads, transport,
-        retryPolicy, maxInFlightPerHost, maxRequestsPerSecond, maxRequestsPerSecondPerHost,
-        adaptiveRate, proxies, resolveRules, connectToRules, maxIdleConnections, maxIdleTime);
+    return new FetcherConfig(
+        maxInFlight,
+        reorderWindow,
+        reorderWindowBytes,
+        maxBodySize,
+        spillThreshold,
+        spillDirectory,
+        connectTimeout,
+        readTimeout,
+        requestTimeout,
+        followRedirects,
+        maxRedirects,
+        allowHttpsToHttpRedirect,
+        compression,
+        failOnHttpError,
+        headers,
+        userAgent,
+        sensitiveHeaders,
+        protocol,
+        insecure,
+        trustManagerFactory,
+        eventLoopThreads,
+        transport,
+        retryPolicy,
+        maxInFlightPerHost,
+        maxRequestsPerSecond,
+        maxRequestsPerSecondPerHost,
+        adaptiveRate,
+        proxies,
+        resolveRules,
+        connectToRules,
+        maxIdleConnections,
+        maxIdleTime);
   }
 
   // Proxies and resolve overrides (docs/library.md, "Proxies and resolve overrides").

@@ -177,8 +177,14 @@ public final class Headers {
       char c = value.charAt(i);
       if ((c < 0x20 && c != '\t') || c == 0x7f) {
         throw new IllegalArgumentException(
-            "header " + name + " value has a control character (0x"
-                + Integer.toHexString(c) + ") at " + i + ": " + quote(value));
+            "header "
+                + name
+                + " value has a control character (0x"
+                + Integer.toHexString(c)
+                + ") at "
+                + i
+                + ": "
+                + quote(value));
       }
     }
   }

@@ -174,7 +174,8 @@ final class NoProxy {
         return ip != null && ip.length == address.length && samePrefix(ip, address, prefixBits);
       }
       return host.equals(domain)
-          || host.length() > domain.length() && host.endsWith(domain)
+          || host.length() > domain.length()
+              && host.endsWith(domain)
               && host.charAt(host.length() - domain.length() - 1) == '.';
     }
 

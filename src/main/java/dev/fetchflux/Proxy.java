@@ -61,15 +61,17 @@ public final class Proxy {
   private final @Nullable String username;
   private final @Nullable String password;
 
-  private Proxy(Type type, String host, int port, @Nullable String username,
-      @Nullable String password) {
+  private Proxy(
+      Type type, String host, int port, @Nullable String username, @Nullable String password) {
     this.type = Objects.requireNonNull(type, "type");
     this.host = checkHost(host);
     if (port < 1 || port > 65535) {
       throw new IllegalArgumentException("proxy port out of range 1..65535: " + port);
     }
     this.port = port;
-    if (type != Type.HTTP && username != null && password != null
+    if (type != Type.HTTP
+        && username != null
+        && password != null
         && (username.getBytes(StandardCharsets.UTF_8).length > 255
             || password.getBytes(StandardCharsets.UTF_8).length > 255)) {
       throw new IllegalArgumentException("SOCKS5 user name and password are limited to 255 bytes");
@@ -116,13 +118,15 @@ public final class Proxy {
     int schemeEnd = s.indexOf("://");
     if (schemeEnd >= 0) {
       String scheme = s.substring(0, schemeEnd).toLowerCase(Locale.ROOT);
-      type = switch (scheme) {
-        case "http" -> Type.HTTP;
-        case "socks5" -> Type.SOCKS5;
-        case "socks5h" -> Type.SOCKS5H;
-        default -> throw new IllegalArgumentException("unsupported proxy scheme '" + scheme
-            + "' (supported: http, socks5, socks5h)");
-      };
+      type =
+          switch (scheme) {
+            case "http" -> Type.HTTP;
+            case "socks5" -> Type.SOCKS5;
+            case "socks5h" -> Type.SOCKS5H;
+            default ->
+                throw new IllegalArgumentException(
+                    "unsupported proxy scheme '" + scheme + "' (supported: http, socks5, socks5h)");
+          };
       s = s.substring(schemeEnd + 3);
     }
     if (s.endsWith("/")) {
@@ -139,8 +143,8 @@ public final class Proxy {
       pass = colon < 0 ? "" : decode(userInfo.substring(colon + 1));
     }
     if (s.indexOf('/') >= 0 || s.indexOf('?') >= 0 || s.indexOf('#') >= 0) {
-      throw new IllegalArgumentException("proxy must be [scheme://][user:password@]host[:port]: "
-          + type.scheme() + "://" + s);
+      throw new IllegalArgumentException(
+          "proxy must be [scheme://][user:password@]host[:port]: " + type.scheme() + "://" + s);
     }
     String host;
     String portText = null;
@@ -223,8 +227,12 @@ public final class Proxy {
 
   @Override
   public boolean equals(@Nullable Object o) {
-    return o instanceof Proxy p && type == p.type && host.equalsIgnoreCase(p.host) && port == p.port
-        && Objects.equals(username, p.username) && Objects.equals(password, p.password);
+    return o instanceof Proxy p
+        && type == p.type
+        && host.equalsIgnoreCase(p.host)
+        && port == p.port
+        && Objects.equals(username, p.username)
+        && Objects.equals(password, p.password);
   }
 
   @Override
@@ -234,8 +242,8 @@ public final class Proxy {
 
   private static String checkHost(String host) {
     Objects.requireNonNull(host, "host");
-    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1)
-        : host;
+    String h =
+        host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     if (h.isEmpty()) {
       throw new IllegalArgumentException("proxy host is empty");
     }

@@ -76,7 +76,9 @@ public final class ProxySettings {
     if (noProxy == null) {
       noProxy = variable(environment, "NO_PROXY");
     }
-    return new ProxySettings(http != null ? http : all, https != null ? https : all,
+    return new ProxySettings(
+        http != null ? http : all,
+        https != null ? https : all,
         noProxy == null ? NoProxy.NONE : NoProxy.parse(noProxy, false));
   }
 
@@ -152,15 +154,20 @@ public final class ProxySettings {
     if (isDirect()) {
       return "ProxySettings[direct]";
     }
-    return "ProxySettings[http=" + (http == null ? "direct" : http)
-        + ", https=" + (https == null ? "direct" : https)
-        + (noProxy.text().isEmpty() ? "" : ", noProxy=" + noProxy.text()) + "]";
+    return "ProxySettings[http="
+        + (http == null ? "direct" : http)
+        + ", https="
+        + (https == null ? "direct" : https)
+        + (noProxy.text().isEmpty() ? "" : ", noProxy=" + noProxy.text())
+        + "]";
   }
 
   @Override
   public boolean equals(@Nullable Object o) {
-    return o instanceof ProxySettings p && Objects.equals(http, p.http)
-        && Objects.equals(https, p.https) && noProxy.text().equals(p.noProxy.text());
+    return o instanceof ProxySettings p
+        && Objects.equals(http, p.http)
+        && Objects.equals(https, p.https)
+        && noProxy.text().equals(p.noProxy.text());
   }
 
   @Override

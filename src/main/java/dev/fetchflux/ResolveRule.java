@@ -94,8 +94,8 @@ public record ResolveRule(String host, int port, List<InetAddress> addresses) {
   }
 
   private static InetAddress literal(String text, String spec) {
-    String t = text.startsWith("[") && text.endsWith("]")
-        ? text.substring(1, text.length() - 1) : text;
+    String t =
+        text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
     byte[] bytes = NetUtil.createByteArrayFromIpAddressString(t);
     if (bytes == null) {
       throw new IllegalArgumentException(

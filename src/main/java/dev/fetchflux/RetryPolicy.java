@@ -55,10 +55,13 @@ public final class RetryPolicy {
 
   /** The default {@link Builder#maxAttempts(int)} of a policy from {@link #builder()}: 3. */
   public static final int DEFAULT_MAX_ATTEMPTS = 3;
+
   /** The default base delay: 200 milliseconds. */
   public static final Duration DEFAULT_BASE_DELAY = Duration.ofMillis(200);
+
   /** The default maximum delay between attempts (also the cap on {@code Retry-After}): 10 seconds. */
   public static final Duration DEFAULT_MAX_DELAY = Duration.ofSeconds(10);
+
   /** The statuses retried by default: 429 (Too Many Requests) and 503 (Service Unavailable). */
   public static final Set<Integer> DEFAULT_RETRY_STATUSES = Set.of(429, 503);
 
@@ -150,9 +153,19 @@ public final class RetryPolicy {
 
   @Override
   public String toString() {
-    return "RetryPolicy{maxAttempts=" + maxAttempts + ", baseDelay=" + baseDelay
-        + ", maxDelay=" + maxDelay + ", retryStatuses=" + retryStatuses
-        + ", retryNonIdempotent=" + retryNonIdempotent + ", maxRetryTime=" + maxRetryTime + "}";
+    return "RetryPolicy{maxAttempts="
+        + maxAttempts
+        + ", baseDelay="
+        + baseDelay
+        + ", maxDelay="
+        + maxDelay
+        + ", retryStatuses="
+        + retryStatuses
+        + ", retryNonIdempotent="
+        + retryNonIdempotent
+        + ", maxRetryTime="
+        + maxRetryTime
+        + "}";
   }
 
   /** Configures a {@link RetryPolicy}; every setting has a stated default. */

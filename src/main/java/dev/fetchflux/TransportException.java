@@ -1,7 +1,6 @@
 package dev.fetchflux;
 
 import java.net.URI;
-
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -29,7 +28,10 @@ public final class TransportException extends RuntimeException {
    * @param cause the original exception, if any
    */
   public TransportException(
-      FetchException.Kind kind, String detail, int status, long headersNanos,
+      FetchException.Kind kind,
+      String detail,
+      int status,
+      long headersNanos,
       @Nullable Throwable cause) {
     super(detail, cause);
     this.kind = kind;

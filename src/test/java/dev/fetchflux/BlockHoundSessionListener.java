@@ -33,7 +33,8 @@ public final class BlockHoundSessionListener implements LauncherSessionListener 
     }
     if (!"false".equals(System.getProperty("fetchflux.blockhound"))) {
       BlockingCalls.prepare();
-      BlockHound.install(new BlockHoundFileIoIntegration(),
+      BlockHound.install(
+          new BlockHoundFileIoIntegration(),
           builder -> builder.blockingMethodCallback(BlockingCalls::record));
     }
   }

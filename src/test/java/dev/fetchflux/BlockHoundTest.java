@@ -92,20 +92,27 @@ class BlockHoundTest {
 
   @Test
   void sleepingInAResultCallbackOnTheFetchersEventLoopIsCaught() {
-    try (TestServer server = TestServer.start(); Fetcher fetcher = Fetcher.builder().build()) {
-      Mono<String> blocking = fetcher.fetchOne(server.url("/echo"))
-          .map(result -> {
-            assertThat(Thread.currentThread().getName()).startsWith("fetchflux-");
-            try {
-              Thread.sleep(10);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-            return "slept";
-          });
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().build()) {
+      Mono<String> blocking =
+          fetcher
+              .fetchOne(server.url("/echo"))
+              .map(
+                  result -> {
+                    assertThat(Thread.currentThread().getName()).startsWith("fetchflux-");
+                    try {
+                      Thread.sleep(10);
+                    } catch (InterruptedException e) {
+                      Thread.currentThread().interrupt();
+                    }
+                    return "slept";
+                  });
       StepVerifier.create(blocking)
-          .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(BlockingOperationError.class)
-              .hasMessageContaining("java.lang.Thread.sleep"))
+          .expectErrorSatisfies(
+              e ->
+                  assertThat(e)
+                      .isInstanceOf(BlockingOperationError.class)
+                      .hasMessageContaining("java.lang.Thread.sleep"))
           .verify(Duration.ofSeconds(10));
     }
     List<BlockingCalls.Call> calls = caught("java.lang.Thread.sleep");
@@ -117,37 +124,48 @@ class BlockHoundTest {
     // The stub transport sleeps inside exchange(), on a parallel (non-blocking) thread: the
     // fetcher maps the BlockingOperationError into a Failure value, the stream completes normally,
     // and only the record shows what happened.
-    StubFetcher stub = StubFetcher.builder()
-        .handler(request -> {
-          try {
-            Thread.sleep(1);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          return StubReply.ok("unreachable");
-        })
-        .build();
-    StepVerifier.create(stub.fetcher().fetch(Flux.just("https://api.test/a"))
-            .subscribeOn(Schedulers.parallel()))
-        .assertNext(r -> assertThat(r).isInstanceOfSatisfying(FetchResult.Failure.class,
-            f -> assertThat(f.error()).hasRootCauseInstanceOf(BlockingOperationError.class)))
+    StubFetcher stub =
+        StubFetcher.builder()
+            .handler(
+                request -> {
+                  try {
+                    Thread.sleep(1);
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                  return StubReply.ok("unreachable");
+                })
+            .build();
+    StepVerifier.create(
+            stub.fetcher()
+                .fetch(Flux.just("https://api.test/a"))
+                .subscribeOn(Schedulers.parallel()))
+        .assertNext(
+            r ->
+                assertThat(r)
+                    .isInstanceOfSatisfying(
+                        FetchResult.Failure.class,
+                        f ->
+                            assertThat(f.error())
+                                .hasRootCauseInstanceOf(BlockingOperationError.class)))
         .expectComplete()
         .verify(Duration.ofSeconds(5));
 
     BlockingCalls.Call call = caught("java.lang.Thread.sleep").get(0);
     assertThat(call.thread()).startsWith("parallel-");
-    assertThat(call.stack()).anySatisfy(
-        e -> assertThat(e.getClassName()).startsWith(BlockHoundTest.class.getName()));
+    assertThat(call.stack())
+        .anySatisfy(e -> assertThat(e.getClassName()).startsWith(BlockHoundTest.class.getName()));
   }
 
   @Test
   void aTestWhoseBlockingCallBecameAValueFailsNamingTheCall() {
     SwallowsABlockingCall.launchedByOuterTest = true;
     try {
-      LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-          .selectors(selectClass(SwallowsABlockingCall.class))
-          .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "true")
-          .build();
+      LauncherDiscoveryRequest request =
+          LauncherDiscoveryRequestBuilder.request()
+              .selectors(selectClass(SwallowsABlockingCall.class))
+              .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "true")
+              .build();
       SummaryGeneratingListener listener = new SummaryGeneratingListener();
       LauncherFactory.create().execute(request, listener);
       TestExecutionSummary summary = listener.getSummary();
@@ -168,10 +186,12 @@ class BlockHoundTest {
 
   @Test
   void sleepingOnANettyEventLoopIsCaught() throws Exception {
-    Throwable t = onEventLoop(() -> {
-      Thread.sleep(1);
-      return null;
-    });
+    Throwable t =
+        onEventLoop(
+            () -> {
+              Thread.sleep(1);
+              return null;
+            });
     assertThat(t).isInstanceOf(BlockingOperationError.class);
     caught("java.lang.Thread.sleep");
   }
@@ -179,10 +199,11 @@ class BlockHoundTest {
   @Test
   void nioFileWriteOnAnEventLoopIsCaught() throws Exception {
     Path file = dir.resolve("written-on-loop");
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
       Throwable t = onEventLoop(() -> ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3})));
-      assertThat(t).isInstanceOf(BlockingOperationError.class)
+      assertThat(t)
+          .isInstanceOf(BlockingOperationError.class)
           .hasMessageContaining("sun.nio.ch.FileChannelImpl#write");
     }
     caught("sun.nio.ch.FileChannelImpl#write");
@@ -203,7 +224,8 @@ class BlockHoundTest {
     Path file = Files.write(dir.resolve("read-on-loop"), new byte[] {4, 5, 6});
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       Throwable t = onEventLoop(() -> ch.read(ByteBuffer.allocate(3)));
-      assertThat(t).isInstanceOf(BlockingOperationError.class)
+      assertThat(t)
+          .isInstanceOf(BlockingOperationError.class)
           .hasMessageContaining("sun.nio.ch.FileChannelImpl#read");
     }
     caught("sun.nio.ch.FileChannelImpl#read");
@@ -212,12 +234,15 @@ class BlockHoundTest {
   @Test
   void openingAFileChannelOnAnEventLoopIsCaught() throws Exception {
     Path file = Files.write(dir.resolve("opened-on-loop"), new byte[] {1});
-    Throwable t = onEventLoop(() -> {
-      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-        return ch.size();
-      }
-    });
-    assertThat(t).isInstanceOf(BlockingOperationError.class)
+    Throwable t =
+        onEventLoop(
+            () -> {
+              try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                return ch.size();
+              }
+            });
+    assertThat(t)
+        .isInstanceOf(BlockingOperationError.class)
         .hasMessageContaining("sun.nio.fs.UnixNativeDispatcher.open0");
     caught("sun.nio.fs.UnixNativeDispatcher.open0");
   }
@@ -226,12 +251,14 @@ class BlockHoundTest {
   void openingAnAsynchronousFileChannelOnAnEventLoopIsCaught() throws Exception {
     // How the library opens a spill file: it must do so on boundedElastic, never on a loop.
     Path file = Files.write(dir.resolve("async-opened-on-loop"), new byte[] {1});
-    Throwable t = onEventLoop(() -> {
-      try (AsynchronousFileChannel ch =
-          AsynchronousFileChannel.open(file, StandardOpenOption.WRITE)) {
-        return ch.size();
-      }
-    });
+    Throwable t =
+        onEventLoop(
+            () -> {
+              try (AsynchronousFileChannel ch =
+                  AsynchronousFileChannel.open(file, StandardOpenOption.WRITE)) {
+                return ch.size();
+              }
+            });
     assertThat(t).isInstanceOf(BlockingOperationError.class);
     caught("sun.nio.fs.UnixNativeDispatcher.open0");
   }
@@ -242,9 +269,10 @@ class BlockHoundTest {
     assertThat(t).isInstanceOf(BlockingOperationError.class);
     // Stopped at the open, or earlier: the random name comes from SecureRandom, which now and then
     // refills its buffer from /dev/urandom (a FileInputStream read, blocking by default).
-    assertThat(BlockingCalls.take(c -> true)).extracting(BlockingCalls.Call::method)
-        .singleElement().isIn("sun.nio.fs.UnixNativeDispatcher.open0",
-            "java.io.FileInputStream#readBytes");
+    assertThat(BlockingCalls.take(c -> true))
+        .extracting(BlockingCalls.Call::method)
+        .singleElement()
+        .isIn("sun.nio.fs.UnixNativeDispatcher.open0", "java.io.FileInputStream#readBytes");
     try (var left = Files.list(dir)) {
       assertThat(left).isEmpty();
     }
@@ -264,7 +292,8 @@ class BlockHoundTest {
     // How a released spilled body is deleted (Files.deleteIfExists).
     Path file = Files.write(dir.resolve("deleted-on-loop"), new byte[] {1});
     Throwable t = onEventLoop(() -> Files.deleteIfExists(file));
-    assertThat(t).isInstanceOf(BlockingOperationError.class)
+    assertThat(t)
+        .isInstanceOf(BlockingOperationError.class)
         .hasMessageContaining("sun.nio.fs.UnixNativeDispatcher.unlink0");
     caught("sun.nio.fs.UnixNativeDispatcher.unlink0");
     assertThat(file).exists();
@@ -273,16 +302,18 @@ class BlockHoundTest {
   @Test
   void deletingAnEmptyDirectoryOnAnEventLoopIsCaught() throws Exception {
     Path sub = Files.createDirectory(dir.resolve("removed-on-loop"));
-    Throwable t = onEventLoop(() -> {
-      Files.delete(sub);
-      return null;
-    });
+    Throwable t =
+        onEventLoop(
+            () -> {
+              Files.delete(sub);
+              return null;
+            });
     assertThat(t).isInstanceOf(BlockingOperationError.class);
     // The provider tries unlink first, then rmdir for a directory; the first is stopped.
     assertThat(BlockingCalls.take(c -> c.method().startsWith("sun.nio.fs.UnixNativeDispatcher.")))
         .extracting(BlockingCalls.Call::method)
-        .containsAnyOf("sun.nio.fs.UnixNativeDispatcher.unlink0",
-            "sun.nio.fs.UnixNativeDispatcher.rmdir0");
+        .containsAnyOf(
+            "sun.nio.fs.UnixNativeDispatcher.unlink0", "sun.nio.fs.UnixNativeDispatcher.rmdir0");
     assertThat(sub).exists();
   }
 
@@ -334,15 +365,17 @@ class BlockHoundTest {
   @Test
   void theSameFileOperationsOnBoundedElasticAreAllowed() {
     Path file = dir.resolve("written-off-loop");
-    Mono<Path> work = Mono.fromCallable(() -> {
-          Path sub = Files.createDirectories(dir.resolve("sub"));
-          Path tmp = Files.createTempFile(sub, "fetchflux-", ".body");
-          Files.write(tmp, new byte[] {1, 2, 3});
-          Files.move(tmp, file);
-          Files.delete(sub);
-          return file;
-        })
-        .subscribeOn(Schedulers.boundedElastic());
+    Mono<Path> work =
+        Mono.fromCallable(
+                () -> {
+                  Path sub = Files.createDirectories(dir.resolve("sub"));
+                  Path tmp = Files.createTempFile(sub, "fetchflux-", ".body");
+                  Files.write(tmp, new byte[] {1, 2, 3});
+                  Files.move(tmp, file);
+                  Files.delete(sub);
+                  return file;
+                })
+            .subscribeOn(Schedulers.boundedElastic());
     StepVerifier.create(work).expectNext(file).expectComplete().verify(Duration.ofSeconds(5));
     assertThat(file).hasBinaryContent(new byte[] {1, 2, 3});
     assertThat(BlockingCalls.take(c -> true)).isEmpty();
@@ -350,10 +383,13 @@ class BlockHoundTest {
 
   @Test
   void sleepingOnTheParallelSchedulerIsCaught() {
-    Mono<Object> sleeping = Mono.fromCallable(() -> {
-      Thread.sleep(1);
-      return new Object();
-    }).subscribeOn(Schedulers.parallel());
+    Mono<Object> sleeping =
+        Mono.fromCallable(
+                () -> {
+                  Thread.sleep(1);
+                  return new Object();
+                })
+            .subscribeOn(Schedulers.parallel());
     StepVerifier.create(sleeping)
         .expectError(BlockingOperationError.class)
         .verify(Duration.ofSeconds(5));
@@ -371,23 +407,26 @@ class BlockHoundTest {
     void swallowsTheError() {
       Assumptions.assumeTrue(launchedByOuterTest);
       // The error is turned into a value, as the library's failure mapping would.
-      String outcome = Mono.fromCallable(() -> {
-            Thread.sleep(1);
-            return "slept";
-          })
-          .subscribeOn(Schedulers.parallel())
-          .onErrorResume(BlockingOperationError.class, e -> Mono.just("failure value"))
-          .block(Duration.ofSeconds(5));
+      String outcome =
+          Mono.fromCallable(
+                  () -> {
+                    Thread.sleep(1);
+                    return "slept";
+                  })
+              .subscribeOn(Schedulers.parallel())
+              .onErrorResume(BlockingOperationError.class, e -> Mono.just("failure value"))
+              .block(Duration.ofSeconds(5));
       assertThat(outcome).isEqualTo("failure value");
     }
 
     @Test
     void blocksOnlyWhereItMay() throws IOException {
       Assumptions.assumeTrue(launchedByOuterTest);
-      Mono.fromCallable(() -> {
-            Thread.sleep(1);
-            return "slept";
-          })
+      Mono.fromCallable(
+              () -> {
+                Thread.sleep(1);
+                return "slept";
+              })
           .subscribeOn(Schedulers.boundedElastic())
           .block(Duration.ofSeconds(5));
     }

@@ -46,7 +46,8 @@ class BodyValueTest {
     assertThat(a).isEqualTo(a).isNotEqualTo(b);
     assertThat(a.hashCode()).isEqualTo(a.hashCode());
     assertThat(a.toString()).contains("4 bytes", "a.body", "released");
-    assertThatThrownBy(a::toByteArray).isInstanceOf(IllegalStateException.class)
+    assertThatThrownBy(a::toByteArray)
+        .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("released");
     b.release();
   }

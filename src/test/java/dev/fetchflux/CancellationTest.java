@@ -24,38 +24,43 @@ import reactor.test.StepVerifier;
 @Timeout(60)
 class CancellationTest {
 
-  @RegisterExtension
-  final TestServerExtension server = new TestServerExtension();
+  @RegisterExtension final TestServerExtension server = new TestServerExtension();
 
   private void awaitServerIdle() {
-    Await.until("the server has no request in flight", () -> server.get().inFlight() == 0,
+    Await.until(
+        "the server has no request in flight",
+        () -> server.get().inFlight() == 0,
         () -> "in flight: " + server.get().inFlight());
   }
 
   @Test
   void fetchOrFailEndsWithTheFirstFailureAndCancelsTheRest() {
     int c = 8;
-    Flux<String> urls = Flux.range(0, 40).map(i -> {
-      if (i < 4) {
-        return server.url("/echo?i=" + i);
-      }
-      return i == 4 ? server.url("/reset") : server.url("/stall?i=" + i);
-    });
+    Flux<String> urls =
+        Flux.range(0, 40)
+            .map(
+                i -> {
+                  if (i < 4) {
+                    return server.url("/echo?i=" + i);
+                  }
+                  return i == 4 ? server.url("/reset") : server.url("/stall?i=" + i);
+                });
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(c).build()) {
       StepVerifier.create(fetcher.fetchOrFail(urls))
           .expectNextMatches(ok -> ok.index() == 0 && ok.body().asString().endsWith("?i=0"))
           .expectNextMatches(ok -> ok.index() == 1)
           .expectNextMatches(ok -> ok.index() == 2)
           .expectNextMatches(ok -> ok.index() == 3)
-          .expectErrorSatisfies(e -> {
-            assertThat(e).isInstanceOf(FetchException.class);
-            FetchException f = (FetchException) e;
-            assertThat(f.index()).isEqualTo(4);
-            assertThat(f.uri()).isEqualTo(server.uri("/reset"));
-            assertThat(f.kind()).isEqualTo(Kind.CONNECTION_RESET);
-            assertThat(f.getCause()).isInstanceOf(IOException.class);
-            assertThat(f.getMessage()).startsWith("#4 GET " + server.url("/reset"));
-          })
+          .expectErrorSatisfies(
+              e -> {
+                assertThat(e).isInstanceOf(FetchException.class);
+                FetchException f = (FetchException) e;
+                assertThat(f.index()).isEqualTo(4);
+                assertThat(f.uri()).isEqualTo(server.uri("/reset"));
+                assertThat(f.kind()).isEqualTo(Kind.CONNECTION_RESET);
+                assertThat(f.getCause()).isInstanceOf(IOException.class);
+                assertThat(f.getMessage()).startsWith("#4 GET " + server.url("/reset"));
+              })
           .verify(Results.WAIT);
     }
 
@@ -73,16 +78,21 @@ class CancellationTest {
     server.route("/slow-ok", Reply.ok("ok").withDelay(Duration.ofMillis(100)));
     server.route("/late-failure", Reply.truncated(1000, 10).withDelay(Duration.ofMillis(300)));
     try (Fetcher fetcher = Fetcher.builder().build()) {
-      Flux<String> urls = Flux.just(server.url("/slow-ok"), server.url("/late-failure"),
-          server.url("/reset"), server.url("/echo"));
+      Flux<String> urls =
+          Flux.just(
+              server.url("/slow-ok"),
+              server.url("/late-failure"),
+              server.url("/reset"),
+              server.url("/echo"));
 
       StepVerifier.create(fetcher.fetchOrFail(urls))
           .expectNextMatches(ok -> ok.index() == 0)
-          .expectErrorSatisfies(e -> {
-            FetchException f = (FetchException) e;
-            assertThat(f.index()).isEqualTo(1);
-            assertThat(f.kind()).isEqualTo(Kind.TRUNCATED_BODY);
-          })
+          .expectErrorSatisfies(
+              e -> {
+                FetchException f = (FetchException) e;
+                assertThat(f.index()).isEqualTo(1);
+                assertThat(f.kind()).isEqualTo(Kind.TRUNCATED_BODY);
+              })
           .verify(Results.WAIT);
     }
   }
@@ -100,9 +110,10 @@ class CancellationTest {
   @Test
   void takeOnAMillionLazyUrlsPullsOnlyABoundedNumber() {
     AtomicLong generated = new AtomicLong();
-    Flux<String> million = Flux.range(0, 1_000_000)
-        .doOnNext(i -> generated.incrementAndGet())
-        .map(i -> server.url("/echo?i=" + i));
+    Flux<String> million =
+        Flux.range(0, 1_000_000)
+            .doOnNext(i -> generated.incrementAndGet())
+            .map(i -> server.url("/echo?i=" + i));
     int c = 8;
     int w = 16;
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(c).reorderWindow(w).build()) {
@@ -129,7 +140,9 @@ class CancellationTest {
 
       awaitServerIdle();
       assertThat(server.abandoned()).isEqualTo(5);
-      Await.until("their connections are closed", () -> server.get().connectionsOpen() == 0,
+      Await.until(
+          "their connections are closed",
+          () -> server.get().connectionsOpen() == 0,
           () -> server.get().connectionsOpen());
       assertThat(server.requests()).hasSize(5);
     }
@@ -138,8 +151,9 @@ class CancellationTest {
   @Test
   void takeAbortsTheRequestsStillInFlight() {
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(6).build()) {
-      Flux<String> urls = Flux.range(0, 10)
-          .map(i -> i < 3 ? server.url("/echo?i=" + i) : server.url("/stall?i=" + i));
+      Flux<String> urls =
+          Flux.range(0, 10)
+              .map(i -> i < 3 ? server.url("/echo?i=" + i) : server.url("/stall?i=" + i));
 
       StepVerifier.create(fetcher.fetch(urls).take(3))
           .expectNextCount(3)

@@ -48,8 +48,15 @@ class ChaosTest {
 
   /** What the server does for one attempt. */
   enum Fault {
-    OK(560), SLOW(80), NOT_FOUND(20), UNAVAILABLE(100), RESET_BEFORE_RESPONSE(80),
-    RESET_AFTER_HEADERS(30), TRUNCATED(50), CLOSE_DELIMITED_RESET(40), STALL(40);
+    OK(560),
+    SLOW(80),
+    NOT_FOUND(20),
+    UNAVAILABLE(100),
+    RESET_BEFORE_RESPONSE(80),
+    RESET_AFTER_HEADERS(30),
+    TRUNCATED(50),
+    CLOSE_DELIMITED_RESET(40),
+    STALL(40);
 
     /** Per mille. */
     final int weight;
@@ -71,7 +78,8 @@ class ChaosTest {
   }
 
   private static SplittableRandom random(int index, int attempt) {
-    return new SplittableRandom(SEED ^ (index * 0x9E3779B97F4A7C15L) ^ (attempt * 0xC2B2AE3D27D4EB4FL));
+    return new SplittableRandom(
+        SEED ^ (index * 0x9E3779B97F4A7C15L) ^ (attempt * 0xC2B2AE3D27D4EB4FL));
   }
 
   static Fault fault(int index, int attempt) {
@@ -154,17 +162,24 @@ class ChaosTest {
     Map<Integer, AtomicInteger> attemptsSeen = new ConcurrentHashMap<>();
     Map<Fault, AtomicInteger> injected = new ConcurrentHashMap<>();
     try (TestServer server = TestServer.start()) {
-      server.handler(req -> {
-        if (!req.path().startsWith("/chaos/")) {
-          return null;
-        }
-        int index = Integer.parseInt(req.path().substring("/chaos/".length()));
-        int attempt = attemptsSeen.computeIfAbsent(index, k -> new AtomicInteger()).incrementAndGet();
-        injected.computeIfAbsent(fault(index, attempt), k -> new AtomicInteger()).incrementAndGet();
-        return reply(index, attempt);
-      });
-      RetryPolicy retries = RetryPolicy.builder().maxAttempts(MAX_ATTEMPTS)
-          .backoff(Duration.ofMillis(5), Duration.ofMillis(20)).build();
+      server.handler(
+          req -> {
+            if (!req.path().startsWith("/chaos/")) {
+              return null;
+            }
+            int index = Integer.parseInt(req.path().substring("/chaos/".length()));
+            int attempt =
+                attemptsSeen.computeIfAbsent(index, k -> new AtomicInteger()).incrementAndGet();
+            injected
+                .computeIfAbsent(fault(index, attempt), k -> new AtomicInteger())
+                .incrementAndGet();
+            return reply(index, attempt);
+          });
+      RetryPolicy retries =
+          RetryPolicy.builder()
+              .maxAttempts(MAX_ATTEMPTS)
+              .backoff(Duration.ofMillis(5), Duration.ofMillis(20))
+              .build();
       List<String> urls = new ArrayList<>(URLS);
       for (int i = 0; i < URLS; i++) {
         urls.add(server.url("/chaos/" + i));
@@ -172,15 +187,19 @@ class ChaosTest {
 
       long started = System.nanoTime();
       List<FetchResult> results;
-      try (Fetcher fetcher = Fetcher.builder()
-          .maxInFlight(C)
-          .retry(retries)
-          .connectTimeout(Duration.ofSeconds(5))
-          .readTimeout(Duration.ofSeconds(10))
-          .requestTimeout(REQUEST_TIMEOUT)
-          .build()) {
-        results = fetcher.fetch(Flux.fromIterable(urls)).collectList()
-            .block(Duration.ofSeconds(Math.max(120, URLS / 10)));
+      try (Fetcher fetcher =
+          Fetcher.builder()
+              .maxInFlight(C)
+              .retry(retries)
+              .connectTimeout(Duration.ofSeconds(5))
+              .readTimeout(Duration.ofSeconds(10))
+              .requestTimeout(REQUEST_TIMEOUT)
+              .build()) {
+        results =
+            fetcher
+                .fetch(Flux.fromIterable(urls))
+                .collectList()
+                .block(Duration.ofSeconds(Math.max(120, URLS / 10)));
       }
       Duration took = Duration.ofNanos(System.nanoTime() - started);
 
@@ -199,7 +218,8 @@ class ChaosTest {
           assertThat(ok.attempts()).as("#%d attempts", i).isEqualTo(e.attempts());
           if (e.status() == 200) {
             assertThat(Arrays.equals(ok.body().toByteArray(), body(i)))
-                .as("#%d body byte-identical", i).isTrue();
+                .as("#%d body byte-identical", i)
+                .isTrue();
           }
           outcomes.merge("success " + e.status(), 1, Integer::sum);
           attemptsTotal += ok.attempts();
@@ -208,8 +228,7 @@ class ChaosTest {
           FetchException error = ((FetchResult.Failure) r).error();
           assertThat(error.kind()).as("#%d %s", i, error.getMessage()).isEqualTo(e.kind());
           assertThat(error.attempts()).as("#%d attempts", i).isEqualTo(e.attempts());
-          assertThat(error.getSuppressed()).as("#%d earlier attempts", i)
-              .hasSize(e.attempts() - 1);
+          assertThat(error.getSuppressed()).as("#%d earlier attempts", i).hasSize(e.attempts() - 1);
           assertThat(error.index()).isEqualTo(i);
           assertThat(error.getMessage()).startsWith("#" + i + " GET " + urls.get(i) + ": ");
           assertCause(e.kind(), error);
@@ -221,7 +240,8 @@ class ChaosTest {
       assertThat(server.requests()).hasSize(seenTotal);
       assertThat((long) seenTotal).as("server requests = attempts").isEqualTo(attemptsTotal);
       for (int i = 0; i < URLS; i++) {
-        assertThat(attemptsSeen.get(i).get()).as("#%d attempts seen by the server", i)
+        assertThat(attemptsSeen.get(i).get())
+            .as("#%d attempts seen by the server", i)
             .isEqualTo(expected(i).attempts());
       }
       assertThat(outcomes.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(URLS);
@@ -230,9 +250,11 @@ class ChaosTest {
       Map<Fault, Integer> faults = new EnumMap<>(Fault.class);
       injected.forEach((f, n) -> faults.put(f, n.get()));
       System.out.printf("CHAOS seed=%d urls=%d C=%d maxAttempts=%d%n", SEED, URLS, C, MAX_ATTEMPTS);
-      System.out.printf("CHAOS attempts (server requests)=%d faults injected=%s%n", seenTotal, faults);
+      System.out.printf(
+          "CHAOS attempts (server requests)=%d faults injected=%s%n", seenTotal, faults);
       System.out.printf("CHAOS results=%s%n", outcomes);
-      System.out.printf("CHAOS peakInFlight=%d time=%d ms%n", server.peakInFlight(), took.toMillis());
+      System.out.printf(
+          "CHAOS peakInFlight=%d time=%d ms%n", server.peakInFlight(), took.toMillis());
     }
   }
 

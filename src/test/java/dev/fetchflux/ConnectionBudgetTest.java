@@ -66,7 +66,8 @@ class ConnectionBudgetTest {
       assertThat(run.value("SUCCEEDED")).as(run.output()).isEqualTo(hosts);
       assertThat(run.value("FAILED")).as(run.output()).isZero();
       // What the crawl left open: the idle cache (4 x 32 connections), not one per host.
-      assertThat(run.value("DESCRIPTORS") - run.value("DESCRIPTORS_BEFORE")).as(run.output())
+      assertThat(run.value("DESCRIPTORS") - run.value("DESCRIPTORS_BEFORE"))
+          .as(run.output())
           .isLessThanOrEqualTo(4 * Fetcher.DEFAULT_MAX_IN_FLIGHT + 16);
     }
   }
@@ -77,8 +78,11 @@ class ConnectionBudgetTest {
     assumeDescriptors(hosts + 500);
     try (TestServer server = TestServer.start()) {
       Path urls = dir.resolve("urls.txt");
-      Files.write(urls, IntStream.range(0, hosts)
-          .mapToObj(i -> "http://h" + i + ".test:" + server.port() + "/x").toList());
+      Files.write(
+          urls,
+          IntStream.range(0, hosts)
+              .mapToObj(i -> "http://h" + i + ".test:" + server.port() + "/x")
+              .toList());
 
       // An idle cap far above the descriptor limit: idle connections pile up until a connect
       // fails with "Too many open files".
@@ -100,15 +104,20 @@ class ConnectionBudgetTest {
     try (TestServer server = TestServer.start()) {
       server.route("/x", Reply.ok("x").withDelay(Duration.ofMillis(500)));
       Path urls = dir.resolve("urls.txt");
-      Files.write(urls, IntStream.range(0, requests)
-          .mapToObj(i -> "http://h" + i + ".test:" + server.port() + "/x").toList());
+      Files.write(
+          urls,
+          IntStream.range(0, requests)
+              .mapToObj(i -> "http://h" + i + ".test:" + server.port() + "/x")
+              .toList());
 
       Child.Run run = Child.run("all-in-flight", urls.toString(), Integer.toString(server.port()));
 
       assertThat(run.exit()).as(run.output()).isZero();
       assertThat(run.value("SUCCEEDED") + run.value("FAILED")).isEqualTo(requests);
       assertThat(run.value("SUCCEEDED")).as(run.output()).isPositive();
-      assertThat(run.value("FAILED")).as(run.output()).isPositive()
+      assertThat(run.value("FAILED"))
+          .as(run.output())
+          .isPositive()
           .isEqualTo(run.value("FAILED_TOO_MANY_OPEN_FILES"));
     }
   }
@@ -124,7 +133,9 @@ class ConnectionBudgetTest {
       // One host after another: host i's connection is released before host i+1's is opened.
       assertAllSucceed(fetcher, hostUrls(server, 0, hosts));
 
-      Await.until("the idle connections are down to the cap", () -> server.connectionsOpen() == cap,
+      Await.until(
+          "the idle connections are down to the cap",
+          () -> server.connectionsOpen() == cap,
           () -> "open: " + server.connectionsOpen());
       assertThat(server.connectionsOpened()).isEqualTo(hosts);
 
@@ -135,7 +146,9 @@ class ConnectionBudgetTest {
       // ... the first host's was closed.
       assertAllSucceed(fetcher, hostUrls(server, 0, 1));
       assertThat(server.connectionsOpened()).as("new connections for the first host").isEqualTo(1);
-      Await.until("still at the cap", () -> server.connectionsOpen() == cap,
+      Await.until(
+          "still at the cap",
+          () -> server.connectionsOpen() == cap,
           () -> "open: " + server.connectionsOpen());
     }
   }
@@ -148,7 +161,9 @@ class ConnectionBudgetTest {
       assertAllSucceed(fetcher, hostUrls(server, 0, 5));
 
       assertThat(server.connectionsOpened()).isEqualTo(10);
-      Await.until("no connection open", () -> server.connectionsOpen() == 0,
+      Await.until(
+          "no connection open",
+          () -> server.connectionsOpen() == 0,
           () -> "open: " + server.connectionsOpen());
     }
   }
@@ -161,7 +176,9 @@ class ConnectionBudgetTest {
       assertThat(server.connectionsOpened()).isEqualTo(5);
 
       // Checked every second in the background: closed within about 1.3 s.
-      Await.until("every idle connection is closed", () -> server.connectionsOpen() == 0,
+      Await.until(
+          "every idle connection is closed",
+          () -> server.connectionsOpen() == 0,
           () -> "open: " + server.connectionsOpen());
     }
   }
@@ -176,26 +193,30 @@ class ConnectionBudgetTest {
       Histogram before = Histogram.take();
       List<Histogram> rounds = new ArrayList<>();
       for (int round = 0; round < 2; round++) {
-        assertAllSucceed(fetcher,
-            hostUrls(server, round * hostsPerRound, (round + 1) * hostsPerRound));
+        assertAllSucceed(
+            fetcher, hostUrls(server, round * hostsPerRound, (round + 1) * hostsPerRound));
         assertThat(server.connectionsOpened()).isEqualTo(hostsPerRound);
         // The server's own record of the requests is not the client's memory.
         server.resetCounters();
         // reactor-netty's pools, counted after a full collection: live objects only. One per host
         // that still has an idle connection (at most the cap); the others are disposed.
-        Histogram settled = Histogram.awaitUntil(Duration.ofSeconds(30),
-            h -> h.pools() - before.pools() <= cap);
+        Histogram settled =
+            Histogram.awaitUntil(Duration.ofSeconds(30), h -> h.pools() - before.pools() <= cap);
         rounds.add(settled);
-        System.out.printf("after %d hosts: live pools %d (before: %d), live heap %d KiB"
+        System.out.printf(
+            "after %d hosts: live pools %d (before: %d), live heap %d KiB"
                 + " (before: %d KiB), connections open %d%n",
-            (round + 1) * hostsPerRound, settled.pools(), before.pools(),
-            settled.bytes() >> 10, before.bytes() >> 10, server.connectionsOpen());
+            (round + 1) * hostsPerRound,
+            settled.pools(),
+            before.pools(),
+            settled.bytes() >> 10,
+            before.bytes() >> 10,
+            server.connectionsOpen());
         assertThat(server.connectionsOpen()).isLessThanOrEqualTo(cap);
       }
       // 500 more hosts, and the live heap stays where it was: less than a kilobyte per host (a
       // pool and a connection kept per host, as before, cost several).
-      assertThat(rounds.get(1).bytes() - rounds.get(0).bytes())
-          .isLessThan(hostsPerRound * 1024L);
+      assertThat(rounds.get(1).bytes() - rounds.get(0).bytes()).isLessThan(hostsPerRound * 1024L);
     }
   }
 
@@ -207,18 +228,19 @@ class ConnectionBudgetTest {
     // pool of 2 connections per host (one call's maxInFlight), the second call's requests waited
     // 1 s for a connection and then needed 1 s more: DEADLINE.
     try (TestServer server = TestServer.start();
-        Fetcher fetcher = Fetcher.builder().maxInFlight(2)
-            .requestTimeout(Duration.ofMillis(1900)).build()) {
+        Fetcher fetcher =
+            Fetcher.builder().maxInFlight(2).requestTimeout(Duration.ofMillis(1900)).build()) {
       server.route("/slow", Reply.ok("slow").withDelay(Duration.ofSeconds(1)));
-      Flux<FetchResult> a = fetcher.fetch(Flux.just(server.url("/slow?a0"),
-          server.url("/slow?a1")));
-      Flux<FetchResult> b = fetcher.fetch(Flux.just(server.url("/slow?b0"),
-          server.url("/slow?b1")));
+      Flux<FetchResult> a =
+          fetcher.fetch(Flux.just(server.url("/slow?a0"), server.url("/slow?a1")));
+      Flux<FetchResult> b =
+          fetcher.fetch(Flux.just(server.url("/slow?b0"), server.url("/slow?b1")));
 
       List<FetchResult> results = Flux.merge(a, b).collectList().block(Results.WAIT);
 
-      assertThat(results).hasSize(4).allSatisfy(r ->
-          assertThat(r.isSuccess()).as("%s", r).isTrue());
+      assertThat(results)
+          .hasSize(4)
+          .allSatisfy(r -> assertThat(r.isSuccess()).as("%s", r).isTrue());
       assertThat(server.peakInFlight()).isEqualTo(4);
     }
   }
@@ -249,14 +271,16 @@ class ConnectionBudgetTest {
 
   private static List<String> hostUrls(TestServer server, int from, int to) {
     return IntStream.range(from, to)
-        .mapToObj(i -> "http://h" + i + ".test:" + server.port() + "/x").toList();
+        .mapToObj(i -> "http://h" + i + ".test:" + server.port() + "/x")
+        .toList();
   }
 
   private static void assertAllSucceed(Fetcher fetcher, List<String> urls) {
     List<FetchResult> results =
         fetcher.fetch(Flux.fromIterable(urls)).collectList().block(Duration.ofSeconds(60));
-    assertThat(results).hasSize(urls.size()).allSatisfy(r ->
-        assertThat(r.isSuccess()).as("%s", r).isTrue());
+    assertThat(results)
+        .hasSize(urls.size())
+        .allSatisfy(r -> assertThat(r.isSuccess()).as("%s", r).isTrue());
   }
 
   private static void assumeDescriptors(long needed) {
@@ -265,8 +289,9 @@ class ConnectionBudgetTest {
         instanceof com.sun.management.UnixOperatingSystemMXBean os) {
       max = os.getMaxFileDescriptorCount();
     }
-    Assumptions.assumeTrue(max >= needed, "this test JVM may open " + max
-        + " descriptors; the servers of this test need " + needed);
+    Assumptions.assumeTrue(
+        max >= needed,
+        "this test JVM may open " + max + " descriptors; the servers of this test need " + needed);
     Assumptions.assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "needs /bin/bash for ulimit");
   }
 
@@ -279,9 +304,13 @@ class ConnectionBudgetTest {
       PortFarm farm = new PortFarm();
       try {
         for (int i = 0; i < n; i++) {
-          farm.servers.add(HttpServer.create().host("127.0.0.1").port(0).runOn(farm.loops)
-              .handle((req, res) -> res.sendString(Mono.just("ok")))
-              .bindNow(Duration.ofSeconds(10)));
+          farm.servers.add(
+              HttpServer.create()
+                  .host("127.0.0.1")
+                  .port(0)
+                  .runOn(farm.loops)
+                  .handle((req, res) -> res.sendString(Mono.just("ok")))
+                  .bindNow(Duration.ofSeconds(10)));
         }
       } catch (RuntimeException e) {
         farm.close();
@@ -305,9 +334,14 @@ class ConnectionBudgetTest {
   private record Histogram(long pools, long bytes) {
 
     static Histogram take() throws Exception {
-      String text = (String) ManagementFactory.getPlatformMBeanServer().invoke(
-          new ObjectName("com.sun.management:type=DiagnosticCommand"), "gcClassHistogram",
-          new Object[] {new String[0]}, new String[] {String[].class.getName()});
+      String text =
+          (String)
+              ManagementFactory.getPlatformMBeanServer()
+                  .invoke(
+                      new ObjectName("com.sun.management:type=DiagnosticCommand"),
+                      "gcClassHistogram",
+                      new Object[] {new String[0]},
+                      new String[] {String[].class.getName()});
       long pools = 0;
       long bytes = 0;
       for (String line : text.split("\n")) {
@@ -344,7 +378,10 @@ class ConnectionBudgetTest {
   public static final class Child {
     record Run(int exit, String output) {
       long value(String key) {
-        return output.lines().filter(l -> l.startsWith(key + " ")).findFirst()
+        return output
+            .lines()
+            .filter(l -> l.startsWith(key + " "))
+            .findFirst()
             .map(l -> Long.parseLong(l.substring(key.length() + 1).trim()))
             .orElseThrow(() -> new AssertionError("no " + key + " in:\n" + output));
       }
@@ -356,10 +393,21 @@ class ConnectionBudgetTest {
       if (cp == null || cp.isBlank()) {
         cp = System.getProperty("java.class.path");
       }
-      List<String> cmd = new ArrayList<>(List.of("/bin/bash", "-c",
-          "ulimit -n " + CHILD_DESCRIPTORS + " && exec \"$@\"", "bash",
-          javaBin, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Dio.netty.leakDetection.level=paranoid",
-          "-cp", cp, Child.class.getName(), mode));
+      List<String> cmd =
+          new ArrayList<>(
+              List.of(
+                  "/bin/bash",
+                  "-c",
+                  "ulimit -n " + CHILD_DESCRIPTORS + " && exec \"$@\"",
+                  "bash",
+                  javaBin,
+                  "-Xmx256m",
+                  "-XX:TieredStopAtLevel=1",
+                  "-Dio.netty.leakDetection.level=paranoid",
+                  "-cp",
+                  cp,
+                  Child.class.getName(),
+                  mode));
       cmd.addAll(List.of(args));
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
       pb.environment().keySet().removeIf(k -> k.toLowerCase(Locale.ROOT).endsWith("_proxy"));
@@ -384,10 +432,13 @@ class ConnectionBudgetTest {
       List<String> urls = Files.readAllLines(Path.of(args[1]));
       FetcherBuilder builder = Fetcher.builder();
       if (mode.equals("no-idle-cap")) {
-        builder.maxIdleConnections(1_000_000)
+        builder
+            .maxIdleConnections(1_000_000)
             .resolve(ResolveRule.parse("*:" + args[2] + ":127.0.0.1"));
       } else if (mode.equals("all-in-flight")) {
-        builder.maxInFlight(urls.size()).maxIdleConnections(0)
+        builder
+            .maxInFlight(urls.size())
+            .maxIdleConnections(0)
             .resolve(ResolveRule.parse("*:" + args[2] + ":127.0.0.1"));
       }
       long start = System.nanoTime();

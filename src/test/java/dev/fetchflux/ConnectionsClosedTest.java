@@ -31,7 +31,8 @@ class ConnectionsClosedTest {
   }
 
   private static void awaitNoConnectionTo(TestServer server) {
-    Await.until("no client connection to the server is open",
+    Await.until(
+        "no client connection to the server is open",
         () -> OpenDescriptors.connectionsTo(server.port()).isEmpty(),
         () -> OpenDescriptors.connectionsTo(server.port()));
   }
@@ -39,12 +40,15 @@ class ConnectionsClosedTest {
   @RepeatedTest(3)
   void requestsCutByTheirDeadlineCloseTheirConnections() {
     try (TestServer server = TestServer.start();
-        Fetcher fetcher = Fetcher.builder().maxInFlight(8)
-            .requestTimeout(Duration.ofMillis(300)).build()) {
-      List<FetchResult> results = fetcher
-          .fetch(Flux.range(0, 24).map(i -> server.url("/stall?i=" + i)))
-          .collectList().block(Results.WAIT);
-      assertThat(results).hasSize(24)
+        Fetcher fetcher =
+            Fetcher.builder().maxInFlight(8).requestTimeout(Duration.ofMillis(300)).build()) {
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.range(0, 24).map(i -> server.url("/stall?i=" + i)))
+              .collectList()
+              .block(Results.WAIT);
+      assertThat(results)
+          .hasSize(24)
           .allMatch(r -> r instanceof FetchResult.Failure f && f.kind() == Kind.DEADLINE);
       awaitNoConnectionTo(server);
     }
@@ -54,13 +58,18 @@ class ConnectionsClosedTest {
   void requestsCancelledByTakeCloseTheirConnections() {
     try (TestServer server = TestServer.start();
         Fetcher fetcher = Fetcher.builder().maxInFlight(8).build()) {
-      List<FetchResult> taken = fetcher
-          .fetch(Flux.range(0, 24).map(i -> i == 0 ? server.url("/echo")
-              : server.url("/stall?i=" + i)))
-          .take(1).collectList().block(Results.WAIT);
+      List<FetchResult> taken =
+          fetcher
+              .fetch(
+                  Flux.range(0, 24)
+                      .map(i -> i == 0 ? server.url("/echo") : server.url("/stall?i=" + i)))
+              .take(1)
+              .collectList()
+              .block(Results.WAIT);
       assertThat(taken).hasSize(1);
       // The first request's connection went back to the pool: only the stalled ones must close.
-      Await.until("the stalled requests' connections are closed",
+      Await.until(
+          "the stalled requests' connections are closed",
           () -> OpenDescriptors.connectionsTo(server.port()).size() <= 1,
           () -> OpenDescriptors.connectionsTo(server.port()));
     }
@@ -69,13 +78,16 @@ class ConnectionsClosedTest {
   @RepeatedTest(3)
   void bodyPastTheLimitWhileDecodingClosesItsConnection() {
     try (TestServer server = TestServer.start();
-        Fetcher fetcher = Fetcher.builder().maxInFlight(4).maxBodySize(64 * 1024)
-            .maxIdleConnections(0).build()) {
+        Fetcher fetcher =
+            Fetcher.builder().maxInFlight(4).maxBodySize(64 * 1024).maxIdleConnections(0).build()) {
       server.route("/bomb", Reply.gzip(new byte[4 << 20]));
-      List<FetchResult> results = fetcher
-          .fetch(Flux.range(0, 6).map(i -> server.url("/bomb?i=" + i)))
-          .collectList().block(Results.WAIT);
-      assertThat(results).hasSize(6)
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.range(0, 6).map(i -> server.url("/bomb?i=" + i)))
+              .collectList()
+              .block(Results.WAIT);
+      assertThat(results)
+          .hasSize(6)
           .allMatch(r -> r instanceof FetchResult.Failure f && f.kind() == Kind.BODY_TOO_LARGE);
       awaitNoConnectionTo(server);
     }
@@ -86,8 +98,10 @@ class ConnectionsClosedTest {
     TestServer server = TestServer.start();
     try {
       Fetcher fetcher = Fetcher.builder().maxInFlight(8).build();
-      fetcher.fetch(Flux.range(0, 16).map(i -> server.url("/delay/20?i=" + i)))
-          .collectList().block(Results.WAIT);
+      fetcher
+          .fetch(Flux.range(0, 16).map(i -> server.url("/delay/20?i=" + i)))
+          .collectList()
+          .block(Results.WAIT);
       assertThat(OpenDescriptors.connectionsTo(server.port())).isNotEmpty(); // kept alive
       fetcher.close();
       awaitNoConnectionTo(server);
@@ -105,8 +119,10 @@ class ConnectionsClosedTest {
     TestServer server = TestServer.start();
     try {
       Fetcher fetcher = Fetcher.builder().maxInFlight(4).build();
-      fetcher.fetch(Flux.range(0, 8).map(i -> server.url("/echo?i=" + i)))
-          .collectList().block(Results.WAIT);
+      fetcher
+          .fetch(Flux.range(0, 8).map(i -> server.url("/echo?i=" + i)))
+          .collectList()
+          .block(Results.WAIT);
       assertThat(OpenDescriptors.connectionsTo(server.port())).isNotEmpty();
       Thread.currentThread().interrupt();
       try {

@@ -17,9 +17,11 @@ class DocSnippetsTest {
 
   @Test
   void libraryGuideSnippetsAreTheTestedCode() throws IOException {
-    List<String> tested = Snippets.markedRegions(
-        Files.readString(Path.of("src/test/java/dev/fetchflux/LibraryGuideTest.java")),
-        "// guide: [^\\n]+", "// end");
+    List<String> tested =
+        Snippets.markedRegions(
+            Files.readString(Path.of("src/test/java/dev/fetchflux/LibraryGuideTest.java")),
+            "// guide: [^\\n]+",
+            "// end");
     List<String> documented = Snippets.javaBlocks(Files.readString(Path.of("docs/library.md")));
 
     assertThat(tested).hasSize(12);
@@ -28,9 +30,11 @@ class DocSnippetsTest {
 
   @Test
   void readmeExampleIsTheTestedCode() throws IOException {
-    List<String> tested = Snippets.markedRegions(
-        Files.readString(Path.of("src/test/java/dev/fetchflux/ReadmeExampleTest.java")),
-        "// README example start", "// README example end");
+    List<String> tested =
+        Snippets.markedRegions(
+            Files.readString(Path.of("src/test/java/dev/fetchflux/ReadmeExampleTest.java")),
+            "// README example start",
+            "// README example end");
     List<String> readme = Snippets.javaBlocks(Files.readString(Path.of("README.md")));
 
     assertThat(tested).hasSize(1);
@@ -45,21 +49,25 @@ class DocSnippetsTest {
   @Test
   void dependencySnippetIsTheOneTheConsumerTestUses() throws IOException {
     String pom = Files.readString(Path.of("pom.xml"));
-    Matcher version = Pattern.compile("<artifactId>fetchflux</artifactId>\\s*<version>([^<]+)<")
-        .matcher(pom);
+    Matcher version =
+        Pattern.compile("<artifactId>fetchflux</artifactId>\\s*<version>([^<]+)<").matcher(pom);
     assertThat(version.find()).isTrue();
-    String expected = "<dependency>\n  <groupId>dev.fetchflux</groupId>\n"
-        + "  <artifactId>fetchflux</artifactId>\n  <version>" + version.group(1) + "</version>\n"
-        + "</dependency>";
+    String expected =
+        "<dependency>\n  <groupId>dev.fetchflux</groupId>\n"
+            + "  <artifactId>fetchflux</artifactId>\n  <version>"
+            + version.group(1)
+            + "</version>\n"
+            + "</dependency>";
 
     assertThat(xmlBlocks(Files.readString(Path.of("README.md")))).contains(expected);
     assertThat(xmlBlocks(Files.readString(Path.of("docs/library.md")))).contains(expected);
-    assertThat(Files.readString(Path.of("src/it/consumer/pom.xml"))).contains(
-        "    <dependency>\n"
-            + "      <groupId>@project.groupId@</groupId>\n"
-            + "      <artifactId>@project.artifactId@</artifactId>\n"
-            + "      <version>@project.version@</version>\n"
-            + "    </dependency>");
+    assertThat(Files.readString(Path.of("src/it/consumer/pom.xml")))
+        .contains(
+            "    <dependency>\n"
+                + "      <groupId>@project.groupId@</groupId>\n"
+                + "      <artifactId>@project.artifactId@</artifactId>\n"
+                + "      <version>@project.version@</version>\n"
+                + "    </dependency>");
   }
 
   private static List<String> xmlBlocks(String markdown) {

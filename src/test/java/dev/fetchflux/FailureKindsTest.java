@@ -71,7 +71,8 @@ class FailureKindsTest {
     assertThat(f.error().getCause()).isInstanceOf(ConnectException.class);
     assertThat(f.timings().timeToFirstByte()).isZero();
     // reactor's checkpoint marks the original exception with the request it belonged to.
-    assertThat(f.error().getCause().getSuppressed()).singleElement()
+    assertThat(f.error().getCause().getSuppressed())
+        .singleElement()
         .satisfies(s -> assertThat(s.getMessage()).contains("fetchflux #1 GET " + url));
   }
 
@@ -129,16 +130,19 @@ class FailureKindsTest {
     // One byte every 50 ms never leaves the connection idle for the 3 s read timeout; only the
     // 600 ms total deadline cuts the 10 s body off.
     server.route("/dribble", Reply.dribble(200, Duration.ofMillis(50)));
-    try (Fetcher quick = Fetcher.builder()
-        .readTimeout(Duration.ofSeconds(3))
-        .requestTimeout(Duration.ofMillis(600))
-        .build()) {
+    try (Fetcher quick =
+        Fetcher.builder()
+            .readTimeout(Duration.ofSeconds(3))
+            .requestTimeout(Duration.ofMillis(600))
+            .build()) {
       FetchResult.Failure f = onlyFailure(quick, server.url("/dribble"), Kind.DEADLINE);
 
       assertThat(f.error().getCause()).isInstanceOf(TimeoutException.class);
       assertThat(f.timings().total()).isGreaterThanOrEqualTo(Duration.ofMillis(600));
     }
-    Await.until("the server sees the dribbling request abandoned", () -> server.abandoned() == 1,
+    Await.until(
+        "the server sees the dribbling request abandoned",
+        () -> server.abandoned() == 1,
         server::abandoned);
   }
 
@@ -165,8 +169,9 @@ class FailureKindsTest {
     try (Fetcher small = Fetcher.builder().maxBodySize(1000).build()) {
       List<FetchResult> results = fetchAll(small, server.url("/bytes/1000"));
 
-      assertThat(results.get(0)).isInstanceOfSatisfying(FetchResult.Success.class,
-          ok -> assertThat(ok.body().size()).isEqualTo(1000));
+      assertThat(results.get(0))
+          .isInstanceOfSatisfying(
+              FetchResult.Success.class, ok -> assertThat(ok.body().size()).isEqualTo(1000));
     }
   }
 
@@ -218,8 +223,9 @@ class FailureKindsTest {
   @Test
   void errorStatusIsSuccessUnlessFailOnHttpError() {
     List<FetchResult> lenient = fetchAll(fetcher, server.url("/status/404"));
-    assertThat(lenient.get(0)).isInstanceOfSatisfying(FetchResult.Success.class,
-        ok -> assertThat(ok.status()).isEqualTo(404));
+    assertThat(lenient.get(0))
+        .isInstanceOfSatisfying(
+            FetchResult.Success.class, ok -> assertThat(ok.status()).isEqualTo(404));
 
     try (Fetcher strict = Fetcher.builder().failOnHttpError(true).build()) {
       String url = server.url("/status/503");
@@ -262,7 +268,8 @@ class FailureKindsTest {
     assertThat(((FetchResult.Failure) results.get(1)).error().getMessage())
         .startsWith("#1 GET " + bad + ": invalid request: malformed URL");
     assertThat(((FetchResult.Failure) results.get(2)).error().getMessage())
-        .startsWith("#2 GET no-scheme: invalid request").contains("no scheme");
+        .startsWith("#2 GET no-scheme: invalid request")
+        .contains("no scheme");
   }
 
   @Test
@@ -277,9 +284,9 @@ class FailureKindsTest {
       Throwable cause = f.error().getCause();
       assertThat(cause).isInstanceOf(TransportException.class);
       assertThat(cause.getStackTrace()).isNotEmpty();
-      assertThat(cause.getSuppressed()).singleElement()
+      assertThat(cause.getSuppressed())
+          .singleElement()
           .satisfies(s -> assertThat(s.getMessage()).contains("fetchflux #1 GET " + url));
     }
   }
-
 }

@@ -12,13 +12,15 @@ class FetcherBuilderTest {
   @Test
   void maxInFlight_belowOne() {
     assertThatThrownBy(() -> Fetcher.builder().maxInFlight(0))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("maxInFlight < 1: 0");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxInFlight < 1: 0");
   }
 
   @Test
   void reorderWindow_belowOne() {
     assertThatThrownBy(() -> Fetcher.builder().reorderWindow(0))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("reorderWindow < 1: 0");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("reorderWindow < 1: 0");
   }
 
   @Test
@@ -31,15 +33,18 @@ class FetcherBuilderTest {
   @Test
   void reorderWindowBytes_negative() {
     assertThatThrownBy(() -> Fetcher.builder().reorderWindowBytes(-1))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("reorderWindowBytes < 0: -1");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("reorderWindowBytes < 0: -1");
   }
 
   @Test
   void maxBodySize_negativeOrBeyondAnArray() {
     assertThatThrownBy(() -> Fetcher.builder().maxBodySize(-1))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("maxBodySize < 0: -1");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxBodySize < 0: -1");
     assertThatThrownBy(() -> Fetcher.builder().maxBodySize(Integer.MAX_VALUE))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("maxBodySize > ");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("maxBodySize > ");
   }
 
   @Test
@@ -51,25 +56,29 @@ class FetcherBuilderTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("readTimeout must be positive: PT-1S");
     assertThatThrownBy(() -> Fetcher.builder().requestTimeout(null))
-        .isInstanceOf(NullPointerException.class).hasMessage("requestTimeout");
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("requestTimeout");
   }
 
   @Test
   void maxRedirects_negative() {
     assertThatThrownBy(() -> Fetcher.builder().maxRedirects(-1))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("maxRedirects < 0: -1");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxRedirects < 0: -1");
   }
 
   @Test
   void eventLoopThreads_belowOne() {
     assertThatThrownBy(() -> Fetcher.builder().eventLoopThreads(0))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("eventLoopThreads < 1: 0");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("eventLoopThreads < 1: 0");
   }
 
   @Test
   void insecure_excludesTrustManagerFactory() throws Exception {
-    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
-        javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    javax.net.ssl.TrustManagerFactory tmf =
+        javax.net.ssl.TrustManagerFactory.getInstance(
+            javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
     tmf.init((java.security.KeyStore) null);
     assertThatThrownBy(() -> Fetcher.builder().insecure(true).trustManagerFactory(tmf).build())
         .isInstanceOf(IllegalArgumentException.class)
@@ -89,7 +98,8 @@ class FetcherBuilderTest {
   @Test
   void header_valueWithBareLineFeedIsRejected() {
     assertThatThrownBy(() -> Fetcher.builder().header("X-Note", "a\nb"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("(0xa)");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("(0xa)");
   }
 
   @Test
@@ -101,8 +111,10 @@ class FetcherBuilderTest {
 
   @Test
   void requestHeader_valueWithCrLfIsRejected() {
-    assertThatThrownBy(() -> FetchRequest.builder(java.net.URI.create("http://127.0.0.1/"))
-            .header("Cookie", "a=1\r\nX-Evil: 1"))
+    assertThatThrownBy(
+            () ->
+                FetchRequest.builder(java.net.URI.create("http://127.0.0.1/"))
+                    .header("Cookie", "a=1\r\nX-Evil: 1"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("header Cookie value has a control character");
   }
@@ -117,7 +129,8 @@ class FetcherBuilderTest {
   @Test
   void sensitiveHeader_nameThatIsNotATokenIsRejected() {
     assertThatThrownBy(() -> Fetcher.builder().sensitiveHeader("X:Key"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid character");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("invalid character");
   }
 
   @Test

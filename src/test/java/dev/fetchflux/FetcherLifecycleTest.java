@@ -32,35 +32,50 @@ class FetcherLifecycleTest {
     try (TestServer server = TestServer.start()) {
       List<Fetcher> fetchers = new ArrayList<>();
       for (int i = 0; i < 6; i++) {
-        fetchers.add(Fetcher.builder().maxInFlight(4).eventLoopThreads(1)
-            .header("X-Fetcher", Integer.toString(i)).build());
+        fetchers.add(
+            Fetcher.builder()
+                .maxInFlight(4)
+                .eventLoopThreads(1)
+                .header("X-Fetcher", Integer.toString(i))
+                .build());
       }
       try {
         // All of them at once, against one server.
-        List<List<FetchResult>> all = Flux.range(0, fetchers.size())
-            .flatMap(i -> fetchers.get(i)
-                .fetch(Flux.range(0, 10).map(j -> server.url("/echo?f=" + i + "&j=" + j)))
-                .collectList())
-            .collectList()
-            .block(Results.WAIT);
+        List<List<FetchResult>> all =
+            Flux.range(0, fetchers.size())
+                .flatMap(
+                    i ->
+                        fetchers
+                            .get(i)
+                            .fetch(
+                                Flux.range(0, 10).map(j -> server.url("/echo?f=" + i + "&j=" + j)))
+                            .collectList())
+                .collectList()
+                .block(Results.WAIT);
 
         assertThat(all).hasSize(6);
-        assertThat(all).allSatisfy(results ->
-            assertThat(results).hasSize(10).allMatch(FetchResult::isSuccess));
+        assertThat(all)
+            .allSatisfy(
+                results -> assertThat(results).hasSize(10).allMatch(FetchResult::isSuccess));
         assertThat(server.requests()).hasSize(60);
         // Each fetcher sent its own headers: nothing is shared between them by accident.
-        assertThat(server.requests()).allSatisfy(r ->
-            assertThat(r.uri()).contains("f=" + r.headers().first("X-Fetcher") + "&"));
+        assertThat(server.requests())
+            .allSatisfy(
+                r -> assertThat(r.uri()).contains("f=" + r.headers().first("X-Fetcher") + "&"));
         assertThat(server.connectionsOpen()).as("pooled connections").isPositive();
       } finally {
         fetchers.forEach(Fetcher::close);
       }
 
-      Await.until("every pooled connection is closed", () -> server.connectionsOpen() == 0,
+      Await.until(
+          "every pooled connection is closed",
+          () -> server.connectionsOpen() == 0,
           server::connectionsOpen);
     }
-    Await.until("the fetchers' event-loop threads are gone",
-        () -> threadsBefore.containsAll(fetcherThreads()), FetcherLifecycleTest::fetcherThreads);
+    Await.until(
+        "the fetchers' event-loop threads are gone",
+        () -> threadsBefore.containsAll(fetcherThreads()),
+        FetcherLifecycleTest::fetcherThreads);
   }
 
   @Test
@@ -75,8 +90,8 @@ class FetcherLifecycleTest {
       closing.close();
 
       Await.until("the closed fetcher's connection is gone", () -> server.connectionsOpen() == 1);
-      List<FetchResult> again = survivor.fetch(Flux.just(server.url("/echo?c"))).collectList()
-          .block(Results.WAIT);
+      List<FetchResult> again =
+          survivor.fetch(Flux.just(server.url("/echo?c"))).collectList().block(Results.WAIT);
       assertThat(again).singleElement().matches(FetchResult::isSuccess);
       // The survivor reused its pooled connection.
       assertThat(server.connectionsOpened()).isEqualTo(2);
@@ -102,9 +117,11 @@ class FetcherLifecycleTest {
     int c = 40;
     try (TestServer server = TestServer.start();
         Fetcher fetcher = Fetcher.builder().maxInFlight(c).build()) {
-      List<FetchResult> results = fetcher
-          .fetch(Flux.range(0, c).map(i -> server.url("/delay/500?i=" + i)))
-          .collectList().block(Results.WAIT);
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.range(0, c).map(i -> server.url("/delay/500?i=" + i)))
+              .collectList()
+              .block(Results.WAIT);
 
       assertThat(results).hasSize(c).allMatch(FetchResult::isSuccess);
       assertThat(server.connectionsOpened()).isLessThanOrEqualTo(c);

@@ -20,13 +20,15 @@ class FetcherStatsTest {
   void statsShowTheBacklogBehindASlowHeadAndDrainToZero() {
     try (TestServer server = TestServer.start();
         Fetcher fetcher = Fetcher.builder().maxInFlight(4).build()) {
-      List<String> urls = Flux.range(0, 9)
-          .map(i -> server.url(i == 0 ? "/delay/1500" : "/bytes/100?i=" + i))
-          .collectList().block();
+      List<String> urls =
+          Flux.range(0, 9)
+              .map(i -> server.url(i == 0 ? "/delay/1500" : "/bytes/100?i=" + i))
+              .collectList()
+              .block();
 
       Sinks.One<List<FetchResult>> all = Sinks.one();
-      Disposable run = fetcher.fetch(Flux.fromIterable(urls)).collectList()
-          .subscribe(all::tryEmitValue);
+      Disposable run =
+          fetcher.fetch(Flux.fromIterable(urls)).collectList().subscribe(all::tryEmitValue);
 
       FetcherStats during = awaitStats(fetcher, s -> s.waiting() == 8);
       assertThat(during.inFlight()).isEqualTo(1);
@@ -50,8 +52,10 @@ class FetcherStatsTest {
   void cancellingAStreamReleasesItsGauges() {
     try (TestServer server = TestServer.start();
         Fetcher fetcher = Fetcher.builder().maxInFlight(3).build()) {
-      Disposable run = fetcher.fetch(Flux.just(server.url("/stall"), server.url("/echo"),
-          server.url("/stall"))).subscribe();
+      Disposable run =
+          fetcher
+              .fetch(Flux.just(server.url("/stall"), server.url("/echo"), server.url("/stall")))
+              .subscribe();
       awaitStats(fetcher, s -> s.inFlight() == 2 && s.waiting() == 1);
 
       run.dispose();
@@ -66,11 +70,16 @@ class FetcherStatsTest {
   void perHostFiguresShowRequestsQueuedForTheHostsLimitAndInFlightToIt() {
     try (TestServer server = TestServer.start();
         Fetcher fetcher = Fetcher.builder().maxInFlight(6).maxInFlightPerHost(2).build()) {
-      Disposable run = fetcher.fetch(Flux.range(0, 6).map(i -> server.url("/stall?i=" + i)))
-          .subscribe();
+      Disposable run =
+          fetcher.fetch(Flux.range(0, 6).map(i -> server.url("/stall?i=" + i))).subscribe();
 
-      FetcherStats during = awaitStats(fetcher, s -> s.hosts().size() == 1
-          && s.hosts().get(0).inFlight() == 2 && s.hosts().get(0).queued() == 4);
+      FetcherStats during =
+          awaitStats(
+              fetcher,
+              s ->
+                  s.hosts().size() == 1
+                      && s.hosts().get(0).inFlight() == 2
+                      && s.hosts().get(0).queued() == 4);
       FetcherStats.Host host = during.hosts().get(0);
       assertThat(host.host()).isEqualTo("127.0.0.1");
       assertThat(host.rateLimit()).isZero();
@@ -95,13 +104,18 @@ class FetcherStatsTest {
 
   @Test
   void everyRepeatedAttemptCountsAsARetry() {
-    RetryPolicy twoRetries = RetryPolicy.builder().maxAttempts(3)
-        .backoff(Duration.ofMillis(5), Duration.ofMillis(20)).build();
+    RetryPolicy twoRetries =
+        RetryPolicy.builder()
+            .maxAttempts(3)
+            .backoff(Duration.ofMillis(5), Duration.ofMillis(20))
+            .build();
     try (TestServer server = TestServer.start();
         Fetcher fetcher = Fetcher.builder().retry(twoRetries).build()) {
-      List<FetchResult> results = fetcher.fetch(
-              Flux.just(server.url("/status/503"), server.url("/echo")))
-          .collectList().block(Duration.ofSeconds(10));
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.just(server.url("/status/503"), server.url("/echo")))
+              .collectList()
+              .block(Duration.ofSeconds(10));
 
       assertThat(results).hasSize(2);
       assertThat(fetcher.stats().retries()).isEqualTo(2);

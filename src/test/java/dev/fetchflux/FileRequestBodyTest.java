@@ -29,14 +29,16 @@ class FileRequestBodyTest {
   void fileBackedBodyIsStreamedWithItsLength() throws IOException {
     byte[] bytes = Reply.pattern(3 * 1024 * 1024 + 17);
     Path file = Files.write(dir.resolve("upload.bin"), bytes);
-    try (TestServer server = TestServer.start(); Fetcher fetcher = Fetcher.builder().build()) {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().build()) {
       server.route("/upload", Reply.ok("stored"));
       server.route("/moved", Reply.redirect(307, "/upload"));
-      FetchRequest post = FetchRequest.builder(URI.create(server.url("/moved")))
-          .method("POST")
-          .header("Content-Type", "application/octet-stream")
-          .body(Body.adoptFile(file, bytes.length))
-          .build();
+      FetchRequest post =
+          FetchRequest.builder(URI.create(server.url("/moved")))
+              .method("POST")
+              .header("Content-Type", "application/octet-stream")
+              .body(Body.adoptFile(file, bytes.length))
+              .build();
       List<FetchResult> results = Results.fetchAll(fetcher, post);
       assertThat(results.get(0)).as("%s", results.get(0)).isInstanceOf(FetchResult.Success.class);
       assertThat(((FetchResult.Success) results.get(0)).body().asString()).isEqualTo("stored");

@@ -86,8 +86,11 @@ class GapGzipBombTest {
     assertThat(out).anySatisfy(l -> assertThat(l).contains("more than 8388608 bytes (decoded)"));
     // What outlives a young collection: the 8 MiB body (and the copies made while it grew), the
     // bomb itself, the server. Decoding 1 GiB leaves nothing behind; the heap is 128 MiB.
-    long oldGenPeak = out.stream().filter(l -> l.startsWith("POOL_PEAK ") && l.contains("Old"))
-        .mapToLong(l -> Long.parseLong(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    long oldGenPeak =
+        out.stream()
+            .filter(l -> l.startsWith("POOL_PEAK ") && l.contains("Old"))
+            .mapToLong(l -> Long.parseLong(l.substring(l.lastIndexOf(' ') + 1)))
+            .sum();
     assertThat(oldGenPeak).as(run.output()).isPositive().isLessThan(64L << 20);
   }
 
@@ -95,10 +98,20 @@ class GapGzipBombTest {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     // The fetchflux children get a quarter of the direct memory the raw one gets.
     String direct = mode.equals("raw") ? "128m" : "32m";
-    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx128m", "-XX:MaxDirectMemorySize=" + direct,
-        "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError", "-Dio.netty.leakDetection.level=disabled",
-        "-cp", System.getProperty("java.class.path"),
-        Child.class.getName(), mode, bomb.toString()));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                java,
+                "-Xmx128m",
+                "-XX:MaxDirectMemorySize=" + direct,
+                "-XX:+UseG1GC",
+                "-XX:+ExitOnOutOfMemoryError",
+                "-Dio.netty.leakDetection.level=disabled",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Child.class.getName(),
+                mode,
+                bomb.toString()));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String output;
     try (var in = p.getInputStream()) {
@@ -134,23 +147,39 @@ class GapGzipBombTest {
 
     private static void raw(TestServer server) {
       // Expected to end the JVM (ExitOnOutOfMemoryError) before it prints anything.
-      byte[] body = HttpClient.create().compress(true).get().uri(server.uri("/bomb"))
-          .responseContent().aggregate().asByteArray().block(Duration.ofSeconds(60));
+      byte[] body =
+          HttpClient.create()
+              .compress(true)
+              .get()
+              .uri(server.uri("/bomb"))
+              .responseContent()
+              .aggregate()
+              .asByteArray()
+              .block(Duration.ofSeconds(60));
       System.out.println("RAW OK " + (body == null ? 0 : body.length));
     }
 
     private static void fetchflux(TestServer server, boolean spill) {
       FetcherBuilder builder = Fetcher.builder().maxBodySize(8 << 20);
       if (spill) {
-        builder.spillThreshold(64 << 10).spillDirectory(Path.of(System.getProperty("java.io.tmpdir")));
+        builder
+            .spillThreshold(64 << 10)
+            .spillDirectory(Path.of(System.getProperty("java.io.tmpdir")));
       }
       try (Fetcher fetcher = builder.build()) {
-        List<FetchResult> results = fetcher.fetch(Flux.just(
-                server.url("/bytes/1000"), server.url("/bomb"), server.url("/echo?after")))
-            .collectList().block(Duration.ofSeconds(60));
+        List<FetchResult> results =
+            fetcher
+                .fetch(
+                    Flux.just(
+                        server.url("/bytes/1000"), server.url("/bomb"), server.url("/echo?after")))
+                .collectList()
+                .block(Duration.ofSeconds(60));
         for (FetchResult r : results) {
-          System.out.println("RESULT " + r.index() + " "
-              + (r instanceof FetchResult.Failure f ? f.kind().name() : "ok"));
+          System.out.println(
+              "RESULT "
+                  + r.index()
+                  + " "
+                  + (r instanceof FetchResult.Failure f ? f.kind().name() : "ok"));
           if (r instanceof FetchResult.Failure f) {
             System.out.println("MESSAGE " + f.error().getMessage());
           }
@@ -160,8 +189,11 @@ class GapGzipBombTest {
       for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
         if (pool.getType() == MemoryType.HEAP && pool.getPeakUsage() != null) {
           peak += pool.getPeakUsage().getUsed();
-          System.out.println("POOL_PEAK " + pool.getName().replace(' ', '_') + " "
-              + pool.getPeakUsage().getUsed());
+          System.out.println(
+              "POOL_PEAK "
+                  + pool.getName().replace(' ', '_')
+                  + " "
+                  + pool.getPeakUsage().getUsed());
         }
       }
       System.out.println("PEAK_HEAP " + peak);

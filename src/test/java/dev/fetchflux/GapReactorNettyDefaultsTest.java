@@ -50,8 +50,12 @@ class GapReactorNettyDefaultsTest {
   void gap1HeaderValueWithCrLfInjectsAHeaderInReactorNettyAndIsRejectedByFetchflux() {
     a.resetCounters();
     raw.headers(h -> h.add("X-Note", "a\r\nX-Injected: yes"))
-        .get().uri(a.uri("/echo?gap=1"))
-        .responseContent().aggregate().asString().block(Duration.ofSeconds(5));
+        .get()
+        .uri(a.uri("/echo?gap=1"))
+        .responseContent()
+        .aggregate()
+        .asString()
+        .block(Duration.ofSeconds(5));
     RecordedRequest seen = a.requests("/echo").get(0);
     assertThat(seen.headers().first("X-Injected")).as("raw reactor-netty").isEqualTo("yes");
 
@@ -81,23 +85,34 @@ class GapReactorNettyDefaultsTest {
     b.resetCounters();
     raw.followRedirect(true)
         .headers(h -> h.add("X-Api-Key", "s3cret").add("Authorization", "Bearer t0ken"))
-        .get().uri(a.uri("/to-b"))
-        .responseContent().aggregate().asString().defaultIfEmpty("")
+        .get()
+        .uri(a.uri("/to-b"))
+        .responseContent()
+        .aggregate()
+        .asString()
+        .defaultIfEmpty("")
         .block(Duration.ofSeconds(5));
     RecordedRequest rawLanding = b.requests("/landing").get(0);
     assertThat(rawLanding.headers().first("X-Api-Key")).as("raw reactor-netty").isEqualTo("s3cret");
     assertThat(rawLanding.headers().first("Authorization")).as("raw strips this one").isNull();
 
     b.resetCounters();
-    try (Fetcher fetcher = Fetcher.builder()
-        .sensitiveHeader("X-Api-Key")
-        .header("X-Api-Key", "default-s3cret")
-        .header("Authorization", "Bearer default")
-        .build()) {
-      FetchRequest withOwnSecret = FetchRequest.builder(a.uri("/to-b"))
-          .header("X-Api-Key", "request-s3cret").header("Cookie", "id=1").build();
-      List<FetchResult> results = fetcher.fetchRequests(Flux.just(FetchRequest.get(a.url("/to-b")), withOwnSecret))
-          .collectList().block(Duration.ofSeconds(10));
+    try (Fetcher fetcher =
+        Fetcher.builder()
+            .sensitiveHeader("X-Api-Key")
+            .header("X-Api-Key", "default-s3cret")
+            .header("Authorization", "Bearer default")
+            .build()) {
+      FetchRequest withOwnSecret =
+          FetchRequest.builder(a.uri("/to-b"))
+              .header("X-Api-Key", "request-s3cret")
+              .header("Cookie", "id=1")
+              .build();
+      List<FetchResult> results =
+          fetcher
+              .fetchRequests(Flux.just(FetchRequest.get(a.url("/to-b")), withOwnSecret))
+              .collectList()
+              .block(Duration.ofSeconds(10));
       assertThat(results).hasSize(2).allMatch(FetchResult::isSuccess);
     }
     List<RecordedRequest> landed = b.requests("/landing");
@@ -113,9 +128,10 @@ class GapReactorNettyDefaultsTest {
   void gap2SecretsStillGoToTheSameOriginAfterARedirect() {
     a.route("/to-a", Reply.redirect(302, "/echo?same-origin"));
     a.resetCounters();
-    try (Fetcher fetcher = Fetcher.builder().sensitiveHeader("X-Api-Key")
-        .header("X-Api-Key", "s3cret").build()) {
-      assertThat(fetcher.fetchOne(a.url("/to-a")).block(Duration.ofSeconds(10)).isSuccess()).isTrue();
+    try (Fetcher fetcher =
+        Fetcher.builder().sensitiveHeader("X-Api-Key").header("X-Api-Key", "s3cret").build()) {
+      assertThat(fetcher.fetchOne(a.url("/to-a")).block(Duration.ofSeconds(10)).isSuccess())
+          .isTrue();
     }
     assertThat(a.requests("/echo").get(0).headers().first("X-Api-Key")).isEqualTo("s3cret");
   }
@@ -125,20 +141,30 @@ class GapReactorNettyDefaultsTest {
   @Test
   void gap3RedirectLoopIsASuccessInReactorNettyAndAFailureInFetchflux() {
     a.resetCounters();
-    Integer rawStatus = raw.followRedirect(true).get().uri(a.uri("/loop"))
-        .responseSingle((response, body) -> body.asString().defaultIfEmpty("")
-            .thenReturn(response.status().code()))
-        .block(Duration.ofSeconds(20));
+    Integer rawStatus =
+        raw.followRedirect(true)
+            .get()
+            .uri(a.uri("/loop"))
+            .responseSingle(
+                (response, body) ->
+                    body.asString().defaultIfEmpty("").thenReturn(response.status().code()))
+            .block(Duration.ofSeconds(20));
     assertThat(rawStatus).as("raw reactor-netty: the last 302 as the response").isEqualTo(302);
     assertThat(a.requests("/loop").size()).as("raw hops").isGreaterThan(40);
 
     a.resetCounters();
     // Each hop a new URL, so only the hop limit can end it.
-    a.handler(r -> r.path().equals("/grow")
-        ? Reply.redirect(302, "/grow?n=" + (a.requests("/grow").size() + 1)) : null);
+    a.handler(
+        r ->
+            r.path().equals("/grow")
+                ? Reply.redirect(302, "/grow?n=" + (a.requests("/grow").size() + 1))
+                : null);
     try (Fetcher fetcher = Fetcher.builder().maxRedirects(5).build()) {
-      List<FetchResult> results = fetcher.fetch(Flux.just(a.url("/echo?ok"), a.url("/loop"),
-          a.url("/grow?n=0"))).collectList().block(Duration.ofSeconds(10));
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.just(a.url("/echo?ok"), a.url("/loop"), a.url("/grow?n=0")))
+              .collectList()
+              .block(Duration.ofSeconds(10));
       assertThat(results.get(0).isSuccess()).isTrue();
       FetchResult.Failure loop = (FetchResult.Failure) results.get(1);
       assertThat(loop.kind()).isEqualTo(FetchException.Kind.REDIRECT_LOOP);
@@ -157,16 +183,26 @@ class GapReactorNettyDefaultsTest {
   @Test
   void gap4DribbledBodyIsNeverCutByReactorNettysResponseTimeoutButHitsFetchfluxsDeadline() {
     a.route("/dribble-gap", Reply.dribble(8, Duration.ofMillis(150)));
-    String body = raw.responseTimeout(Duration.ofMillis(300))
-        .get().uri(a.uri("/dribble-gap"))
-        .responseContent().aggregate().asString().block(Duration.ofSeconds(10));
-    assertThat(body).as("raw reactor-netty: 1.2 s of body despite a 300 ms responseTimeout")
+    String body =
+        raw.responseTimeout(Duration.ofMillis(300))
+            .get()
+            .uri(a.uri("/dribble-gap"))
+            .responseContent()
+            .aggregate()
+            .asString()
+            .block(Duration.ofSeconds(10));
+    assertThat(body)
+        .as("raw reactor-netty: 1.2 s of body despite a 300 ms responseTimeout")
         .hasSize(8);
 
-    try (Fetcher fetcher = Fetcher.builder().readTimeout(Duration.ofMillis(300))
-        .requestTimeout(Duration.ofMillis(600)).build()) {
-      FetchResult.Failure f = (FetchResult.Failure)
-          fetcher.fetchOne(a.url("/dribble-gap")).block(Duration.ofSeconds(10));
+    try (Fetcher fetcher =
+        Fetcher.builder()
+            .readTimeout(Duration.ofMillis(300))
+            .requestTimeout(Duration.ofMillis(600))
+            .build()) {
+      FetchResult.Failure f =
+          (FetchResult.Failure)
+              fetcher.fetchOne(a.url("/dribble-gap")).block(Duration.ofSeconds(10));
       assertThat(f.kind()).isEqualTo(FetchException.Kind.DEADLINE);
       assertThat(f.error().getMessage())
           .contains("no complete response within 600 ms (requestTimeout)");
@@ -179,14 +215,19 @@ class GapReactorNettyDefaultsTest {
   void gap5CompressedBodyIsDecodedWithoutLimitByReactorNettyAndStopsAtTheBodyLimitInFetchflux() {
     int decoded = 64 << 20;
     a.route("/bomb-64m", Reply.gzip(new byte[decoded]));
-    Long rawBytes = raw.compress(true).get().uri(a.uri("/bomb-64m"))
-        .responseContent().map(buf -> (long) buf.readableBytes()).reduce(0L, Long::sum)
-        .block(Duration.ofSeconds(30));
+    Long rawBytes =
+        raw.compress(true)
+            .get()
+            .uri(a.uri("/bomb-64m"))
+            .responseContent()
+            .map(buf -> (long) buf.readableBytes())
+            .reduce(0L, Long::sum)
+            .block(Duration.ofSeconds(30));
     assertThat(rawBytes).as("raw reactor-netty decodes all of it").isEqualTo(decoded);
 
     try (Fetcher fetcher = Fetcher.builder().maxBodySize(1 << 20).build()) {
-      FetchResult.Failure f = (FetchResult.Failure)
-          fetcher.fetchOne(a.url("/bomb-64m")).block(Duration.ofSeconds(30));
+      FetchResult.Failure f =
+          (FetchResult.Failure) fetcher.fetchOne(a.url("/bomb-64m")).block(Duration.ofSeconds(30));
       assertThat(f.kind()).isEqualTo(FetchException.Kind.BODY_TOO_LARGE);
       assertThat(f.error().getMessage()).contains("more than 1048576 bytes (decoded)");
     }
@@ -199,23 +240,34 @@ class GapReactorNettyDefaultsTest {
     // What is not knowable: no length, no chunking, a clean close after 700 bytes. The server may
     // have meant 700 or 7000; HTTP/1.1 gives the client no way to tell.
     a.route("/close-clean", Reply.closeDelimited(Reply.pattern(700)));
-    String rawBody = raw.get().uri(a.uri("/close-clean"))
-        .responseContent().aggregate().asString().block(Duration.ofSeconds(5));
+    String rawBody =
+        raw.get()
+            .uri(a.uri("/close-clean"))
+            .responseContent()
+            .aggregate()
+            .asString()
+            .block(Duration.ofSeconds(5));
     assertThat(rawBody).hasSize(700);
     try (Fetcher fetcher = Fetcher.builder().build()) {
-      FetchResult.Success ok = (FetchResult.Success)
-          fetcher.fetchOne(a.url("/close-clean")).block(Duration.ofSeconds(5));
+      FetchResult.Success ok =
+          (FetchResult.Success)
+              fetcher.fetchOne(a.url("/close-clean")).block(Duration.ofSeconds(5));
       assertThat(ok.body().size()).isEqualTo(700);
     }
   }
 
   @Test
-  void gap6CloseDelimitedBodyCutByAResetIsABareErrorInReactorNettyAndAnExplainedFailureInFetchflux() {
+  void
+      gap6CloseDelimitedBodyCutByAResetIsABareErrorInReactorNettyAndAnExplainedFailureInFetchflux() {
     a.route("/close-cut", Reply.closeDelimitedReset(1000, 500));
     Throwable rawError = null;
     try {
-      raw.get().uri(a.uri("/close-cut"))
-          .responseContent().aggregate().asString().block(Duration.ofSeconds(5));
+      raw.get()
+          .uri(a.uri("/close-cut"))
+          .responseContent()
+          .aggregate()
+          .asString()
+          .block(Duration.ofSeconds(5));
     } catch (RuntimeException e) {
       rawError = e.getCause() != null ? e.getCause() : e;
     }
@@ -223,16 +275,25 @@ class GapReactorNettyDefaultsTest {
     assertThat(String.valueOf(rawError.getMessage())).doesNotContain("/close-cut");
 
     a.resetCounters();
-    RetryPolicy retries = RetryPolicy.builder().maxAttempts(3)
-        .backoff(Duration.ofMillis(5), Duration.ofMillis(20)).build();
+    RetryPolicy retries =
+        RetryPolicy.builder()
+            .maxAttempts(3)
+            .backoff(Duration.ofMillis(5), Duration.ofMillis(20))
+            .build();
     try (Fetcher fetcher = Fetcher.builder().retry(retries).build()) {
-      List<FetchResult> results = fetcher.fetch(Flux.just(a.url("/echo?before"),
-          a.url("/close-cut"), a.url("/echo?after"))).collectList().block(Duration.ofSeconds(10));
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.just(a.url("/echo?before"), a.url("/close-cut"), a.url("/echo?after")))
+              .collectList()
+              .block(Duration.ofSeconds(10));
       FetchResult.Failure f = (FetchResult.Failure) results.get(1);
       assertThat(f.kind()).isEqualTo(FetchException.Kind.CONNECTION_RESET);
       assertThat(f.error().getMessage())
-          .startsWith("#1 GET " + a.url("/close-cut") + ": connection reset: during a body "
-              + "delimited by connection close (no Content-Length, not chunked)");
+          .startsWith(
+              "#1 GET "
+                  + a.url("/close-cut")
+                  + ": connection reset: during a body "
+                  + "delimited by connection close (no Content-Length, not chunked)");
       assertThat(f.error().getCause()).isInstanceOf(java.io.IOException.class);
       // The status line had arrived: a reset "before any response byte" would be retried.
       assertThat(f.timings().timeToFirstByte()).isPositive();

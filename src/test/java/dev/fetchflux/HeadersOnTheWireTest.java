@@ -16,10 +16,14 @@ class HeadersOnTheWireTest {
   @Test
   void defaultHeadersAreSentAndRequestHeadersReplaceThem() {
     try (TestServer server = TestServer.start();
-        Fetcher fetcher = Fetcher.builder().header("X-Team", "core").header("Accept", "text/plain")
-            .userAgent("probe/1").build()) {
-      FetchRequest request = FetchRequest.builder(server.uri("/echo"))
-          .header("Accept", "application/json").build();
+        Fetcher fetcher =
+            Fetcher.builder()
+                .header("X-Team", "core")
+                .header("Accept", "text/plain")
+                .userAgent("probe/1")
+                .build()) {
+      FetchRequest request =
+          FetchRequest.builder(server.uri("/echo")).header("Accept", "application/json").build();
 
       fetcher.fetchOne(server.url("/echo")).block(Duration.ofSeconds(10));
       fetcher.fetchOne(request).block(Duration.ofSeconds(10));
@@ -38,12 +42,13 @@ class HeadersOnTheWireTest {
   void sensitiveDefaultHeadersDoNotFollowARedirectToAnotherOrigin() {
     try (TestServer origin = TestServer.start();
         TestServer other = TestServer.start();
-        Fetcher fetcher = Fetcher.builder()
-            .header("Authorization", "Bearer secret")
-            .header("X-Api-Key", "k")
-            .header("X-Trace", "t")
-            .sensitiveHeader("X-Api-Key")
-            .build()) {
+        Fetcher fetcher =
+            Fetcher.builder()
+                .header("Authorization", "Bearer secret")
+                .header("X-Api-Key", "k")
+                .header("X-Trace", "t")
+                .sensitiveHeader("X-Api-Key")
+                .build()) {
       URI target = other.uri("/landing");
       origin.route("/start", Reply.redirect(302, "/hop"));
       origin.route("/hop", Reply.redirect(307, target.toString()));
@@ -51,10 +56,13 @@ class HeadersOnTheWireTest {
 
       FetchResult result = fetcher.fetchOne(origin.url("/start")).block(Duration.ofSeconds(10));
 
-      assertThat(result).isInstanceOfSatisfying(FetchResult.Success.class, ok -> {
-        assertThat(ok.finalUri()).isEqualTo(target);
-        assertThat(ok.redirects()).isEqualTo(2);
-      });
+      assertThat(result)
+          .isInstanceOfSatisfying(
+              FetchResult.Success.class,
+              ok -> {
+                assertThat(ok.finalUri()).isEqualTo(target);
+                assertThat(ok.redirects()).isEqualTo(2);
+              });
       RecordedRequest sameOriginHop = origin.requests("/hop").get(0);
       assertThat(sameOriginHop.headers().first("Authorization")).isEqualTo("Bearer secret");
       assertThat(sameOriginHop.headers().first("X-Api-Key")).isEqualTo("k");
@@ -67,15 +75,20 @@ class HeadersOnTheWireTest {
 
   @Test
   void compressionAsksForGzipAndDeflateAndDecodesGzip() {
-    try (TestServer server = TestServer.start(); Fetcher fetcher = Fetcher.builder().build()) {
-      server.route("/z", Reply.gzip("hello, gzip".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().build()) {
+      server.route(
+          "/z", Reply.gzip("hello, gzip".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
 
       FetchResult result = fetcher.fetchOne(server.url("/z")).block(Duration.ofSeconds(10));
 
       assertThat(server.requests().get(0).headers().first("Accept-Encoding"))
-          .contains("gzip").contains("deflate");
-      assertThat(result).isInstanceOfSatisfying(FetchResult.Success.class,
-          ok -> assertThat(ok.body().asString()).isEqualTo("hello, gzip"));
+          .contains("gzip")
+          .contains("deflate");
+      assertThat(result)
+          .isInstanceOfSatisfying(
+              FetchResult.Success.class,
+              ok -> assertThat(ok.body().asString()).isEqualTo("hello, gzip"));
     }
   }
 

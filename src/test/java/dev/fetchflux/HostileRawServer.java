@@ -25,32 +25,47 @@ final class HostileRawServer implements AutoCloseable {
   private final DisposableServer server;
 
   HostileRawServer() {
-    this.server = TcpServer.create()
-        .host("127.0.0.1")
-        .port(0)
-        .handle((in, out) -> in.receive().asString(StandardCharsets.ISO_8859_1)
-            .scan(new StringBuilder(), StringBuilder::append)
-            .filter(sb -> sb.indexOf("\r\n\r\n") >= 0)
-            .next()
-            .flatMap(head -> {
-              String line = head.substring(0, head.indexOf("\r\n"));
-              String path = line.split(" ")[1];
-              Script s = scripts.get(path);
-              if (s == null) {
-                s = new Script(ascii("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"), false);
-              }
-              Script script = s;
-              return Mono.<Void>create(sink -> out.withConnection(conn -> {
-                Channel ch = conn.channel();
-                ch.writeAndFlush(Unpooled.wrappedBuffer(script.bytes())).addListener(f -> {
-                  if (script.reset()) {
-                    ch.config().setOption(ChannelOption.SO_LINGER, 0);
-                  }
-                  ch.close();
-                });
-              }));
-            }))
-        .bindNow(Duration.ofSeconds(10));
+    this.server =
+        TcpServer.create()
+            .host("127.0.0.1")
+            .port(0)
+            .handle(
+                (in, out) ->
+                    in.receive()
+                        .asString(StandardCharsets.ISO_8859_1)
+                        .scan(new StringBuilder(), StringBuilder::append)
+                        .filter(sb -> sb.indexOf("\r\n\r\n") >= 0)
+                        .next()
+                        .flatMap(
+                            head -> {
+                              String line = head.substring(0, head.indexOf("\r\n"));
+                              String path = line.split(" ")[1];
+                              Script s = scripts.get(path);
+                              if (s == null) {
+                                s =
+                                    new Script(
+                                        ascii(
+                                            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+                                        false);
+                              }
+                              Script script = s;
+                              return Mono.<Void>create(
+                                  sink ->
+                                      out.withConnection(
+                                          conn -> {
+                                            Channel ch = conn.channel();
+                                            ch.writeAndFlush(Unpooled.wrappedBuffer(script.bytes()))
+                                                .addListener(
+                                                    f -> {
+                                                      if (script.reset()) {
+                                                        ch.config()
+                                                            .setOption(ChannelOption.SO_LINGER, 0);
+                                                      }
+                                                      ch.close();
+                                                    });
+                                          }));
+                            }))
+            .bindNow(Duration.ofSeconds(10));
   }
 
   /** Answers {@code path} with {@code bytes}, then closes: with a TCP reset when {@code reset}. */

@@ -58,13 +58,14 @@ class HostileServerTest {
 
   @BeforeEach
   void newFetcher() {
-    fetcher = Fetcher.builder()
-        .maxInFlight(5)
-        .connectTimeout(Duration.ofSeconds(2))
-        .readTimeout(READ_TIMEOUT)
-        .requestTimeout(REQUEST_TIMEOUT)
-        .maxBodySize(MAX_BODY)
-        .build();
+    fetcher =
+        Fetcher.builder()
+            .maxInFlight(5)
+            .connectTimeout(Duration.ofSeconds(2))
+            .readTimeout(READ_TIMEOUT)
+            .requestTimeout(REQUEST_TIMEOUT)
+            .maxBodySize(MAX_BODY)
+            .build();
   }
 
   @AfterEach
@@ -74,12 +75,13 @@ class HostileServerTest {
 
   /** Runs the fault in a batch of good URLs, checks the good ones and returns the fault's failure. */
   private FetchResult.Failure faultInBatch(String faultUrl) {
-    List<String> urls = List.of(
-        server.url("/delay/60?good=0"),
-        server.url("/delay/0?good=1"),
-        faultUrl,
-        server.url("/delay/120?good=3"),
-        server.url("/delay/0?good=4"));
+    List<String> urls =
+        List.of(
+            server.url("/delay/60?good=0"),
+            server.url("/delay/0?good=1"),
+            faultUrl,
+            server.url("/delay/120?good=3"),
+            server.url("/delay/0?good=4"));
     List<FetchResult> results =
         fetcher.fetch(Flux.fromIterable(urls)).collectList().block(Duration.ofSeconds(20));
     assertThat(results).hasSize(5);
@@ -91,7 +93,8 @@ class HostileServerTest {
         assertThat(r).isInstanceOf(FetchResult.Success.class);
         FetchResult.Success ok = (FetchResult.Success) r;
         assertThat(ok.status()).isEqualTo(200);
-        assertThat(ok.body().asString()).isEqualTo(URI.create(urls.get(i)).getRawPath() + "?good=" + i);
+        assertThat(ok.body().asString())
+            .isEqualTo(URI.create(urls.get(i)).getRawPath() + "?good=" + i);
       }
     }
     assertThat(results.get(2)).isInstanceOf(FetchResult.Failure.class);
@@ -148,8 +151,10 @@ class HostileServerTest {
 
   @Test
   void resetInTheMiddleOfALengthDelimitedBody() {
-    rawServer.script("/h/reset-in-body",
-        "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + "x".repeat(400), true);
+    rawServer.script(
+        "/h/reset-in-body",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + "x".repeat(400),
+        true);
     FetchResult.Failure f = faultInBatch(rawServer.url("/h/reset-in-body"));
     assertThat(f.kind()).isEqualTo(FetchException.Kind.CONNECTION_RESET);
     assertThat(f.error().getMessage()).contains("after the status line, during the body");
@@ -202,7 +207,8 @@ class HostileServerTest {
 
   @Test
   void oneHeaderLineOverTheSizeLimit() {
-    rawServer.script("/h/huge-header",
+    rawServer.script(
+        "/h/huge-header",
         "HTTP/1.1 200 OK\r\nX-Huge: " + "h".repeat(20_000) + "\r\nContent-Length: 0\r\n\r\n",
         false);
     FetchResult.Failure f = faultInBatch(rawServer.url("/h/huge-header"));
@@ -231,17 +237,21 @@ class HostileServerTest {
     server.route("/h/invalid-status", Reply.invalidStatusLine());
     FetchResult.Failure f = faultInBatch(server.url("/h/invalid-status"));
     assertThat(f.kind()).isEqualTo(FetchException.Kind.PROTOCOL);
-    assertThat(f.error().getCause()).isInstanceOf(IllegalArgumentException.class)
+    assertThat(f.error().getCause())
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("HTTTP/9.9");
   }
 
   @Test
   void invalidChunkSize() {
-    rawServer.script("/h/bad-chunk",
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n", false);
+    rawServer.script(
+        "/h/bad-chunk",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n",
+        false);
     FetchResult.Failure f = faultInBatch(rawServer.url("/h/bad-chunk"));
     assertThat(f.kind()).isEqualTo(FetchException.Kind.PROTOCOL);
-    assertThat(f.error().getMessage()).contains("malformed response: Invalid character in chunk size");
+    assertThat(f.error().getMessage())
+        .contains("malformed response: Invalid character in chunk size");
     assertThat(f.error().getCause()).isInstanceOf(NumberFormatException.class);
   }
 
@@ -265,8 +275,12 @@ class HostileServerTest {
 
   @Test
   void urlWithSpacesOrLineBreaksIsRefusedBeforeAnythingIsSent() {
-    List<String> urls = List.of(server.url("/delay/0?good=0"), "http://127.0.0.1/a b",
-        "http://127.0.0.1/a\r\nX-Injected: 1", server.url("/delay/0?good=3"));
+    List<String> urls =
+        List.of(
+            server.url("/delay/0?good=0"),
+            "http://127.0.0.1/a b",
+            "http://127.0.0.1/a\r\nX-Injected: 1",
+            server.url("/delay/0?good=3"));
     List<FetchResult> results =
         fetcher.fetch(Flux.fromIterable(urls)).collectList().block(Duration.ofSeconds(10));
     assertThat(results).extracting(FetchResult::index).containsExactly(0L, 1L, 2L, 3L);

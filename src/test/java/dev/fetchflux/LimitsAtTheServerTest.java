@@ -24,10 +24,17 @@ class LimitsAtTheServerTest {
     // Warm up first (class loading, the first connection), so the deadline only cuts stalls.
     Results.fetchAll(fetcher, server.url("/echo"));
     server.resetCounters();
-    List<FetchResult> results = fetcher
-        .fetch(Flux.range(0, n).map(i -> i % 3 == 1 ? server.url("/stall?i=" + i)
-            : server.url("/delay/" + (5 + i % 4 * 5) + "?i=" + i)))
-        .collectList().block(Results.WAIT);
+    List<FetchResult> results =
+        fetcher
+            .fetch(
+                Flux.range(0, n)
+                    .map(
+                        i ->
+                            i % 3 == 1
+                                ? server.url("/stall?i=" + i)
+                                : server.url("/delay/" + (5 + i % 4 * 5) + "?i=" + i)))
+            .collectList()
+            .block(Results.WAIT);
     assertThat(results).hasSize(n);
     for (int i = 0; i < n; i++) {
       FetchResult r = results.get(i);
@@ -44,8 +51,12 @@ class LimitsAtTheServerTest {
   @RepeatedTest(2)
   void perHostLimitHoldsAtTheServerWhenDeadlinesCutRequests() {
     try (TestServer server = TestServer.start();
-        Fetcher fetcher = Fetcher.builder().maxInFlight(16).maxInFlightPerHost(2)
-            .requestTimeout(Duration.ofMillis(250)).build()) {
+        Fetcher fetcher =
+            Fetcher.builder()
+                .maxInFlight(16)
+                .maxInFlightPerHost(2)
+                .requestTimeout(Duration.ofMillis(250))
+                .build()) {
       fetchWithStalls(fetcher, server, 18);
       assertThat(server.peakInFlight()).isLessThanOrEqualTo(2);
     }
@@ -54,8 +65,8 @@ class LimitsAtTheServerTest {
   @RepeatedTest(2)
   void inFlightLimitHoldsAtTheServerWhenDeadlinesCutRequests() {
     try (TestServer server = TestServer.start();
-        Fetcher fetcher = Fetcher.builder().maxInFlight(3)
-            .requestTimeout(Duration.ofMillis(250)).build()) {
+        Fetcher fetcher =
+            Fetcher.builder().maxInFlight(3).requestTimeout(Duration.ofMillis(250)).build()) {
       fetchWithStalls(fetcher, server, 18);
       assertThat(server.peakInFlight()).isLessThanOrEqualTo(3);
     }

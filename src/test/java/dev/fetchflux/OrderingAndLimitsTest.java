@@ -22,8 +22,7 @@ import reactor.test.StepVerifier;
 @Timeout(60)
 class OrderingAndLimitsTest {
 
-  @RegisterExtension
-  final TestServerExtension server = new TestServerExtension();
+  @RegisterExtension final TestServerExtension server = new TestServerExtension();
 
   private Flux<String> randomlyDelayed(int count, int maxDelayMillis, long seed) {
     Random random = new Random(seed);
@@ -50,9 +49,11 @@ class OrderingAndLimitsTest {
     // Each request takes 300 ms, so the fetcher has time to fill all C slots in every wave.
     int c = 32;
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(c).build()) {
-      List<FetchResult> results = fetcher
-          .fetch(Flux.range(0, 3 * c).map(i -> server.url("/delay/300?i=" + i)))
-          .collectList().block(Results.WAIT);
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.range(0, 3 * c).map(i -> server.url("/delay/300?i=" + i)))
+              .collectList()
+              .block(Results.WAIT);
 
       assertThat(results).hasSize(3 * c).allMatch(FetchResult::isSuccess);
     }
@@ -70,10 +71,13 @@ class OrderingAndLimitsTest {
 
     void accept(FetchResult r) {
       assertThat(r.index()).isEqualTo(next);
-      assertThat(r).isInstanceOfSatisfying(FetchResult.Success.class, ok -> {
-        assertThat(ok.status()).isEqualTo(200);
-        assertThat(ok.body().asString()).endsWith("?i=" + next);
-      });
+      assertThat(r)
+          .isInstanceOfSatisfying(
+              FetchResult.Success.class,
+              ok -> {
+                assertThat(ok.status()).isEqualTo(200);
+                assertThat(ok.body().asString()).endsWith("?i=" + next);
+              });
       next++;
       assertThat(next).isLessThanOrEqualTo(count);
     }
@@ -85,8 +89,10 @@ class OrderingAndLimitsTest {
       server.route("/slow", Reply.ok("slow").withDelay(java.time.Duration.ofMillis(300)));
       server.route("/fast", Reply.ok("fast"));
 
-      StepVerifier.create(fetcher.fetch(Flux.just(server.url("/slow"), server.url("/fast")))
-              .map(r -> ((FetchResult.Success) r).body().asString()))
+      StepVerifier.create(
+              fetcher
+                  .fetch(Flux.just(server.url("/slow"), server.url("/fast")))
+                  .map(r -> ((FetchResult.Success) r).body().asString()))
           .expectNext("slow", "fast")
           .expectComplete()
           .verify(Results.WAIT);
@@ -97,10 +103,14 @@ class OrderingAndLimitsTest {
   void firstIndexNumbersResultsAndFailuresFromThereInInputOrder() {
     server.route("/slow", Reply.ok("slow").withDelay(java.time.Duration.ofMillis(200)));
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(4).build()) {
-      List<FetchResult> results = fetcher
-          .fetch(Flux.just(server.url("/slow"), "not a url", server.url("/echo?c")), Results::toRequest,
-              41)
-          .collectList().block(Results.WAIT);
+      List<FetchResult> results =
+          fetcher
+              .fetch(
+                  Flux.just(server.url("/slow"), "not a url", server.url("/echo?c")),
+                  Results::toRequest,
+                  41)
+              .collectList()
+              .block(Results.WAIT);
 
       assertThat(results).extracting(FetchResult::index).containsExactly(41L, 42L, 43L);
       assertThat(((FetchResult.Success) results.get(0)).body().asString()).isEqualTo("slow");
@@ -126,10 +136,12 @@ class OrderingAndLimitsTest {
     Set<Long> seen = new HashSet<>();
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(16).build()) {
       StepVerifier.create(fetcher.fetchUnordered(randomlyDelayed(count, 20, 2)))
-          .thenConsumeWhile(r -> true, r -> {
-            assertThat(seen.add(r.index())).as("index %d once", r.index()).isTrue();
-            assertThat(((FetchResult.Success) r).body().asString()).endsWith("?i=" + r.index());
-          })
+          .thenConsumeWhile(
+              r -> true,
+              r -> {
+                assertThat(seen.add(r.index())).as("index %d once", r.index()).isTrue();
+                assertThat(((FetchResult.Success) r).body().asString()).endsWith("?i=" + r.index());
+              })
           .expectComplete()
           .verify(Results.WAIT);
     }
@@ -140,8 +152,8 @@ class OrderingAndLimitsTest {
   @Test
   void neverExceedsConcurrencyLimitOfOne() {
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(1).build()) {
-      List<FetchResult> results = fetcher.fetch(randomlyDelayed(30, 5, 3)).collectList()
-          .block(Results.WAIT);
+      List<FetchResult> results =
+          fetcher.fetch(randomlyDelayed(30, 5, 3)).collectList().block(Results.WAIT);
 
       assertThat(results).hasSize(30);
       assertThat(server.peakInFlight()).isEqualTo(1);
@@ -155,12 +167,16 @@ class OrderingAndLimitsTest {
     server.route("/head", Reply.stall());
     List<FetchResult> emitted = new CopyOnWriteArrayList<>();
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(4).reorderWindow(40).build()) {
-      Flux<String> urls = Flux.concat(Flux.just(server.url("/head")),
-          Flux.range(1, 30).map(i -> server.url("/echo?i=" + i)));
+      Flux<String> urls =
+          Flux.concat(
+              Flux.just(server.url("/head")),
+              Flux.range(1, 30).map(i -> server.url("/echo?i=" + i)));
       Disposable subscription = fetcher.fetch(urls).subscribe(emitted::add);
       try {
-        Await.until("the server has seen the head and the 30 after it",
-            () -> server.requests().size() == 31, () -> server.requests().size());
+        Await.until(
+            "the server has seen the head and the 30 after it",
+            () -> server.requests().size() == 31,
+            () -> server.requests().size());
 
         assertThat(server.requests("/head")).hasSize(1);
         assertThat(server.get().inFlight()).as("only the head still pending").isEqualTo(1);
@@ -178,12 +194,16 @@ class OrderingAndLimitsTest {
     // W = 10: the head and nine more are admitted; the tenth after the head waits for the head.
     server.route("/head", Reply.ok("head").withDelay(java.time.Duration.ofMillis(500)));
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(4).reorderWindow(10).build()) {
-      Flux<String> urls = Flux.concat(Flux.just(server.url("/head")),
-          Flux.range(1, 30).map(i -> server.url("/echo?i=" + i)));
+      Flux<String> urls =
+          Flux.concat(
+              Flux.just(server.url("/head")),
+              Flux.range(1, 30).map(i -> server.url("/echo?i=" + i)));
 
       StepVerifier.create(fetcher.fetch(urls))
-          .then(() -> Await.until("the first ten requests arrived",
-              () -> server.requests().size() == 10))
+          .then(
+              () ->
+                  Await.until(
+                      "the first ten requests arrived", () -> server.requests().size() == 10))
           // The head is still pending (500 ms): admission must stop at the window.
           .then(() -> assertThat(server.requests("/head")).hasSize(1))
           .then(() -> assertThat(server.requests().size()).isEqualTo(10))

@@ -48,17 +48,16 @@ class ProxyRoutingTest {
   @Test
   void httpUrlGoesToAnHttpProxyInAbsoluteForm() {
     try (HttpProxy proxy = HttpProxy.start();
-        Fetcher fetcher = Fetcher.builder()
-            .proxy(Proxy.http("127.0.0.1", proxy.port()))
-            .build()) {
+        Fetcher fetcher = Fetcher.builder().proxy(Proxy.http("127.0.0.1", proxy.port())).build()) {
       // Only the proxy knows staging.test: the client must not resolve it.
       proxy.host("staging.test", "127.0.0.1");
       String url = "http://staging.test:" + server.port() + "/hello?x=1";
 
       FetchResult result = fetcher.fetchOne(url).block(WAIT);
 
-      assertThat(result).isInstanceOfSatisfying(FetchResult.Success.class,
-          ok -> assertThat(ok.body().asString()).isEqualTo("hello"));
+      assertThat(result)
+          .isInstanceOfSatisfying(
+              FetchResult.Success.class, ok -> assertThat(ok.body().asString()).isEqualTo("hello"));
       assertThat(proxy.log()).containsExactly("GET " + url + " HTTP/1.1");
       assertThat(server.requests("/hello").get(0).headers().first("Host"))
           .isEqualTo("staging.test:" + server.port());
@@ -68,38 +67,53 @@ class ProxyRoutingTest {
   @Test
   void httpProxyCredentialsGoInProxyAuthorization() {
     try (HttpProxy proxy = HttpProxy.start("ann", "s3cret:x");
-        Fetcher fetcher = Fetcher.builder()
-            .proxy(Proxy.parse("http://ann:s3cret%3Ax@127.0.0.1:" + proxy.port()))
-            .build()) {
-      List<FetchResult> results = fetcher.fetch(Flux.just(server.url("/hello"),
-          server.url("/echo"))).collectList().block(WAIT);
+        Fetcher fetcher =
+            Fetcher.builder()
+                .proxy(Proxy.parse("http://ann:s3cret%3Ax@127.0.0.1:" + proxy.port()))
+                .build()) {
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.just(server.url("/hello"), server.url("/echo")))
+              .collectList()
+              .block(WAIT);
 
       assertThat(results).allSatisfy(r -> assertThat(r.isSuccess()).as(String.valueOf(r)).isTrue());
-      String expected = "Basic " + Base64.getEncoder()
-          .encodeToString("ann:s3cret:x".getBytes(StandardCharsets.UTF_8));
+      String expected =
+          "Basic "
+              + Base64.getEncoder().encodeToString("ann:s3cret:x".getBytes(StandardCharsets.UTF_8));
       assertThat(proxy.authorizations).containsOnly(expected).hasSize(2);
     }
   }
 
   @Test
   void httpsUrlGoesThroughAConnectTunnelWithTlsToTheOrigin() throws Exception {
-    X509Bundle cert = new CertificateBuilder().ecp256().subject("CN=staging.test")
-        .addSanDnsName("staging.test").setIsCertificateAuthority(true).buildSelfSigned();
-    try (TestServer tls = TestServer.builder()
-            .https(cert.getKeyPair().getPrivate(), cert.getCertificate()).start();
+    X509Bundle cert =
+        new CertificateBuilder()
+            .ecp256()
+            .subject("CN=staging.test")
+            .addSanDnsName("staging.test")
+            .setIsCertificateAuthority(true)
+            .buildSelfSigned();
+    try (TestServer tls =
+            TestServer.builder()
+                .https(cert.getKeyPair().getPrivate(), cert.getCertificate())
+                .start();
         HttpProxy proxy = HttpProxy.start("ann", "pw");
-        Fetcher fetcher = Fetcher.builder()
-            .trustManagerFactory(cert.toTrustManagerFactory())
-            .proxy(Proxy.http("127.0.0.1", proxy.port()).withCredentials("ann", "pw"))
-            .build()) {
+        Fetcher fetcher =
+            Fetcher.builder()
+                .trustManagerFactory(cert.toTrustManagerFactory())
+                .proxy(Proxy.http("127.0.0.1", proxy.port()).withCredentials("ann", "pw"))
+                .build()) {
       proxy.host("staging.test", "127.0.0.1");
       tls.route("/hello", Reply.ok("over tls"));
 
-      FetchResult result = fetcher.fetchOne("https://staging.test:" + tls.port() + "/hello")
-          .block(WAIT);
+      FetchResult result =
+          fetcher.fetchOne("https://staging.test:" + tls.port() + "/hello").block(WAIT);
 
-      assertThat(result).isInstanceOfSatisfying(FetchResult.Success.class,
-          ok -> assertThat(ok.body().asString()).isEqualTo("over tls"));
+      assertThat(result)
+          .isInstanceOfSatisfying(
+              FetchResult.Success.class,
+              ok -> assertThat(ok.body().asString()).isEqualTo("over tls"));
       assertThat(proxy.log()).containsExactly("CONNECT staging.test:" + tls.port() + " HTTP/1.1");
       assertThat(tls.requests("/hello").get(0).headers().first("Host"))
           .isEqualTo("staging.test:" + tls.port());
@@ -109,13 +123,12 @@ class ProxyRoutingTest {
   @Test
   void socks5hLetsTheProxyResolveTheHostName() {
     try (Socks5Proxy proxy = Socks5Proxy.start();
-        Fetcher fetcher = Fetcher.builder()
-            .proxy(Proxy.parse("socks5h://127.0.0.1:" + proxy.port()))
-            .build()) {
+        Fetcher fetcher =
+            Fetcher.builder().proxy(Proxy.parse("socks5h://127.0.0.1:" + proxy.port())).build()) {
       proxy.host("staging.test", "127.0.0.1");
 
-      FetchResult result = fetcher.fetchOne("http://staging.test:" + server.port() + "/hello")
-          .block(WAIT);
+      FetchResult result =
+          fetcher.fetchOne("http://staging.test:" + server.port() + "/hello").block(WAIT);
 
       assertThat(result.isSuccess()).as(String.valueOf(result)).isTrue();
       assertThat(proxy.log()).containsExactly("CONNECT DOMAIN staging.test:" + server.port());
@@ -125,12 +138,13 @@ class ProxyRoutingTest {
   @Test
   void socks5ResolvesLocallyHonouringResolveRulesAndSendsTheAddress() {
     try (Socks5Proxy proxy = Socks5Proxy.start("ann", "pw");
-        Fetcher fetcher = Fetcher.builder()
-            .proxy(Proxy.socks5("127.0.0.1", proxy.port()).withCredentials("ann", "pw"))
-            .resolve(ResolveRule.parse("staging.test:" + server.port() + ":127.0.0.1"))
-            .build()) {
-      FetchResult result = fetcher.fetchOne("http://staging.test:" + server.port() + "/hello")
-          .block(WAIT);
+        Fetcher fetcher =
+            Fetcher.builder()
+                .proxy(Proxy.socks5("127.0.0.1", proxy.port()).withCredentials("ann", "pw"))
+                .resolve(ResolveRule.parse("staging.test:" + server.port() + ":127.0.0.1"))
+                .build()) {
+      FetchResult result =
+          fetcher.fetchOne("http://staging.test:" + server.port() + "/hello").block(WAIT);
 
       assertThat(result.isSuccess()).as(String.valueOf(result)).isTrue();
       assertThat(proxy.log()).containsExactly("CONNECT IPv4 127.0.0.1:" + server.port());
@@ -142,10 +156,11 @@ class ProxyRoutingTest {
   @Test
   void connectToChangesWhatATunnelAsksFor() {
     try (Socks5Proxy proxy = Socks5Proxy.start();
-        Fetcher fetcher = Fetcher.builder()
-            .proxy(Proxy.socks5h("127.0.0.1", proxy.port()))
-            .connectTo(ConnectToRule.parse("api.test:80:127.0.0.1:" + server.port()))
-            .build()) {
+        Fetcher fetcher =
+            Fetcher.builder()
+                .proxy(Proxy.socks5h("127.0.0.1", proxy.port()))
+                .connectTo(ConnectToRule.parse("api.test:80:127.0.0.1:" + server.port()))
+                .build()) {
       FetchResult result = fetcher.fetchOne("http://api.test/hello").block(WAIT);
 
       assertThat(result.isSuccess()).as(String.valueOf(result)).isTrue();
@@ -157,18 +172,22 @@ class ProxyRoutingTest {
   @Test
   void wrongSocksPasswordIsAFailureThatNamesTheProxyButNotThePassword() {
     try (Socks5Proxy proxy = Socks5Proxy.start("ann", "right");
-        Fetcher fetcher = Fetcher.builder()
-            .proxy(Proxy.socks5h("127.0.0.1", proxy.port()).withCredentials("ann", "wrong-pw"))
-            .build()) {
+        Fetcher fetcher =
+            Fetcher.builder()
+                .proxy(Proxy.socks5h("127.0.0.1", proxy.port()).withCredentials("ann", "wrong-pw"))
+                .build()) {
       FetchResult result = fetcher.fetchOne(server.url("/hello")).block(WAIT);
 
-      assertThat(result).isInstanceOfSatisfying(FetchResult.Failure.class, f -> {
-        assertThat(f.error().kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
-        assertThat(f.error().getMessage())
-            .contains("proxy socks5h://127.0.0.1:" + proxy.port())
-            .doesNotContain("wrong-pw");
-        assertThat(f.error().getCause()).isInstanceOf(ProxyConnectException.class);
-      });
+      assertThat(result)
+          .isInstanceOfSatisfying(
+              FetchResult.Failure.class,
+              f -> {
+                assertThat(f.error().kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
+                assertThat(f.error().getMessage())
+                    .contains("proxy socks5h://127.0.0.1:" + proxy.port())
+                    .doesNotContain("wrong-pw");
+                assertThat(f.error().getCause()).isInstanceOf(ProxyConnectException.class);
+              });
       assertThat(server.requests()).isEmpty();
     }
   }
@@ -176,13 +195,17 @@ class ProxyRoutingTest {
   @Test
   void noProxyHostsGoDirect() {
     try (HttpProxy proxy = HttpProxy.start();
-        Fetcher fetcher = Fetcher.builder()
-            .proxy(ProxySettings.of(Proxy.http("127.0.0.1", proxy.port()))
-                .withNoProxy("localhost"))
-            .build()) {
-      List<FetchResult> results = fetcher.fetch(Flux.just(
-              "http://localhost:" + server.port() + "/hello", server.url("/echo")))
-          .collectList().block(WAIT);
+        Fetcher fetcher =
+            Fetcher.builder()
+                .proxy(
+                    ProxySettings.of(Proxy.http("127.0.0.1", proxy.port()))
+                        .withNoProxy("localhost"))
+                .build()) {
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.just("http://localhost:" + server.port() + "/hello", server.url("/echo")))
+              .collectList()
+              .block(WAIT);
 
       assertThat(results).allSatisfy(r -> assertThat(r.isSuccess()).as(String.valueOf(r)).isTrue());
       assertThat(proxy.log()).containsExactly("GET " + server.url("/echo") + " HTTP/1.1");
@@ -193,15 +216,20 @@ class ProxyRoutingTest {
   @Test
   void environmentVariablesChooseTheProxyAsCurlDoes() {
     try (HttpProxy proxy = HttpProxy.start();
-        Fetcher fetcher = Fetcher.builder()
-            .proxy(ProxySettings.fromEnvironment(Map.of(
-                "HTTP_PROXY", "http://127.0.0.1:1",   // ignored, as curl does
-                "http_proxy", "127.0.0.1:" + proxy.port(),
-                "no_proxy", ".localhost")))
-            .build()) {
-      List<FetchResult> results = fetcher.fetch(Flux.just(server.url("/hello"),
-              "http://localhost:" + server.port() + "/echo"))
-          .collectList().block(WAIT);
+        Fetcher fetcher =
+            Fetcher.builder()
+                .proxy(
+                    ProxySettings.fromEnvironment(
+                        Map.of(
+                            "HTTP_PROXY", "http://127.0.0.1:1", // ignored, as curl does
+                            "http_proxy", "127.0.0.1:" + proxy.port(),
+                            "no_proxy", ".localhost")))
+                .build()) {
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.just(server.url("/hello"), "http://localhost:" + server.port() + "/echo"))
+              .collectList()
+              .block(WAIT);
 
       assertThat(results).allSatisfy(r -> assertThat(r.isSuccess()).as(String.valueOf(r)).isTrue());
       assertThat(proxy.log()).containsExactly("GET " + server.url("/hello") + " HTTP/1.1");
@@ -212,14 +240,17 @@ class ProxyRoutingTest {
   void redirectFromAProxiedHostToANoProxyHostLeavesTheProxy() {
     server.route("/go", Reply.redirect(302, "http://localhost:" + server.port() + "/hello"));
     try (HttpProxy proxy = HttpProxy.start();
-        Fetcher fetcher = Fetcher.builder()
-            .proxy(ProxySettings.of(Proxy.http("127.0.0.1", proxy.port()))
-                .withNoProxy("localhost"))
-            .build()) {
+        Fetcher fetcher =
+            Fetcher.builder()
+                .proxy(
+                    ProxySettings.of(Proxy.http("127.0.0.1", proxy.port()))
+                        .withNoProxy("localhost"))
+                .build()) {
       FetchResult result = fetcher.fetchOne(server.url("/go")).block(WAIT);
 
-      assertThat(result).isInstanceOfSatisfying(FetchResult.Success.class,
-          ok -> assertThat(ok.body().asString()).isEqualTo("hello"));
+      assertThat(result)
+          .isInstanceOfSatisfying(
+              FetchResult.Success.class, ok -> assertThat(ok.body().asString()).isEqualTo("hello"));
       assertThat(proxy.log()).containsExactly("GET " + server.url("/go") + " HTTP/1.1");
     }
   }
@@ -227,10 +258,11 @@ class ProxyRoutingTest {
   @Test
   void proxyGivenByNameIsResolvedWithResolveRules() {
     try (Socks5Proxy proxy = Socks5Proxy.start();
-        Fetcher fetcher = Fetcher.builder()
-            .proxy(Proxy.parse("socks5h://proxy.test:" + proxy.port()))
-            .resolve(ResolveRule.parse("proxy.test:" + proxy.port() + ":127.0.0.1"))
-            .build()) {
+        Fetcher fetcher =
+            Fetcher.builder()
+                .proxy(Proxy.parse("socks5h://proxy.test:" + proxy.port()))
+                .resolve(ResolveRule.parse("proxy.test:" + proxy.port() + ":127.0.0.1"))
+                .build()) {
       FetchResult result = fetcher.fetchOne(server.url("/hello")).block(WAIT);
 
       assertThat(result.isSuccess()).as(String.valueOf(result)).isTrue();
@@ -248,13 +280,17 @@ class ProxyRoutingTest {
         for (String url : List.of(server.url("/hello"), "https://127.0.0.1:" + server.port())) {
           FetchResult result = fetcher.fetchOne(url).block(WAIT);
 
-          assertThat(result).as(spec + " " + url).isInstanceOfSatisfying(FetchResult.Failure.class,
-              f -> {
-                assertThat(f.error().kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
-                assertThat(f.error().getMessage()).contains("proxy " + proxy)
-                    .doesNotContain("topsecret");
-                assertThat(f.error().getCause()).isInstanceOf(java.net.ConnectException.class);
-              });
+          assertThat(result)
+              .as(spec + " " + url)
+              .isInstanceOfSatisfying(
+                  FetchResult.Failure.class,
+                  f -> {
+                    assertThat(f.error().kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
+                    assertThat(f.error().getMessage())
+                        .contains("proxy " + proxy)
+                        .doesNotContain("topsecret");
+                    assertThat(f.error().getCause()).isInstanceOf(java.net.ConnectException.class);
+                  });
         }
       }
     }
@@ -265,19 +301,21 @@ class ProxyRoutingTest {
   void tunnelRefusedByTheProxyIsAFailureWithTheProxyAnswer() throws IOException {
     int dead = Ports.closedPort();
     try (HttpProxy proxy = HttpProxy.start();
-        Fetcher fetcher = Fetcher.builder()
-            .proxy(Proxy.http("127.0.0.1", proxy.port()))
-            .build()) {
+        Fetcher fetcher = Fetcher.builder().proxy(Proxy.http("127.0.0.1", proxy.port())).build()) {
       FetchResult result = fetcher.fetchOne("https://127.0.0.1:" + dead + "/").block(WAIT);
 
-      assertThat(result).isInstanceOfSatisfying(FetchResult.Failure.class, f -> {
-        assertThat(f.error().kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
-        assertThat(f.error().getMessage()).contains("proxy http://127.0.0.1:" + proxy.port())
-            .contains("502");
-        // The exception reactor-netty signalled (TLS could not start) is the cause, and the
-        // proxy's answer is in its chain.
-        assertThat(f.error().getCause()).hasCauseInstanceOf(ProxyConnectException.class);
-      });
+      assertThat(result)
+          .isInstanceOfSatisfying(
+              FetchResult.Failure.class,
+              f -> {
+                assertThat(f.error().kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
+                assertThat(f.error().getMessage())
+                    .contains("proxy http://127.0.0.1:" + proxy.port())
+                    .contains("502");
+                // The exception reactor-netty signalled (TLS could not start) is the cause, and the
+                // proxy's answer is in its chain.
+                assertThat(f.error().getCause()).hasCauseInstanceOf(ProxyConnectException.class);
+              });
     }
   }
 
@@ -285,17 +323,21 @@ class ProxyRoutingTest {
   void silentProxyIsAConnectTimeoutNamingTheProxy() throws IOException {
     // The kernel completes the TCP handshake into the backlog; nobody ever answers SOCKS.
     try (ServerSocket silent = new ServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress());
-        Fetcher fetcher = Fetcher.builder()
-            .connectTimeout(Duration.ofMillis(300))
-            .proxy(Proxy.socks5h("127.0.0.1", silent.getLocalPort()))
-            .build()) {
+        Fetcher fetcher =
+            Fetcher.builder()
+                .connectTimeout(Duration.ofMillis(300))
+                .proxy(Proxy.socks5h("127.0.0.1", silent.getLocalPort()))
+                .build()) {
       FetchResult result = fetcher.fetchOne(server.url("/hello")).block(WAIT);
 
-      assertThat(result).isInstanceOfSatisfying(FetchResult.Failure.class, f -> {
-        assertThat(f.error().kind()).isEqualTo(FetchException.Kind.CONNECT_TIMEOUT);
-        assertThat(f.error().getMessage())
-            .contains("proxy socks5h://127.0.0.1:" + silent.getLocalPort());
-      });
+      assertThat(result)
+          .isInstanceOfSatisfying(
+              FetchResult.Failure.class,
+              f -> {
+                assertThat(f.error().kind()).isEqualTo(FetchException.Kind.CONNECT_TIMEOUT);
+                assertThat(f.error().getMessage())
+                    .contains("proxy socks5h://127.0.0.1:" + silent.getLocalPort());
+              });
     }
   }
 }

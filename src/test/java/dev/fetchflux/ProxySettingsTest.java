@@ -36,15 +36,20 @@ class ProxySettingsTest {
 
   @Test
   void parseRefusesWhatItCannotDo() {
-    assertThatIllegalArgumentException().isThrownBy(() -> Proxy.parse("https://proxy:443"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> Proxy.parse("https://proxy:443"))
         .withMessageContaining("unsupported proxy scheme 'https'");
-    assertThatIllegalArgumentException().isThrownBy(() -> Proxy.parse("proxy:99999"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> Proxy.parse("proxy:99999"))
         .withMessageContaining("proxy port out of range 1..65535: 99999");
-    assertThatIllegalArgumentException().isThrownBy(() -> Proxy.parse("proxy:http"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> Proxy.parse("proxy:http"))
         .withMessageContaining("proxy port is not a number: 'http'");
-    assertThatIllegalArgumentException().isThrownBy(() -> Proxy.parse(" "))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> Proxy.parse(" "))
         .withMessage("empty proxy");
-    assertThatIllegalArgumentException().isThrownBy(() -> Proxy.parse("::1:3128"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> Proxy.parse("::1:3128"))
         .withMessageContaining("in brackets");
   }
 
@@ -56,7 +61,8 @@ class ProxySettingsTest {
     assertThatIllegalArgumentException()
         .isThrownBy(() -> Proxy.socks5("p", 1).withCredentials("ann", "x".repeat(256)))
         .withMessage("SOCKS5 user name and password are limited to 255 bytes");
-    assertThatIllegalArgumentException().isThrownBy(() -> Proxy.parse("http://a%3Ab@p:1"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> Proxy.parse("http://a%3Ab@p:1"))
         .withMessageContaining("must not contain ':'");
   }
 
@@ -65,7 +71,8 @@ class ProxySettingsTest {
     Proxy p = Proxy.parse("http://ann:hunter2@proxy.example:3128");
     assertThat(p.toString()).isEqualTo("http://proxy.example:3128");
     assertThat(ProxySettings.of(p).toString()).doesNotContain("hunter2").doesNotContain("ann");
-    assertThatIllegalArgumentException().isThrownBy(() -> Proxy.parse("http://ann:hunter2@proxy:x"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> Proxy.parse("http://ann:hunter2@proxy:x"))
         .withMessageNotContaining("hunter2");
     assertThatIllegalArgumentException()
         .isThrownBy(() -> ProxySettings.fromEnvironment(Map.of("https_proxy", "ann:hunter2@p:x")))
@@ -92,8 +99,8 @@ class ProxySettingsTest {
   @Test
   void httpsProxyInEitherCaseLowerFirst() {
     ProxySettings upper = ProxySettings.fromEnvironment(Map.of("HTTPS_PROXY", "up:1"));
-    ProxySettings both = ProxySettings.fromEnvironment(Map.of("HTTPS_PROXY", "up:1",
-        "https_proxy", "low:2"));
+    ProxySettings both =
+        ProxySettings.fromEnvironment(Map.of("HTTPS_PROXY", "up:1", "https_proxy", "low:2"));
 
     assertThat(route(upper, "https://example.com/")).contains(Proxy.http("up", 1));
     assertThat(route(both, "https://example.com/")).contains(Proxy.http("low", 2));
@@ -102,13 +109,16 @@ class ProxySettingsTest {
 
   @Test
   void allProxyIsTheFallbackForBothSchemes() {
-    ProxySettings env = ProxySettings.fromEnvironment(Map.of("ALL_PROXY", "socks5://all:1",
-        "http_proxy", "web:2", "https_proxy", ""));
+    ProxySettings env =
+        ProxySettings.fromEnvironment(
+            Map.of("ALL_PROXY", "socks5://all:1", "http_proxy", "web:2", "https_proxy", ""));
 
     assertThat(route(env, "http://example.com/")).contains(Proxy.http("web", 2));
     assertThat(route(env, "https://example.com/")).contains(Proxy.socks5("all", 1));
-    assertThat(ProxySettings.fromEnvironment(Map.of("all_proxy", "a:1", "ALL_PROXY", "b:1"))
-        .httpProxy()).contains(Proxy.http("a", 1));
+    assertThat(
+            ProxySettings.fromEnvironment(Map.of("all_proxy", "a:1", "ALL_PROXY", "b:1"))
+                .httpProxy())
+        .contains(Proxy.http("a", 1));
   }
 
   @Test
@@ -166,16 +176,17 @@ class ProxySettingsTest {
         .isThrownBy(() -> ProxySettings.direct().withNoProxy("a*b.com"))
         .withMessageContaining("a*b.com");
 
-    ProxySettings env = ProxySettings.fromEnvironment(Map.of("all_proxy", "p:1",
-        "no_proxy", "192.168.1.1-192.168.1.9, example.com"));
+    ProxySettings env =
+        ProxySettings.fromEnvironment(
+            Map.of("all_proxy", "p:1", "no_proxy", "192.168.1.1-192.168.1.9, example.com"));
     assertThat(route(env, "http://example.com/")).isEmpty();
     assertThat(route(env, "http://192.168.1.5/")).contains(Proxy.http("p", 1));
   }
 
   @Test
   void curlOptionsLayerOverTheEnvironment() {
-    ProxySettings env = ProxySettings.fromEnvironment(Map.of("http_proxy", "env:1",
-        "no_proxy", "example.com"));
+    ProxySettings env =
+        ProxySettings.fromEnvironment(Map.of("http_proxy", "env:1", "no_proxy", "example.com"));
     // curl -x keeps the environment's no_proxy; --noproxy "" clears it.
     ProxySettings x = env.withProxy(Proxy.socks5h("cli", 2));
     ProxySettings cleared = x.withNoProxy("");

@@ -79,18 +79,20 @@ final class ProxyTestServers {
     private final Channel server;
 
     Base() {
-      server = new ServerBootstrap()
-          .group(group)
-          .channel(NioServerSocketChannel.class)
-          .childHandler(new ChannelInitializer<SocketChannel>() {
-            @Override
-            protected void initChannel(SocketChannel ch) {
-              initChild(ch);
-            }
-          })
-          .bind("127.0.0.1", 0)
-          .syncUninterruptibly()
-          .channel();
+      server =
+          new ServerBootstrap()
+              .group(group)
+              .channel(NioServerSocketChannel.class)
+              .childHandler(
+                  new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                      initChild(ch);
+                    }
+                  })
+              .bind("127.0.0.1", 0)
+              .syncUninterruptibly()
+              .channel();
     }
 
     /** The pipeline of an accepted connection (called after construction, on accept). */
@@ -126,8 +128,8 @@ final class ProxyTestServers {
     }
 
     /** Opens a raw connection to {@code target} on the same event loop as {@code inbound}. */
-    ChannelFuture connect(Channel inbound, InetSocketAddress target,
-        ChannelInitializer<SocketChannel> pipeline) {
+    ChannelFuture connect(
+        Channel inbound, InetSocketAddress target, ChannelInitializer<SocketChannel> pipeline) {
       return new Bootstrap()
           .group(inbound.eventLoop())
           .channel(NioSocketChannel.class)
@@ -192,8 +194,12 @@ final class ProxyTestServers {
     final ConcurrentLinkedQueue<String> authorizations = new ConcurrentLinkedQueue<>();
 
     private HttpProxy(@Nullable String user, @Nullable String password) {
-      this.expectedAuthorization = user == null ? null : "Basic " + Base64.getEncoder()
-          .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+      this.expectedAuthorization =
+          user == null
+              ? null
+              : "Basic "
+                  + Base64.getEncoder()
+                      .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
     }
 
     static HttpProxy start() {
@@ -220,8 +226,9 @@ final class ProxyTestServers {
           authorizations.add(auth);
         }
         if (expectedAuthorization != null && !expectedAuthorization.equals(auth)) {
-          FullHttpResponse denied = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-              HttpResponseStatus.PROXY_AUTHENTICATION_REQUIRED);
+          FullHttpResponse denied =
+              new DefaultFullHttpResponse(
+                  HttpVersion.HTTP_1_1, HttpResponseStatus.PROXY_AUTHENTICATION_REQUIRED);
           denied.headers().set(HttpHeaderNames.PROXY_AUTHENTICATE, "Basic realm=\"test\"");
           HttpUtil.setContentLength(denied, 0);
           ctx.writeAndFlush(denied).addListener(ChannelFutureListener.CLOSE);
@@ -236,37 +243,45 @@ final class ProxyTestServers {
 
       private void tunnel(ChannelHandlerContext ctx, String authority) {
         int colon = authority.lastIndexOf(':');
-        InetSocketAddress target = target(authority.substring(0, colon),
-            Integer.parseInt(authority.substring(colon + 1)));
+        InetSocketAddress target =
+            target(authority.substring(0, colon), Integer.parseInt(authority.substring(colon + 1)));
         if (target == null) {
           fail(ctx, HttpResponseStatus.BAD_GATEWAY);
           return;
         }
         Channel inbound = ctx.channel();
         inbound.config().setAutoRead(false);
-        connect(inbound, target, new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel ch) {
-            ch.pipeline().addLast(new Relay(inbound));
-          }
-        }).addListener((ChannelFuture f) -> {
-          if (!f.isSuccess()) {
-            inbound.config().setAutoRead(true);
-            fail(ctx, HttpResponseStatus.BAD_GATEWAY);
-            return;
-          }
-          FullHttpResponse established =
-              new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-          ctx.writeAndFlush(established).addListener((ChannelFuture written) -> {
-            // From here on the connection carries bytes, not HTTP: relay first, then drop the
-            // codec, whose buffered bytes (if any) flow on to the relay.
-            inbound.pipeline().addLast("relay", new Relay(f.channel()));
-            inbound.pipeline().remove("frontend");
-            inbound.pipeline().remove("aggregator");
-            inbound.pipeline().remove("codec");
-            inbound.config().setAutoRead(true);
-          });
-        });
+        connect(
+                inbound,
+                target,
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline().addLast(new Relay(inbound));
+                  }
+                })
+            .addListener(
+                (ChannelFuture f) -> {
+                  if (!f.isSuccess()) {
+                    inbound.config().setAutoRead(true);
+                    fail(ctx, HttpResponseStatus.BAD_GATEWAY);
+                    return;
+                  }
+                  FullHttpResponse established =
+                      new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                  ctx.writeAndFlush(established)
+                      .addListener(
+                          (ChannelFuture written) -> {
+                            // From here on the connection carries bytes, not HTTP: relay first,
+                            // then drop the
+                            // codec, whose buffered bytes (if any) flow on to the relay.
+                            inbound.pipeline().addLast("relay", new Relay(f.channel()));
+                            inbound.pipeline().remove("frontend");
+                            inbound.pipeline().remove("aggregator");
+                            inbound.pipeline().remove("codec");
+                            inbound.config().setAutoRead(true);
+                          });
+                });
       }
 
       private void forward(ChannelHandlerContext ctx, FullHttpRequest request) {
@@ -277,39 +292,50 @@ final class ProxyTestServers {
           fail(ctx, HttpResponseStatus.BAD_GATEWAY);
           return;
         }
-        String pathAndQuery = (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/"
-            : uri.getRawPath()) + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
-        FullHttpRequest onward = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1,
-            request.method(), pathAndQuery, request.content().retain());
+        String pathAndQuery =
+            (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
+                + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+        FullHttpRequest onward =
+            new DefaultFullHttpRequest(
+                HttpVersion.HTTP_1_1, request.method(), pathAndQuery, request.content().retain());
         onward.headers().set(request.headers());
         onward.headers().remove(HttpHeaderNames.PROXY_AUTHORIZATION);
         onward.headers().remove("Proxy-Connection");
         onward.headers().set(HttpHeaderNames.CONNECTION, "close");
         Channel inbound = ctx.channel();
-        connect(inbound, target, new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel ch) {
-            ch.pipeline().addLast(new HttpClientCodec());
-            ch.pipeline().addLast(new HttpObjectAggregator(1 << 20));
-            ch.pipeline().addLast(new SimpleChannelInboundHandler<FullHttpResponse>() {
-              @Override
-              protected void channelRead0(ChannelHandlerContext c, FullHttpResponse response) {
-                FullHttpResponse back = response.retainedDuplicate();
-                // The client's connection to the proxy stays open, whatever the origin said.
-                back.headers().remove(HttpHeaderNames.CONNECTION);
-                inbound.writeAndFlush(back);
-                c.close();
-              }
-            });
-          }
-        }).addListener((ChannelFuture f) -> {
-          if (f.isSuccess()) {
-            f.channel().writeAndFlush(onward);
-          } else {
-            onward.release();
-            fail(ctx, HttpResponseStatus.BAD_GATEWAY);
-          }
-        });
+        connect(
+                inbound,
+                target,
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline().addLast(new HttpClientCodec());
+                    ch.pipeline().addLast(new HttpObjectAggregator(1 << 20));
+                    ch.pipeline()
+                        .addLast(
+                            new SimpleChannelInboundHandler<FullHttpResponse>() {
+                              @Override
+                              protected void channelRead0(
+                                  ChannelHandlerContext c, FullHttpResponse response) {
+                                FullHttpResponse back = response.retainedDuplicate();
+                                // The client's connection to the proxy stays open, whatever the
+                                // origin said.
+                                back.headers().remove(HttpHeaderNames.CONNECTION);
+                                inbound.writeAndFlush(back);
+                                c.close();
+                              }
+                            });
+                  }
+                })
+            .addListener(
+                (ChannelFuture f) -> {
+                  if (f.isSuccess()) {
+                    f.channel().writeAndFlush(onward);
+                  } else {
+                    onward.release();
+                    fail(ctx, HttpResponseStatus.BAD_GATEWAY);
+                  }
+                });
       }
 
       private void fail(ChannelHandlerContext ctx, HttpResponseStatus status) {
@@ -349,16 +375,21 @@ final class ProxyTestServers {
       @Override
       protected void channelRead0(ChannelHandlerContext ctx, Socks5Message message) {
         if (message instanceof Socks5InitialRequest initial) {
-          Socks5AuthMethod wanted = user == null ? Socks5AuthMethod.NO_AUTH
-              : Socks5AuthMethod.PASSWORD;
+          Socks5AuthMethod wanted =
+              user == null ? Socks5AuthMethod.NO_AUTH : Socks5AuthMethod.PASSWORD;
           if (!initial.authMethods().contains(wanted)) {
             log.add("no acceptable auth method");
             ctx.writeAndFlush(new DefaultSocks5InitialResponse(Socks5AuthMethod.UNACCEPTED))
                 .addListener(ChannelFutureListener.CLOSE);
             return;
           }
-          ctx.pipeline().replace("decoder", "decoder", wanted == Socks5AuthMethod.PASSWORD
-              ? new Socks5PasswordAuthRequestDecoder() : new Socks5CommandRequestDecoder());
+          ctx.pipeline()
+              .replace(
+                  "decoder",
+                  "decoder",
+                  wanted == Socks5AuthMethod.PASSWORD
+                      ? new Socks5PasswordAuthRequestDecoder()
+                      : new Socks5CommandRequestDecoder());
           ctx.writeAndFlush(new DefaultSocks5InitialResponse(wanted));
         } else if (message instanceof Socks5PasswordAuthRequest auth) {
           if (!auth.username().equals(user) || !auth.password().equals(password)) {
@@ -379,38 +410,61 @@ final class ProxyTestServers {
       }
 
       private void connect(ChannelHandlerContext ctx, Socks5CommandRequest command) {
-        log.add(name(command.type()) + " " + name(command.dstAddrType()) + " "
-            + command.dstAddr() + ":" + command.dstPort());
-        InetSocketAddress target = command.type() == Socks5CommandType.CONNECT
-            ? target(command.dstAddr(), command.dstPort()) : null;
+        log.add(
+            name(command.type())
+                + " "
+                + name(command.dstAddrType())
+                + " "
+                + command.dstAddr()
+                + ":"
+                + command.dstPort());
+        InetSocketAddress target =
+            command.type() == Socks5CommandType.CONNECT
+                ? target(command.dstAddr(), command.dstPort())
+                : null;
         if (target == null) {
-          ctx.writeAndFlush(new DefaultSocks5CommandResponse(Socks5CommandStatus.HOST_UNREACHABLE,
-              Socks5AddressType.IPv4)).addListener(ChannelFutureListener.CLOSE);
+          ctx.writeAndFlush(
+                  new DefaultSocks5CommandResponse(
+                      Socks5CommandStatus.HOST_UNREACHABLE, Socks5AddressType.IPv4))
+              .addListener(ChannelFutureListener.CLOSE);
           return;
         }
         Channel inbound = ctx.channel();
         inbound.config().setAutoRead(false);
-        Socks5Proxy.this.connect(inbound, target, new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel ch) {
-            ch.pipeline().addLast(new Relay(inbound));
-          }
-        }).addListener((ChannelFuture f) -> {
-          if (!f.isSuccess()) {
-            ctx.writeAndFlush(new DefaultSocks5CommandResponse(Socks5CommandStatus.FAILURE,
-                Socks5AddressType.IPv4)).addListener(ChannelFutureListener.CLOSE);
-            return;
-          }
-          ctx.writeAndFlush(new DefaultSocks5CommandResponse(Socks5CommandStatus.SUCCESS,
-              Socks5AddressType.IPv4, "127.0.0.1", target.getPort()))
-              .addListener((ChannelFuture written) -> {
-                inbound.pipeline().addLast("relay", new Relay(f.channel()));
-                inbound.pipeline().remove("frontend");
-                inbound.pipeline().remove("decoder");
-                inbound.pipeline().remove("encoder");
-                inbound.config().setAutoRead(true);
-              });
-        });
+        Socks5Proxy.this
+            .connect(
+                inbound,
+                target,
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline().addLast(new Relay(inbound));
+                  }
+                })
+            .addListener(
+                (ChannelFuture f) -> {
+                  if (!f.isSuccess()) {
+                    ctx.writeAndFlush(
+                            new DefaultSocks5CommandResponse(
+                                Socks5CommandStatus.FAILURE, Socks5AddressType.IPv4))
+                        .addListener(ChannelFutureListener.CLOSE);
+                    return;
+                  }
+                  ctx.writeAndFlush(
+                          new DefaultSocks5CommandResponse(
+                              Socks5CommandStatus.SUCCESS,
+                              Socks5AddressType.IPv4,
+                              "127.0.0.1",
+                              target.getPort()))
+                      .addListener(
+                          (ChannelFuture written) -> {
+                            inbound.pipeline().addLast("relay", new Relay(f.channel()));
+                            inbound.pipeline().remove("frontend");
+                            inbound.pipeline().remove("decoder");
+                            inbound.pipeline().remove("encoder");
+                            inbound.config().setAutoRead(true);
+                          });
+                });
       }
     }
   }

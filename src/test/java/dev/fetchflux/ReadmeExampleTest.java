@@ -24,14 +24,16 @@ class ReadmeExampleTest {
       // README example start
       try (TestServer server = TestServer.start();
           Fetcher fetcher = Fetcher.builder().maxInFlight(32).build()) {
-        Flux<String> urls = Flux.range(0, 100) // later URLs answer first
-            .map(i -> server.url("/delay/" + (100 - i) + "?i=" + i));
-        fetcher.fetch(urls)
-            .map(r -> r instanceof FetchResult.Success ok
-                ? ok.index() + " " + ok.status() + " " + ok.body().asString()
-                : ((FetchResult.Failure) r).error().getMessage())
-            .doOnNext(System.out::println)
-            .blockLast();
+        // Later URLs answer first, yet the results come in input order, as soon as they can.
+        Flux<String> urls =
+            Flux.range(0, 100).map(i -> server.url("/delay/" + (100 - i) + "?i=" + i));
+        for (FetchResult r : fetcher.fetch(urls).toIterable()) {
+          String what =
+              r instanceof FetchResult.Success ok
+                  ? ok.status() + " " + ok.body().asString()
+                  : ((FetchResult.Failure) r).error().getMessage();
+          System.out.println(r.index() + " " + what);
+        }
       }
       // README example end
     } finally {

@@ -48,7 +48,8 @@ class RedirectsTest {
     assertThat(ok.uri()).isEqualTo(server.uri("/redirect/3"));
     assertThat(ok.finalUri()).isEqualTo(server.uri("/redirect/0"));
     assertThat(ok.body().asString()).isEqualTo("/redirect/0");
-    assertThat(server.requests()).extracting(RecordedRequest::path)
+    assertThat(server.requests())
+        .extracting(RecordedRequest::path)
         .containsExactly("/redirect/3", "/redirect/2", "/redirect/1", "/redirect/0");
   }
 
@@ -56,8 +57,8 @@ class RedirectsTest {
   void moreRedirectsThanTheLimitIsAFailureNotTheLast3xx() {
     String url = server.url("/redirect/4");
 
-    FetchResult.Failure f = assertFailure(fetchAll(fetcher, url).get(0), 0, url,
-        Kind.TOO_MANY_REDIRECTS);
+    FetchResult.Failure f =
+        assertFailure(fetchAll(fetcher, url).get(0), 0, url, Kind.TOO_MANY_REDIRECTS);
 
     assertThat(f.error().getMessage()).contains("more than 3 redirects");
     // The original request and three redirects; the fourth Location is not followed.
@@ -79,8 +80,8 @@ class RedirectsTest {
     server.route("/b", Reply.redirect(307, server.url("/a")));
     String url = server.url("/a");
 
-    FetchResult.Failure f = assertFailure(fetchAll(fetcher, url).get(0), 0, url,
-        Kind.REDIRECT_LOOP);
+    FetchResult.Failure f =
+        assertFailure(fetchAll(fetcher, url).get(0), 0, url, Kind.REDIRECT_LOOP);
 
     assertThat(f.error().getMessage()).contains(url);
     assertThat(server.requests()).extracting(RecordedRequest::path).containsExactly("/a", "/b");
@@ -102,25 +103,30 @@ class RedirectsTest {
     server.route("/ftp", Reply.redirect(302, "ftp://127.0.0.1/file"));
     String url = server.url("/ftp");
 
-    FetchResult.Failure f = assertFailure(fetchAll(fetcher, url).get(0), 0, url,
-        Kind.REDIRECT_REFUSED);
+    FetchResult.Failure f =
+        assertFailure(fetchAll(fetcher, url).get(0), 0, url, Kind.REDIRECT_REFUSED);
 
     assertThat(f.error().getMessage()).contains("ftp://127.0.0.1/file");
   }
 
   @Test
   void httpsToHttpRedirectIsRefusedUnlessAllowed() {
-    try (TestServer secure = TestServer.builder()
-            .https(Certificates.serverKey(), Certificates.serverChain()).start();
-        Fetcher strict = Fetcher.builder().trustManagerFactory(Certificates.trustingTestCa())
-            .build();
-        Fetcher lenient = Fetcher.builder().trustManagerFactory(Certificates.trustingTestCa())
-            .allowHttpsToHttpRedirect(true).build()) {
+    try (TestServer secure =
+            TestServer.builder()
+                .https(Certificates.serverKey(), Certificates.serverChain())
+                .start();
+        Fetcher strict =
+            Fetcher.builder().trustManagerFactory(Certificates.trustingTestCa()).build();
+        Fetcher lenient =
+            Fetcher.builder()
+                .trustManagerFactory(Certificates.trustingTestCa())
+                .allowHttpsToHttpRedirect(true)
+                .build()) {
       secure.route("/down", Reply.redirect(302, server.url("/echo")));
       String url = secure.url("/down");
 
-      FetchResult.Failure f = assertFailure(fetchAll(strict, url).get(0), 0, url,
-          Kind.REDIRECT_REFUSED);
+      FetchResult.Failure f =
+          assertFailure(fetchAll(strict, url).get(0), 0, url, Kind.REDIRECT_REFUSED);
       assertThat(f.error().getMessage()).contains("https to http");
       assertThat(server.requests()).isEmpty();
 
@@ -134,8 +140,12 @@ class RedirectsTest {
   void seeOtherAfterPostBecomesGetWithoutBody() {
     server.route("/form", Reply.redirect(303, "/done"));
     server.route("/done", Reply.ok("done"));
-    FetchRequest post = FetchRequest.builder(server.uri("/form")).method("POST")
-        .header("Content-Type", "text/plain").body(Body.of("payload")).build();
+    FetchRequest post =
+        FetchRequest.builder(server.uri("/form"))
+            .method("POST")
+            .header("Content-Type", "text/plain")
+            .body(Body.of("payload"))
+            .build();
 
     FetchResult.Success ok = success(fetchAll(fetcher, post).get(0));
 
@@ -150,8 +160,8 @@ class RedirectsTest {
   void temporaryRedirectKeepsMethodAndBody() {
     server.route("/upload", Reply.redirect(307, "/upload-here"));
     server.route("/upload-here", Reply.ok("stored"));
-    FetchRequest post = FetchRequest.builder(server.uri("/upload")).method("POST")
-        .body(Body.of("payload")).build();
+    FetchRequest post =
+        FetchRequest.builder(server.uri("/upload")).method("POST").body(Body.of("payload")).build();
 
     success(fetchAll(fetcher, post).get(0));
 
@@ -168,13 +178,14 @@ class RedirectsTest {
         Fetcher marking = Fetcher.builder().sensitiveHeader("X-Api-Key").build()) {
       URI landing = other.uri("/landing");
       server.route("/away", Reply.redirect(302, landing.toString()));
-      FetchRequest request = FetchRequest.builder(server.uri("/away"))
-          .header("Authorization", "Bearer secret")
-          .header("Cookie", "session=1")
-          .header("Proxy-Authorization", "Basic cA==")
-          .header("X-Api-Key", "key")
-          .header("X-Trace", "trace-1")
-          .build();
+      FetchRequest request =
+          FetchRequest.builder(server.uri("/away"))
+              .header("Authorization", "Bearer secret")
+              .header("Cookie", "session=1")
+              .header("Proxy-Authorization", "Basic cA==")
+              .header("X-Api-Key", "key")
+              .header("X-Trace", "trace-1")
+              .build();
 
       FetchResult.Success ok = success(fetchAll(marking, request).get(0));
 
@@ -194,11 +205,12 @@ class RedirectsTest {
   @Test
   void sensitiveRequestHeadersStayOnRedirectWithinTheOrigin() {
     try (Fetcher marking = Fetcher.builder().sensitiveHeader("X-Api-Key").build()) {
-      FetchRequest request = FetchRequest.builder(server.uri("/redirect/1"))
-          .header("Authorization", "Bearer secret")
-          .header("Cookie", "session=1")
-          .header("X-Api-Key", "key")
-          .build();
+      FetchRequest request =
+          FetchRequest.builder(server.uri("/redirect/1"))
+              .header("Authorization", "Bearer secret")
+              .header("Cookie", "session=1")
+              .header("X-Api-Key", "key")
+              .build();
 
       success(fetchAll(marking, request).get(0));
 
@@ -217,8 +229,8 @@ class RedirectsTest {
       server.route("/out", Reply.redirect(302, other.url("/bounce")));
       other.route("/bounce", Reply.redirect(302, server.url("/home")));
       server.route("/home", Reply.ok("home"));
-      FetchRequest request = FetchRequest.builder(server.uri("/out"))
-          .header("Authorization", "Bearer secret").build();
+      FetchRequest request =
+          FetchRequest.builder(server.uri("/out")).header("Authorization", "Bearer secret").build();
 
       success(fetchAll(fetcher, request).get(0));
 

@@ -47,20 +47,21 @@ class ReliabilityAdaptiveRateTest {
       this.capacity = capacity;
       this.perSecond = perSecond;
       this.tokens = capacity;
-      server.handler(r -> {
-        if (!r.path().equals("/api")) {
-          return null;
-        }
-        // A success takes a little while, so the client's pace is set by C and this latency
-        // rather than by how busy the machine is; a refusal is cheap and immediate, as in real
-        // rate limiters.
-        if (take()) {
-          accepted.incrementAndGet();
-          return Reply.ok("ok " + r.uri()).withDelay(LATENCY);
-        }
-        throttled.incrementAndGet();
-        return Reply.status(429, "slow down").withHeader("Retry-After", "1");
-      });
+      server.handler(
+          r -> {
+            if (!r.path().equals("/api")) {
+              return null;
+            }
+            // A success takes a little while, so the client's pace is set by C and this latency
+            // rather than by how busy the machine is; a refusal is cheap and immediate, as in real
+            // rate limiters.
+            if (take()) {
+              accepted.incrementAndGet();
+              return Reply.ok("ok " + r.uri()).withDelay(LATENCY);
+            }
+            throttled.incrementAndGet();
+            return Reply.status(429, "slow down").withHeader("Retry-After", "1");
+          });
     }
 
     private synchronized boolean take() {
@@ -87,8 +88,11 @@ class ReliabilityAdaptiveRateTest {
   private static FetcherBuilder client() {
     return Fetcher.builder()
         .maxInFlight(CONCURRENCY)
-        .retry(RetryPolicy.builder().maxAttempts(5)
-            .backoff(Duration.ofMillis(50), Duration.ofSeconds(2)).build());
+        .retry(
+            RetryPolicy.builder()
+                .maxAttempts(5)
+                .backoff(Duration.ofMillis(50), Duration.ofSeconds(2))
+                .build());
   }
 
   /**
@@ -96,14 +100,16 @@ class ReliabilityAdaptiveRateTest {
    * full concurrency even on a slow machine, then fetches the batch.
    */
   private static Mono<List<FetchResult>> run(Fetcher fetcher, RateLimitedApi api) {
-    return fetcher.fetch(Flux.range(0, CONCURRENCY).map(i -> api.server.url("/delay/20")))
+    return fetcher
+        .fetch(Flux.range(0, CONCURRENCY).map(i -> api.server.url("/delay/20")))
         .then(Mono.fromRunnable(api.server::resetCounters))
         .then(fetcher.fetch(Flux.fromIterable(api.batch())).collectList());
   }
 
   private static long successes(List<FetchResult> results) {
     return results.stream()
-        .filter(r -> r instanceof FetchResult.Success ok && ok.status() == 200).count();
+        .filter(r -> r instanceof FetchResult.Success ok && ok.status() == 200)
+        .count();
   }
 
   @Test
@@ -114,8 +120,9 @@ class ReliabilityAdaptiveRateTest {
         Fetcher adaptive = client().adaptiveRate(AdaptiveRate.defaults()).build()) {
       // The two batches run side by side, each against its own API (the adaptive one mostly
       // waits, so it hardly slows the other down).
-      var both = Mono.zip(run(perRequest, stormApi), run(adaptive, adaptiveApi))
-          .block(Duration.ofSeconds(25));
+      var both =
+          Mono.zip(run(perRequest, stormApi), run(adaptive, adaptiveApi))
+              .block(Duration.ofSeconds(25));
       List<FetchResult> results = both.getT2();
       int storm = stormApi.throttled.get();
       int calm = adaptiveApi.throttled.get();
@@ -154,21 +161,28 @@ class ReliabilityAdaptiveRateTest {
   @Test
   void retriedRequestWaitsForItsHostsPauseEvenWhenItsOwnBackoffIsShorter() {
     try (TestServer server = TestServer.start();
-        Fetcher fetcher = Fetcher.builder()
-            .adaptiveRate(AdaptiveRate.defaults())
-            // The retry's own wait is capped at 10 ms: only the host's pause can hold it back.
-            .retry(RetryPolicy.builder().maxAttempts(2)
-                .backoff(Duration.ofMillis(10), Duration.ofMillis(10)).build())
-            .build()) {
-      server.handler(Replies.inTurn("/busy",
-          Reply.status(503, "busy").withHeader("Retry-After", "1"), Reply.ok("free")));
+        Fetcher fetcher =
+            Fetcher.builder()
+                .adaptiveRate(AdaptiveRate.defaults())
+                // The retry's own wait is capped at 10 ms: only the host's pause can hold it back.
+                .retry(
+                    RetryPolicy.builder()
+                        .maxAttempts(2)
+                        .backoff(Duration.ofMillis(10), Duration.ofMillis(10))
+                        .build())
+                .build()) {
+      server.handler(
+          Replies.inTurn(
+              "/busy", Reply.status(503, "busy").withHeader("Retry-After", "1"), Reply.ok("free")));
 
-      FetchResult.Success ok = (FetchResult.Success)
-          fetcher.fetchOne(server.url("/busy")).block(Duration.ofSeconds(10));
+      FetchResult.Success ok =
+          (FetchResult.Success) fetcher.fetchOne(server.url("/busy")).block(Duration.ofSeconds(10));
 
       assertThat(ok.attempts()).isEqualTo(2);
-      assertThat(Duration.between(server.requests().get(0).received(),
-          server.requests().get(1).received())).isGreaterThanOrEqualTo(Duration.ofMillis(900));
+      assertThat(
+              Duration.between(
+                  server.requests().get(0).received(), server.requests().get(1).received()))
+          .isGreaterThanOrEqualTo(Duration.ofMillis(900));
     }
   }
 }

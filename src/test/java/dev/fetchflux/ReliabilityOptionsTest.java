@@ -24,28 +24,36 @@ class ReliabilityOptionsTest {
 
   @Test
   void toBuilderKeepsEverySetting() {
-    RetryPolicy p = RetryPolicy.builder().maxAttempts(4)
-        .backoff(Duration.ofMillis(10), Duration.ofSeconds(2)).retryOnStatus(502, 503)
-        .retryNonIdempotent(true).maxRetryTime(Duration.ofSeconds(9)).build();
+    RetryPolicy p =
+        RetryPolicy.builder()
+            .maxAttempts(4)
+            .backoff(Duration.ofMillis(10), Duration.ofSeconds(2))
+            .retryOnStatus(502, 503)
+            .retryNonIdempotent(true)
+            .maxRetryTime(Duration.ofSeconds(9))
+            .build();
     assertThat(p.toBuilder().build()).hasToString(p.toString());
   }
 
   @Test
   void maxAttemptsBelowOne() {
     assertThatThrownBy(() -> RetryPolicy.builder().maxAttempts(0))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("maxAttempts < 1: 0");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxAttempts < 1: 0");
   }
 
   @Test
   void backoffBaseAboveMax() {
-    assertThatThrownBy(() -> RetryPolicy.builder().backoff(Duration.ofSeconds(5), Duration.ofSeconds(1)))
+    assertThatThrownBy(
+            () -> RetryPolicy.builder().backoff(Duration.ofSeconds(5), Duration.ofSeconds(1)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("backoff base (PT5S) must not exceed backoff max (PT1S)");
   }
 
   @Test
   void backoffNegative() {
-    assertThatThrownBy(() -> RetryPolicy.builder().backoff(Duration.ofSeconds(-1), Duration.ofSeconds(1)))
+    assertThatThrownBy(
+            () -> RetryPolicy.builder().backoff(Duration.ofSeconds(-1), Duration.ofSeconds(1)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("backoff base must not be negative: PT-1S");
   }
@@ -72,7 +80,8 @@ class ReliabilityOptionsTest {
   @Test
   void maxInFlightPerHostBelowOne() {
     assertThatThrownBy(() -> Fetcher.builder().maxInFlightPerHost(0))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("maxInFlightPerHost < 1: 0");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxInFlightPerHost < 1: 0");
   }
 
   @Test
@@ -83,7 +92,8 @@ class ReliabilityOptionsTest {
     assertThatThrownBy(() -> Fetcher.builder().maxRequestsPerSecond(Double.NaN))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("maxRequestsPerSecond must be a positive finite number: NaN");
-    assertThatThrownBy(() -> Fetcher.builder().maxRequestsPerSecondPerHost(Double.POSITIVE_INFINITY))
+    assertThatThrownBy(
+            () -> Fetcher.builder().maxRequestsPerSecondPerHost(Double.POSITIVE_INFINITY))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("maxRequestsPerSecondPerHost must be a positive finite number: Infinity");
   }
@@ -91,7 +101,8 @@ class ReliabilityOptionsTest {
   @Test
   void retryPolicyIsRequired() {
     assertThatThrownBy(() -> Fetcher.builder().retry(null))
-        .isInstanceOf(NullPointerException.class).hasMessage("retry");
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("retry");
   }
 
   @Test
@@ -104,8 +115,13 @@ class ReliabilityOptionsTest {
     assertThat(a.maxPause()).isEqualTo(Duration.ofSeconds(60));
     assertThat(AdaptiveRate.off().enabled()).isFalse();
     assertThat(AdaptiveRate.builder().build().enabled()).isTrue();
-    AdaptiveRate custom = AdaptiveRate.builder().decreaseFactor(0.7).minRate(0.2)
-        .recoveryTime(Duration.ofSeconds(3)).maxPause(Duration.ZERO).build();
+    AdaptiveRate custom =
+        AdaptiveRate.builder()
+            .decreaseFactor(0.7)
+            .minRate(0.2)
+            .recoveryTime(Duration.ofSeconds(3))
+            .maxPause(Duration.ZERO)
+            .build();
     assertThat(custom.toBuilder().build()).hasToString(custom.toString());
   }
 
@@ -137,6 +153,7 @@ class ReliabilityOptionsTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("maxPause must not be negative: PT-1S");
     assertThatThrownBy(() -> Fetcher.builder().adaptiveRate(null))
-        .isInstanceOf(NullPointerException.class).hasMessage("adaptiveRate");
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("adaptiveRate");
   }
 }

@@ -51,13 +51,16 @@ class ReliabilityRetryTest {
 
     @Override
     public Mono<Response> exchange(FetchRequest request) {
-      return Mono.defer(() -> {
-        attemptsAt.computeIfAbsent(request.uri(), k -> Collections.synchronizedList(new ArrayList<>()))
-            .add(Schedulers.parallel().now(TimeUnit.MILLISECONDS));
-        Deque<Step> q = steps.get(request.uri());
-        Step next = q == null ? null : q.poll();
-        return next == null ? ok(request.uri()).get() : next.get();
-      });
+      return Mono.defer(
+          () -> {
+            attemptsAt
+                .computeIfAbsent(
+                    request.uri(), k -> Collections.synchronizedList(new ArrayList<>()))
+                .add(Schedulers.parallel().now(TimeUnit.MILLISECONDS));
+            Deque<Step> q = steps.get(request.uri());
+            Step next = q == null ? null : q.poll();
+            return next == null ? ok(request.uri()).get() : next.get();
+          });
     }
 
     List<Long> times(URI uri) {
@@ -81,13 +84,17 @@ class ReliabilityRetryTest {
   }
 
   private static Step status(int code, String... headers) {
-    return () -> Mono.just(new Transport.Response(A, code, Headers.of(headers), Body.of("s" + code),
-        System.nanoTime(), 0));
+    return () ->
+        Mono.just(
+            new Transport.Response(
+                A, code, Headers.of(headers), Body.of("s" + code), System.nanoTime(), 0));
   }
 
   private static Step ok(URI uri) {
-    return () -> Mono.just(new Transport.Response(uri, 200, Headers.empty(), Body.of("ok " + uri),
-        System.nanoTime(), 0));
+    return () ->
+        Mono.just(
+            new Transport.Response(
+                uri, 200, Headers.empty(), Body.of("ok " + uri), System.nanoTime(), 0));
   }
 
   private static Step refused() {
@@ -119,12 +126,13 @@ class ReliabilityRetryTest {
         // attempt 1 at 0; wait 0.5 × 1 s; attempt 2 at 500 ms; wait 0.5 × 2 s; attempt 3 at 1500 ms
         .expectNoEvent(Duration.ofMillis(1499))
         .thenAwait(Duration.ofMillis(1))
-        .assertNext(r -> {
-          FetchResult.Success ok = (FetchResult.Success) r;
-          assertThat(ok.status()).isEqualTo(200);
-          assertThat(ok.attempts()).isEqualTo(3);
-          assertThat(ok.index()).isZero();
-        })
+        .assertNext(
+            r -> {
+              FetchResult.Success ok = (FetchResult.Success) r;
+              assertThat(ok.status()).isEqualTo(200);
+              assertThat(ok.attempts()).isEqualTo(3);
+              assertThat(ok.index()).isZero();
+            })
         .expectComplete()
         .verify(Duration.ofSeconds(5));
     assertThat(script.times(A)).containsExactly(0L, 500L, 1500L);
@@ -147,8 +155,16 @@ class ReliabilityRetryTest {
 
   @Test
   void retryAfterDateIsMeasuredFromTheServersDateHeader() {
-    Script script = new Script().on(A, status(503,
-        "Date", "Sun, 01 Mar 2026 12:00:00 GMT", "Retry-After", "Sun, 01 Mar 2026 12:00:04 GMT"));
+    Script script =
+        new Script()
+            .on(
+                A,
+                status(
+                    503,
+                    "Date",
+                    "Sun, 01 Mar 2026 12:00:00 GMT",
+                    "Retry-After",
+                    "Sun, 01 Mar 2026 12:00:04 GMT"));
     Fetcher fetcher = fetcher(script, policy().build());
 
     FetchResult r = resultAfter(Duration.ofSeconds(10), fetcher, A);
@@ -159,8 +175,8 @@ class ReliabilityRetryTest {
   @Test
   void retryAfterIsCappedAtTheMaximumDelay() {
     Script script = new Script().on(A, status(503, "Retry-After", "86400"));
-    Fetcher fetcher = fetcher(script,
-        policy().backoff(Duration.ofMillis(100), Duration.ofSeconds(5)).build());
+    Fetcher fetcher =
+        fetcher(script, policy().backoff(Duration.ofMillis(100), Duration.ofSeconds(5)).build());
 
     FetchResult r = resultAfter(Duration.ofSeconds(6), fetcher, A);
     assertThat(r.isSuccess()).isTrue();
@@ -170,10 +186,11 @@ class ReliabilityRetryTest {
   @Test
   void noAttemptStartsPastTheRetryBudget() {
     // Waits 0.5 s, 1 s, 2 s, 4 s: attempts at 0, 0.5, 1.5, 3.5; the next would be at 7.5 > 5.
-    Script script = new Script().on(A, status(503), status(503), status(503), status(503),
-        status(503), status(503));
-    Fetcher fetcher = fetcher(script,
-        policy().maxAttempts(10).maxRetryTime(Duration.ofSeconds(5)).build());
+    Script script =
+        new Script()
+            .on(A, status(503), status(503), status(503), status(503), status(503), status(503));
+    Fetcher fetcher =
+        fetcher(script, policy().maxAttempts(10).maxRetryTime(Duration.ofSeconds(5)).build());
 
     FetchResult r = resultAfter(Duration.ofSeconds(60), fetcher, A);
     // The last response is the result, as it would be without retries.
@@ -194,7 +211,8 @@ class ReliabilityRetryTest {
     assertThat(e.kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
     assertThat(e.attempts()).isEqualTo(3);
     assertThat(e.getCause()).isInstanceOf(ConnectException.class);
-    assertThat(e.getMessage()).startsWith("#0 GET " + A + ": connection refused")
+    assertThat(e.getMessage())
+        .startsWith("#0 GET " + A + ": connection refused")
         .endsWith("(after 3 attempts)");
     assertThat(e.getSuppressed()).hasSize(2);
     FetchException first = (FetchException) e.getSuppressed()[0];
@@ -202,23 +220,27 @@ class ReliabilityRetryTest {
     assertThat(first.attempts()).isEqualTo(1);
     assertThat(second.attempts()).isEqualTo(2);
     assertThat(first.kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
-    assertThat(first.getCause()).isInstanceOf(ConnectException.class)
-        .isNotSameAs(e.getCause());
+    assertThat(first.getCause()).isInstanceOf(ConnectException.class).isNotSameAs(e.getCause());
     assertThat(first.getMessage()).contains("(attempt 1, retried)");
   }
 
   @Test
   void failOnHttpErrorAfterExhaustedStatusRetriesIsAFailureWithSuppressedAttempts() {
     Script script = new Script().on(A, status(503), status(503));
-    Fetcher fetcher = Fetcher.builder().transport(script).failOnHttpError(true)
-        .retry(policy().maxAttempts(2).build()).build();
+    Fetcher fetcher =
+        Fetcher.builder()
+            .transport(script)
+            .failOnHttpError(true)
+            .retry(policy().maxAttempts(2).build())
+            .build();
 
     FetchResult r = resultAfter(Duration.ofSeconds(10), fetcher, A);
     FetchException e = ((FetchResult.Failure) r).error();
     assertThat(e.kind()).isEqualTo(FetchException.Kind.HTTP_STATUS);
     assertThat(e.status()).isEqualTo(503);
     assertThat(e.attempts()).isEqualTo(2);
-    assertThat(e.getSuppressed()).singleElement()
+    assertThat(e.getSuppressed())
+        .singleElement()
         .satisfies(s -> assertThat(((FetchException) s).status()).isEqualTo(503));
   }
 
@@ -233,9 +255,18 @@ class ReliabilityRetryTest {
 
   @Test
   void resetAfterTheStatusLineIsNotRetried() {
-    Script script = new Script().on(A, () -> Mono.error(new TransportException(
-        FetchException.Kind.CONNECTION_RESET, "after the status line, during the body", 200,
-        System.nanoTime(), new IOException("Connection reset by peer"))));
+    Script script =
+        new Script()
+            .on(
+                A,
+                () ->
+                    Mono.error(
+                        new TransportException(
+                            FetchException.Kind.CONNECTION_RESET,
+                            "after the status line, during the body",
+                            200,
+                            System.nanoTime(),
+                            new IOException("Connection reset by peer"))));
     Fetcher fetcher = fetcher(script, policy().build());
 
     FetchResult r = resultAfter(Duration.ofSeconds(10), fetcher, A);
@@ -249,19 +280,25 @@ class ReliabilityRetryTest {
   @Test
   void timedOutAttemptIsNotRetried() {
     Script script = new Script().on(A, Mono::never);
-    Fetcher fetcher = Fetcher.builder().transport(script).requestTimeout(Duration.ofSeconds(2))
-        .retry(policy().build()).build();
+    Fetcher fetcher =
+        Fetcher.builder()
+            .transport(script)
+            .requestTimeout(Duration.ofSeconds(2))
+            .retry(policy().build())
+            .build();
 
     StepVerifier.withVirtualTime(() -> fetcher.fetchOne(FetchRequest.get(A)))
         .expectSubscription()
         .expectNoEvent(Duration.ofMillis(1999))
         .thenAwait(Duration.ofMillis(1))
-        .assertNext(r -> {
-          FetchException e = ((FetchResult.Failure) r).error();
-          assertThat(e.kind()).isEqualTo(FetchException.Kind.DEADLINE);
-          assertThat(e.attempts()).isEqualTo(1);
-          assertThat(e.getMessage()).contains("no complete response within 2 s (requestTimeout)");
-        })
+        .assertNext(
+            r -> {
+              FetchException e = ((FetchResult.Failure) r).error();
+              assertThat(e.kind()).isEqualTo(FetchException.Kind.DEADLINE);
+              assertThat(e.attempts()).isEqualTo(1);
+              assertThat(e.getMessage())
+                  .contains("no complete response within 2 s (requestTimeout)");
+            })
         .expectComplete()
         .verify(Duration.ofSeconds(5));
   }
@@ -270,11 +307,18 @@ class ReliabilityRetryTest {
   void eachAttemptHasItsOwnDeadline() {
     // A refused connect after 1.5 s (under the 2 s deadline), then a response after 1.5 s again:
     // a deadline over the whole input would have fired at 2 s.
-    Script script = new Script().on(A,
-        () -> Mono.delay(Duration.ofMillis(1500)).then(refused().get()),
-        () -> Mono.delay(Duration.ofMillis(1500)).then(ok(A).get()));
-    Fetcher fetcher = Fetcher.builder().transport(script).requestTimeout(Duration.ofSeconds(2))
-        .retry(policy().build()).build();
+    Script script =
+        new Script()
+            .on(
+                A,
+                () -> Mono.delay(Duration.ofMillis(1500)).then(refused().get()),
+                () -> Mono.delay(Duration.ofMillis(1500)).then(ok(A).get()));
+    Fetcher fetcher =
+        Fetcher.builder()
+            .transport(script)
+            .requestTimeout(Duration.ofSeconds(2))
+            .retry(policy().build())
+            .build();
 
     FetchResult r = resultAfter(Duration.ofSeconds(10), fetcher, A);
     assertThat(((FetchResult.Success) r).attempts()).isEqualTo(2);
@@ -303,8 +347,8 @@ class ReliabilityRetryTest {
   @Test
   void postIsRetriedAfterAStatusWhenAskedTo() {
     FetchRequest post = FetchRequest.builder(A).method("POST").body(Body.of("x")).build();
-    Fetcher fetcher = fetcher(new Script().on(A, status(503)),
-        policy().retryNonIdempotent(true).build());
+    Fetcher fetcher =
+        fetcher(new Script().on(A, status(503)), policy().retryNonIdempotent(true).build());
 
     FetchResult r = resultAfter(Duration.ofSeconds(10), fetcher, post);
     assertThat(((FetchResult.Success) r).attempts()).isEqualTo(2);
@@ -316,10 +360,11 @@ class ReliabilityRetryTest {
     Fetcher fetcher = Fetcher.builder().transport(script).build();
 
     StepVerifier.create(fetcher.fetchOne(FetchRequest.get(A)))
-        .assertNext(r -> {
-          assertThat(((FetchResult.Success) r).status()).isEqualTo(503);
-          assertThat(((FetchResult.Success) r).attempts()).isEqualTo(1);
-        })
+        .assertNext(
+            r -> {
+              assertThat(((FetchResult.Success) r).status()).isEqualTo(503);
+              assertThat(((FetchResult.Success) r).attempts()).isEqualTo(1);
+            })
         .expectComplete()
         .verify(Duration.ofSeconds(5));
     assertThat(script.times(A)).hasSize(1);
@@ -333,8 +378,8 @@ class ReliabilityRetryTest {
     }
     // Input 2 fails twice (about 1.5 s of waiting); the others answer at once.
     Script script = new Script().on(uris.get(2), refused(), resetBeforeResponse());
-    Fetcher fetcher = Fetcher.builder().transport(script).maxInFlight(3)
-        .retry(policy().build()).build();
+    Fetcher fetcher =
+        Fetcher.builder().transport(script).maxInFlight(3).retry(policy().build()).build();
 
     StepVerifier.withVirtualTime(() -> fetcher.fetch(Flux.fromIterable(uris), FetchRequest::get))
         .expectSubscription()
@@ -342,10 +387,11 @@ class ReliabilityRetryTest {
         .expectNextCount(2)
         .expectNoEvent(Duration.ofMillis(1499))
         .thenAwait(Duration.ofMillis(1))
-        .assertNext(r -> {
-          assertThat(r.index()).isEqualTo(2);
-          assertThat(((FetchResult.Success) r).attempts()).isEqualTo(3);
-        })
+        .assertNext(
+            r -> {
+              assertThat(r.index()).isEqualTo(2);
+              assertThat(((FetchResult.Success) r).attempts()).isEqualTo(3);
+            })
         .assertNext(r -> assertThat(r.index()).isEqualTo(3))
         .assertNext(r -> assertThat(r.index()).isEqualTo(4))
         .assertNext(r -> assertThat(r.index()).isEqualTo(5))

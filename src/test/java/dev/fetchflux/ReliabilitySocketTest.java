@@ -22,18 +22,23 @@ import reactor.core.publisher.Flux;
 @Timeout(30)
 class ReliabilitySocketTest {
 
-  @RegisterExtension
-  static final TestServerExtension server = new TestServerExtension();
+  @RegisterExtension static final TestServerExtension server = new TestServerExtension();
 
   private static RetryPolicy fastRetries(int attempts) {
-    return RetryPolicy.builder().maxAttempts(attempts)
-        .backoff(Duration.ofMillis(5), Duration.ofMillis(50)).build();
+    return RetryPolicy.builder()
+        .maxAttempts(attempts)
+        .backoff(Duration.ofMillis(5), Duration.ofMillis(50))
+        .build();
   }
 
   @Test
   void resetBeforeTheResponseIsRetriedAndTheServerSeesEachAttempt() {
-    server.handler(Replies.inTurn("/flaky-reset",
-        Reply.resetBeforeResponse(), Reply.resetBeforeResponse(), Reply.ok("third time")));
+    server.handler(
+        Replies.inTurn(
+            "/flaky-reset",
+            Reply.resetBeforeResponse(),
+            Reply.resetBeforeResponse(),
+            Reply.ok("third time")));
     try (Fetcher fetcher = Fetcher.builder().retry(fastRetries(3)).build()) {
       FetchResult r = fetcher.fetchOne(server.url("/flaky-reset")).block(Duration.ofSeconds(10));
       FetchResult.Success ok = (FetchResult.Success) r;
@@ -45,13 +50,17 @@ class ReliabilitySocketTest {
 
   @Test
   void serviceUnavailableHonoursRetryAfterAndSucceeds() {
-    server.handler(Replies.inTurn("/busy",
-        Reply.status(503, "busy").withHeader("Retry-After", "1"), Reply.ok("free")));
-    RetryPolicy policy = RetryPolicy.builder().maxAttempts(2)
-        .backoff(Duration.ofMillis(5), Duration.ofSeconds(5)).build();
+    server.handler(
+        Replies.inTurn(
+            "/busy", Reply.status(503, "busy").withHeader("Retry-After", "1"), Reply.ok("free")));
+    RetryPolicy policy =
+        RetryPolicy.builder()
+            .maxAttempts(2)
+            .backoff(Duration.ofMillis(5), Duration.ofSeconds(5))
+            .build();
     try (Fetcher fetcher = Fetcher.builder().retry(policy).build()) {
-      FetchResult.Success ok = (FetchResult.Success)
-          fetcher.fetchOne(server.url("/busy")).block(Duration.ofSeconds(10));
+      FetchResult.Success ok =
+          (FetchResult.Success) fetcher.fetchOne(server.url("/busy")).block(Duration.ofSeconds(10));
       assertThat(ok.body().asString()).isEqualTo("free");
       assertThat(ok.attempts()).isEqualTo(2);
       List<RecordedRequest> seen = server.requests("/busy");
@@ -66,8 +75,9 @@ class ReliabilitySocketTest {
   void resetAfterTheHeadersIsNotRetried() {
     server.route("/cut-after-headers", Reply.resetAfterHeaders(1000));
     try (Fetcher fetcher = Fetcher.builder().retry(fastRetries(3)).build()) {
-      FetchResult.Failure f = (FetchResult.Failure)
-          fetcher.fetchOne(server.url("/cut-after-headers")).block(Duration.ofSeconds(10));
+      FetchResult.Failure f =
+          (FetchResult.Failure)
+              fetcher.fetchOne(server.url("/cut-after-headers")).block(Duration.ofSeconds(10));
       assertThat(f.kind()).isEqualTo(FetchException.Kind.CONNECTION_RESET);
       assertThat(f.attempts()).isEqualTo(1);
       assertThat(f.timings().timeToFirstByte()).isPositive();
@@ -79,13 +89,16 @@ class ReliabilitySocketTest {
   void refusedConnectIsRetriedThenReportedWithEveryAttempt() {
     String dead = "http://127.0.0.1:1/nothing-listens";
     try (Fetcher fetcher = Fetcher.builder().retry(fastRetries(3)).build()) {
-      FetchResult.Failure f = (FetchResult.Failure)
-          fetcher.fetchOne(dead).block(Duration.ofSeconds(10));
+      FetchResult.Failure f =
+          (FetchResult.Failure) fetcher.fetchOne(dead).block(Duration.ofSeconds(10));
       assertThat(f.kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
       assertThat(f.attempts()).isEqualTo(3);
-      assertThat(f.error().getSuppressed()).hasSize(2)
-          .allSatisfy(s -> assertThat(((FetchException) s).kind())
-              .isEqualTo(FetchException.Kind.CONNECT_REFUSED));
+      assertThat(f.error().getSuppressed())
+          .hasSize(2)
+          .allSatisfy(
+              s ->
+                  assertThat(((FetchException) s).kind())
+                      .isEqualTo(FetchException.Kind.CONNECT_REFUSED));
       assertThat(f.error().getCause()).isInstanceOf(java.net.ConnectException.class);
     }
   }
@@ -110,8 +123,10 @@ class ReliabilitySocketTest {
   @Test
   void perHostLimitIsSharedByConcurrentFetchCalls() {
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(8).maxInFlightPerHost(2).build()) {
-      Flux<FetchResult> a = fetcher.fetch(Flux.range(0, 8).map(i -> server.url("/delay/100?a=" + i)));
-      Flux<FetchResult> b = fetcher.fetch(Flux.range(0, 8).map(i -> server.url("/delay/100?b=" + i)));
+      Flux<FetchResult> a =
+          fetcher.fetch(Flux.range(0, 8).map(i -> server.url("/delay/100?a=" + i)));
+      Flux<FetchResult> b =
+          fetcher.fetch(Flux.range(0, 8).map(i -> server.url("/delay/100?b=" + i)));
       List<FetchResult> all = Flux.merge(a, b).collectList().block(Duration.ofSeconds(20));
       assertThat(all).hasSize(16).allMatch(FetchResult::isSuccess);
     }
@@ -122,12 +137,15 @@ class ReliabilitySocketTest {
   void globalRateSpacesTheRequestsTheServerReceives() {
     int n = 8;
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(8).maxRequestsPerSecond(10).build()) {
-      List<FetchResult> results = fetcher.fetch(Flux.range(0, n).map(i -> server.url("/echo?r=" + i)))
-          .collectList().block(Duration.ofSeconds(20));
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.range(0, n).map(i -> server.url("/echo?r=" + i)))
+              .collectList()
+              .block(Duration.ofSeconds(20));
       assertThat(results).hasSize(n).allMatch(FetchResult::isSuccess);
     }
-    List<Instant> arrivals = server.requests("/echo").stream().map(RecordedRequest::received)
-        .sorted().toList();
+    List<Instant> arrivals =
+        server.requests("/echo").stream().map(RecordedRequest::received).sorted().toList();
     assertThat(arrivals).hasSize(n);
     // 8 requests at 10/s are 7 intervals of 100 ms: at least 700 ms in all (allow 20 %). Without
     // the limit all 8 go out at once. (Only a lower bound: a loaded machine can only add delay.)
@@ -139,12 +157,15 @@ class ReliabilitySocketTest {
   void perHostRateSpacesRequestsToOneHost() {
     int n = 6;
     try (Fetcher fetcher = Fetcher.builder().maxRequestsPerSecondPerHost(10).build()) {
-      List<FetchResult> results = fetcher.fetch(Flux.range(0, n).map(i -> server.url("/echo?h=" + i)))
-          .collectList().block(Duration.ofSeconds(20));
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.range(0, n).map(i -> server.url("/echo?h=" + i)))
+              .collectList()
+              .block(Duration.ofSeconds(20));
       assertThat(results).hasSize(n).allMatch(FetchResult::isSuccess);
     }
-    List<Instant> arrivals = server.requests("/echo").stream().map(RecordedRequest::received)
-        .sorted().toList();
+    List<Instant> arrivals =
+        server.requests("/echo").stream().map(RecordedRequest::received).sorted().toList();
     // 5 intervals of 100 ms: at least 500 ms (allow 20 %).
     assertThat(Duration.between(arrivals.get(0), arrivals.get(n - 1)))
         .isGreaterThanOrEqualTo(Duration.ofMillis(400));

@@ -43,10 +43,12 @@ class RequestsAndResponsesTest {
 
   @Test
   void postWithBodyReachesTheServer() {
-    FetchRequest post = FetchRequest.builder(server.uri("/items")).method("post")
-        .header("Content-Type", "application/json")
-        .body(Body.of("{\"name\":\"x\"}"))
-        .build();
+    FetchRequest post =
+        FetchRequest.builder(server.uri("/items"))
+            .method("post")
+            .header("Content-Type", "application/json")
+            .body(Body.of("{\"name\":\"x\"}"))
+            .build();
     server.route("/items", Reply.status(201, "created"));
 
     FetchResult.Success ok = success(fetchAll(fetcher, post).get(0));
@@ -64,12 +66,19 @@ class RequestsAndResponsesTest {
   void stringsUrisAndRequestsAreAllAcceptedAsInput() {
     FetchRequest put = FetchRequest.builder(server.uri("/echo?c")).method("PUT").build();
 
-    var results = fetchAll(fetcher, server.url("/echo?a"), server.uri("/echo?b"), put,
-        new StringBuilder(server.url("/echo?d")));
+    var results =
+        fetchAll(
+            fetcher,
+            server.url("/echo?a"),
+            server.uri("/echo?b"),
+            put,
+            new StringBuilder(server.url("/echo?d")));
 
-    assertThat(results).extracting(r -> success(r).body().asString())
+    assertThat(results)
+        .extracting(r -> success(r).body().asString())
         .containsExactly("/echo?a", "/echo?b", "/echo?c", "/echo?d");
-    assertThat(server.requests()).extracting(RecordedRequest::method)
+    assertThat(server.requests())
+        .extracting(RecordedRequest::method)
         .containsExactlyInAnyOrder("GET", "GET", "PUT", "GET");
   }
 
@@ -92,8 +101,7 @@ class RequestsAndResponsesTest {
       FetchResult.Success ok = success(fetchAll(raw, server.url("/zipped")).get(0));
 
       assertThat(ok.body().toByteArray()).isEqualTo(Reply.gzipped(Reply.pattern(1000)));
-      assertThat(server.requests("/zipped").get(0).headers().contains("Accept-Encoding"))
-          .isFalse();
+      assertThat(server.requests("/zipped").get(0).headers().contains("Accept-Encoding")).isFalse();
     }
   }
 
@@ -159,10 +167,11 @@ class RequestsAndResponsesTest {
   @Test
   void fetchOneEmitsOneResultAtIndexZeroAndCompletes() {
     StepVerifier.create(fetcher.fetchOne(FetchRequest.get(URI.create(server.url("/echo?one")))))
-        .assertNext(r -> {
-          assertThat(r.index()).isZero();
-          assertThat(success(r).body().asString()).isEqualTo("/echo?one");
-        })
+        .assertNext(
+            r -> {
+              assertThat(r.index()).isZero();
+              assertThat(success(r).body().asString()).isEqualTo("/echo?one");
+            })
         .expectComplete()
         .verify(Results.WAIT);
   }
@@ -170,8 +179,12 @@ class RequestsAndResponsesTest {
   @Test
   void fetchOneTurnsAFailureIntoAValue() {
     StepVerifier.create(fetcher.fetchOne("not a url"))
-        .assertNext(r -> assertThat(r).isInstanceOfSatisfying(FetchResult.Failure.class,
-            f -> assertThat(f.kind()).isEqualTo(FetchException.Kind.INVALID_REQUEST)))
+        .assertNext(
+            r ->
+                assertThat(r)
+                    .isInstanceOfSatisfying(
+                        FetchResult.Failure.class,
+                        f -> assertThat(f.kind()).isEqualTo(FetchException.Kind.INVALID_REQUEST)))
         .expectComplete()
         .verify(Results.WAIT);
   }
@@ -179,8 +192,8 @@ class RequestsAndResponsesTest {
   @Test
   void inputErrorArrivesAfterTheResultsBeforeIt() {
     IllegalStateException broken = new IllegalStateException("input file vanished");
-    Flux<String> input = Flux.concat(
-        Flux.just(server.url("/delay/100"), server.url("/echo")), Flux.error(broken));
+    Flux<String> input =
+        Flux.concat(Flux.just(server.url("/delay/100"), server.url("/echo")), Flux.error(broken));
 
     StepVerifier.create(fetcher.fetch(input))
         .expectNextMatches(r -> r.index() == 0 && r.isSuccess())

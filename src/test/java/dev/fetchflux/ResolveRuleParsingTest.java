@@ -15,8 +15,8 @@ class ResolveRuleParsingTest {
 
     assertThat(rule.host()).isEqualTo("staging.example");
     assertThat(rule.port()).isEqualTo(443);
-    assertThat(rule.addresses()).containsExactly(InetAddress.getByName("10.0.0.7"),
-        InetAddress.getByName("::1"));
+    assertThat(rule.addresses())
+        .containsExactly(InetAddress.getByName("10.0.0.7"), InetAddress.getByName("::1"));
     assertThat(rule).hasToString("staging.example:443:10.0.0.7,[::1]");
   }
 
@@ -33,9 +33,11 @@ class ResolveRuleParsingTest {
     assertThatIllegalArgumentException()
         .isThrownBy(() -> ResolveRule.parse("example.com:443:backend.internal"))
         .withMessageContaining("not an IP address: 'backend.internal'");
-    assertThatIllegalArgumentException().isThrownBy(() -> ResolveRule.parse("example.com:443"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> ResolveRule.parse("example.com:443"))
         .withMessageContaining("host:port:addr");
-    assertThatIllegalArgumentException().isThrownBy(() -> ResolveRule.parse("example.com::1.2.3.4"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> ResolveRule.parse("example.com::1.2.3.4"))
         .withMessageContaining("port must not be empty");
     assertThatIllegalArgumentException()
         .isThrownBy(() -> ResolveRule.parse("+example.com:80:1.2.3.4"))
@@ -58,11 +60,14 @@ class ResolveRuleParsingTest {
 
   @Test
   void connectToRefusesWrongShapes() {
-    assertThatIllegalArgumentException().isThrownBy(() -> ConnectToRule.parse("a:80:b"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> ConnectToRule.parse("a:80:b"))
         .withMessageContaining("host1:port1:host2:port2");
-    assertThatIllegalArgumentException().isThrownBy(() -> ConnectToRule.parse("a:80:b:http"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> ConnectToRule.parse("a:80:b:http"))
         .withMessageContaining("port is not 1..65535: 'http'");
-    assertThatIllegalArgumentException().isThrownBy(() -> ConnectToRule.parse("a b:80:b:1"))
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> ConnectToRule.parse("a b:80:b:1"))
         .withMessageContaining("invalid character in host 'a b'");
   }
 }

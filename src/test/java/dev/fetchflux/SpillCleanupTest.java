@@ -48,17 +48,27 @@ class SpillCleanupTest {
   @Test
   void streamsCutShortLeaveNoSpillFile() {
     try (TestServer server = TestServer.start();
-        Fetcher fetcher = Fetcher.builder().maxInFlight(8).spillThreshold(64 * 1024)
-            .spillDirectory(spill).build()) {
+        Fetcher fetcher =
+            Fetcher.builder()
+                .maxInFlight(8)
+                .spillThreshold(64 * 1024)
+                .spillDirectory(spill)
+                .build()) {
       server.route("/slow", Reply.ok(Reply.pattern(200_000)).withDelay(Duration.ofMillis(150)));
       for (int round = 0; round < 20; round++) {
         int take = 1 + round % 4;
-        List<FetchResult> taken = fetcher
-            .fetch(Flux.range(0, 30).map(i -> i % 10 == 0 ? server.url("/slow?i=" + i)
-                : server.url("/bytes/200000?i=" + i)))
-            .take(take)
-            .collectList()
-            .block(Results.WAIT);
+        List<FetchResult> taken =
+            fetcher
+                .fetch(
+                    Flux.range(0, 30)
+                        .map(
+                            i ->
+                                i % 10 == 0
+                                    ? server.url("/slow?i=" + i)
+                                    : server.url("/bytes/200000?i=" + i)))
+                .take(take)
+                .collectList()
+                .block(Results.WAIT);
         assertThat(taken).hasSize(take);
         for (FetchResult r : taken) {
           assertThat(r.isSuccess()).as("%s", r).isTrue();
@@ -76,15 +86,21 @@ class SpillCleanupTest {
   @Test
   void bodiesOfRetriedAndFailedAttemptsLeaveNoSpillFile() {
     try (TestServer server = TestServer.start();
-        Fetcher fetcher = Fetcher.builder().spillThreshold(1024).spillDirectory(spill)
-            .failOnHttpError(true)
-            .retry(RetryPolicy.builder().maxAttempts(3)
-                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).build())
-            .build()) {
+        Fetcher fetcher =
+            Fetcher.builder()
+                .spillThreshold(1024)
+                .spillDirectory(spill)
+                .failOnHttpError(true)
+                .retry(
+                    RetryPolicy.builder()
+                        .maxAttempts(3)
+                        .backoff(Duration.ofMillis(1), Duration.ofMillis(5))
+                        .build())
+                .build()) {
       server.route("/busy", Reply.status(503, "x".repeat(10_000)));
       server.route("/gone", Reply.status(410, "y".repeat(10_000)));
-      List<FetchResult> results = Results.fetchAll(fetcher, server.url("/busy"),
-          server.url("/gone"));
+      List<FetchResult> results =
+          Results.fetchAll(fetcher, server.url("/busy"), server.url("/gone"));
       assertThat(results).noneMatch(FetchResult::isSuccess);
       assertThat(((FetchResult.Failure) results.get(0)).attempts()).isEqualTo(3);
       awaitNoSpillFile();

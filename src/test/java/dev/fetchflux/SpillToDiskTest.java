@@ -25,9 +25,11 @@ class SpillToDiskTest {
   void bodiesPastTheThresholdLandInFilesWithTheServedBytes() throws Exception {
     try (TestServer server = TestServer.start();
         Fetcher fetcher = Fetcher.builder().spillThreshold(64 * 1024).spillDirectory(dir).build()) {
-      List<FetchResult> results = fetcher
-          .fetch(Flux.just(server.url("/bytes/1000"), server.url("/bytes/3000000")))
-          .collectList().block(Duration.ofSeconds(20));
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.just(server.url("/bytes/1000"), server.url("/bytes/3000000")))
+              .collectList()
+              .block(Duration.ofSeconds(20));
 
       FetchResult.Success small = (FetchResult.Success) results.get(0);
       FetchResult.Success big = (FetchResult.Success) results.get(1);
@@ -40,20 +42,28 @@ class SpillToDiskTest {
       big.body().release();
       assertThat(big.body().file()).doesNotExist();
       assertThatThrownBy(() -> big.body().toByteArray())
-          .isInstanceOf(IllegalStateException.class).hasMessageContaining("released");
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("released");
     }
   }
 
   @Test
   void bodyOverTheLimitLeavesNoSpillFileBehind() throws Exception {
     try (TestServer server = TestServer.start();
-        Fetcher fetcher = Fetcher.builder().spillThreshold(1024).spillDirectory(dir)
-            .maxBodySize(100_000).compression(true).build()) {
+        Fetcher fetcher =
+            Fetcher.builder()
+                .spillThreshold(1024)
+                .spillDirectory(dir)
+                .maxBodySize(100_000)
+                .compression(true)
+                .build()) {
       server.route("/big", Reply.closeDelimited(Reply.pattern(500_000)));
       FetchResult r = fetcher.fetchOne(server.url("/big")).block(Duration.ofSeconds(20));
 
-      assertThat(r).isInstanceOfSatisfying(FetchResult.Failure.class,
-          f -> assertThat(f.kind()).isEqualTo(FetchException.Kind.BODY_TOO_LARGE));
+      assertThat(r)
+          .isInstanceOfSatisfying(
+              FetchResult.Failure.class,
+              f -> assertThat(f.kind()).isEqualTo(FetchException.Kind.BODY_TOO_LARGE));
       // The spill file is deleted off the event loop: wait for that, boundedly.
       Await.until("the spill directory is empty", () -> listFiles(dir) == 0);
     }

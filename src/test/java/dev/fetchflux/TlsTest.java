@@ -31,8 +31,11 @@ class TlsTest {
   @BeforeAll
   static void start() {
     h1 = TestServer.builder().https(Certificates.serverKey(), Certificates.serverChain()).start();
-    h2 = TestServer.builder().https(Certificates.serverKey(), Certificates.serverChain())
-        .http2(true).start();
+    h2 =
+        TestServer.builder()
+            .https(Certificates.serverKey(), Certificates.serverChain())
+            .http2(true)
+            .start();
   }
 
   @AfterAll
@@ -98,14 +101,20 @@ class TlsTest {
 
   @Test
   void http2IsNegotiatedByAlpnWhenChosen() {
-    try (Fetcher fetcher = Fetcher.builder().protocol(HttpProtocol.HTTP_2)
-        .trustManagerFactory(Certificates.trustingTestCa()).build()) {
-      List<FetchResult> results = fetcher
-          .fetch(Flux.range(0, 10).map(i -> h2.url("/echo?h2=" + i)))
-          .collectList().block(dev.fetchflux.support.Results.WAIT);
+    try (Fetcher fetcher =
+        Fetcher.builder()
+            .protocol(HttpProtocol.HTTP_2)
+            .trustManagerFactory(Certificates.trustingTestCa())
+            .build()) {
+      List<FetchResult> results =
+          fetcher
+              .fetch(Flux.range(0, 10).map(i -> h2.url("/echo?h2=" + i)))
+              .collectList()
+              .block(dev.fetchflux.support.Results.WAIT);
 
       assertThat(results).hasSize(10).allMatch(FetchResult::isSuccess);
-      assertThat(h2.requests("/echo")).filteredOn(r -> r.uri().startsWith("/echo?h2="))
+      assertThat(h2.requests("/echo"))
+          .filteredOn(r -> r.uri().startsWith("/echo?h2="))
           .hasSize(10)
           .allSatisfy(r -> assertThat(r.protocol()).isEqualTo("HTTP/2.0"));
     }
@@ -113,8 +122,11 @@ class TlsTest {
 
   @Test
   void http11IsUsedWhenChosenEvenIfTheServerOffersHttp2() {
-    try (Fetcher fetcher = Fetcher.builder().protocol(HttpProtocol.HTTP_1_1)
-        .trustManagerFactory(Certificates.trustingTestCa()).build()) {
+    try (Fetcher fetcher =
+        Fetcher.builder()
+            .protocol(HttpProtocol.HTTP_1_1)
+            .trustManagerFactory(Certificates.trustingTestCa())
+            .build()) {
       success(fetchAll(fetcher, h2.url("/echo?h11")).get(0));
 
       assertThat(lastRequest(h2, "/echo").protocol()).isEqualTo("HTTP/1.1");
@@ -124,8 +136,11 @@ class TlsTest {
 
   @Test
   void http2FallsBackToHttp11WhenTheServerDoesNotOfferIt() {
-    try (Fetcher fetcher = Fetcher.builder().protocol(HttpProtocol.HTTP_2)
-        .trustManagerFactory(Certificates.trustingTestCa()).build()) {
+    try (Fetcher fetcher =
+        Fetcher.builder()
+            .protocol(HttpProtocol.HTTP_2)
+            .trustManagerFactory(Certificates.trustingTestCa())
+            .build()) {
       success(fetchAll(fetcher, h1.url("/echo?fallback")).get(0));
 
       assertThat(lastRequest(h1, "/echo").uri()).isEqualTo("/echo?fallback");

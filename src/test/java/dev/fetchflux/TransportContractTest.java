@@ -34,8 +34,9 @@ class TransportContractTest {
         case "/null":
           return null;
         default:
-          return Mono.just(new Response(request.uri(), 200, Headers.empty(), Body.of("ok"),
-              System.nanoTime(), 0));
+          return Mono.just(
+              new Response(
+                  request.uri(), 200, Headers.empty(), Body.of("ok"), System.nanoTime(), 0));
       }
     }
   }
@@ -43,8 +44,14 @@ class TransportContractTest {
   @Test
   void contractBreachesBecomeFailuresAtTheirIndexAndTheStreamGoesOn() {
     try (Fetcher fetcher = Fetcher.builder().transport(new Unruly()).build()) {
-      List<FetchResult> results = Results.fetchAll(fetcher, "http://a.test/ok",
-          "http://a.test/empty", "http://a.test/throw", "http://a.test/null", "http://a.test/ok");
+      List<FetchResult> results =
+          Results.fetchAll(
+              fetcher,
+              "http://a.test/ok",
+              "http://a.test/empty",
+              "http://a.test/throw",
+              "http://a.test/null",
+              "http://a.test/ok");
       assertThat(results.get(0).isSuccess()).isTrue();
       assertThat(results.get(4).isSuccess()).isTrue();
       for (int i = 1; i <= 3; i++) {
@@ -57,7 +64,8 @@ class TransportContractTest {
       assertThat(((FetchResult.Failure) results.get(1)).error().getMessage())
           .contains("completed without a response");
       assertThat(((FetchResult.Failure) results.get(2)).error().getCause())
-          .isInstanceOf(IllegalStateException.class).hasMessage("exchange threw");
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage("exchange threw");
       assertThat(((FetchResult.Failure) results.get(3)).error().getMessage())
           .contains("returned null");
     }
@@ -80,12 +88,13 @@ class TransportContractTest {
    */
   @Test
   void rateLimitPacesOnTheVirtualClockItWaitsOn() {
-    StubFetcher stub = StubFetcher.builder()
-        .handler(r -> StubReply.ok("x"))
-        .configure(b -> b.maxInFlight(1).maxRequestsPerSecond(1))
-        .build();
-    StepVerifier.withVirtualTime(() -> stub.fetcher().fetch(
-            Flux.range(0, 5).map(i -> "http://api.test/" + i)))
+    StubFetcher stub =
+        StubFetcher.builder()
+            .handler(r -> StubReply.ok("x"))
+            .configure(b -> b.maxInFlight(1).maxRequestsPerSecond(1))
+            .build();
+    StepVerifier.withVirtualTime(
+            () -> stub.fetcher().fetch(Flux.range(0, 5).map(i -> "http://api.test/" + i)))
         .expectSubscription()
         .thenAwait(Duration.ofMillis(3_999))
         .expectNextCount(4)

@@ -29,7 +29,10 @@ class TypedInputsTest {
   @TempDir Path dir;
 
   private List<String> compile(String body) throws IOException {
-    Path src = Files.writeString(dir.resolve("Caller.java"), """
+    Path src =
+        Files.writeString(
+            dir.resolve("Caller.java"),
+            """
         import dev.fetchflux.*;
         import java.net.URI;
         import reactor.core.publisher.Flux;
@@ -38,30 +41,45 @@ class TypedInputsTest {
             %s
           }
         }
-        """.formatted(body));
+        """
+                .formatted(body));
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
     StringWriter out = new StringWriter();
-    boolean ok = javac.getTask(out, null, null,
-        List.of("-d", dir.toString(), "-classpath", ChildJvm.classPath(), "-proc:none"), null,
-        javac.getStandardFileManager(null, null, null).getJavaFileObjects(src.toFile())).call();
+    boolean ok =
+        javac
+            .getTask(
+                out,
+                null,
+                null,
+                List.of("-d", dir.toString(), "-classpath", ChildJvm.classPath(), "-proc:none"),
+                null,
+                javac.getStandardFileManager(null, null, null).getJavaFileObjects(src.toFile()))
+            .call();
     return ok ? List.of() : List.of(out.toString());
   }
 
   @Test
   void wrongElementTypesDoNotCompile() throws IOException {
-    for (String call : List.of("fetcher.fetch(Flux.just(1, 2));",
-        "fetcher.fetch(Flux.just(URI.create(\"http://a.test/\")));",
-        "fetcher.fetchUnordered(Flux.just(new Object()));",
-        "fetcher.fetchRequests(Flux.just(\"http://a.test/\"));",
-        "fetcher.fetchOne(URI.create(\"http://a.test/\"));")) {
-      assertThat(compile(call)).as(call).singleElement().asString()
+    for (String call :
+        List.of(
+            "fetcher.fetch(Flux.just(1, 2));",
+            "fetcher.fetch(Flux.just(URI.create(\"http://a.test/\")));",
+            "fetcher.fetchUnordered(Flux.just(new Object()));",
+            "fetcher.fetchRequests(Flux.just(\"http://a.test/\"));",
+            "fetcher.fetchOne(URI.create(\"http://a.test/\"));")) {
+      assertThat(compile(call))
+          .as(call)
+          .singleElement()
+          .asString()
           .containsAnyOf("no suitable method", "incompatible types", "cannot be applied");
     }
   }
 
   @Test
   void theTypedEntryPointsCompile() throws IOException {
-    assertThat(compile("""
+    assertThat(
+            compile(
+                """
         fetcher.fetch(Flux.just("http://a.test/", new StringBuilder("http://b.test/")));
         fetcher.fetch(Flux.just(URI.create("http://a.test/")), FetchRequest::get);
         fetcher.fetchRequests(Flux.just(FetchRequest.get("http://a.test/")));
@@ -69,7 +87,8 @@ class TypedInputsTest {
         fetcher.fetchOrFail(Flux.just(1), i -> FetchRequest.get("http://a.test/" + i));
         fetcher.fetchOne("http://a.test/", 7);
         fetcher.fetchOne(FetchRequest.get("http://a.test/"), 7);
-        """)).isEmpty();
+        """))
+        .isEmpty();
   }
 
   /** A record of the caller's own type, made a request by a function that may refuse it. */
@@ -77,12 +96,20 @@ class TypedInputsTest {
 
   @Test
   void inputsTheFunctionRefusesFailInTheirPlace() {
-    try (TestServer server = TestServer.start(); Fetcher fetcher = Fetcher.builder().build()) {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().build()) {
       List<Row> rows = List.of(new Row(1, "/echo?1"), new Row(2, null), new Row(3, "/echo?3"));
-      List<FetchResult> results = fetcher
-          .fetch(Flux.fromIterable(rows), row -> FetchRequest.get(server.uri(
-              java.util.Objects.requireNonNull(row.path(), "row " + row.id() + " has no path"))))
-          .collectList().block(Results.WAIT);
+      List<FetchResult> results =
+          fetcher
+              .fetch(
+                  Flux.fromIterable(rows),
+                  row ->
+                      FetchRequest.get(
+                          server.uri(
+                              java.util.Objects.requireNonNull(
+                                  row.path(), "row " + row.id() + " has no path"))))
+              .collectList()
+              .block(Results.WAIT);
       assertThat(results).extracting(FetchResult::index).containsExactly(0L, 1L, 2L);
       assertThat(results.get(0).isSuccess()).isTrue();
       assertThat(results.get(2).isSuccess()).isTrue();
@@ -90,21 +117,23 @@ class TypedInputsTest {
       assertThat(refused.kind()).isEqualTo(FetchException.Kind.INVALID_REQUEST);
       assertThat(refused.url()).isEqualTo("Row[id=2, path=null]");
       assertThat(refused.finalUri()).isNull();
-      assertThat(refused.error().getCause()).isInstanceOf(NullPointerException.class)
+      assertThat(refused.error().getCause())
+          .isInstanceOf(NullPointerException.class)
           .hasMessage("row 2 has no path");
     }
   }
 
   @Test
   void fetchOneNumbersItsResultAsAsked() {
-    try (TestServer server = TestServer.start(); Fetcher fetcher = Fetcher.builder().build()) {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().build()) {
       FetchResult ok = fetcher.fetchOne(server.url("/echo"), 41).block(Results.WAIT);
       assertThat(ok.index()).isEqualTo(41);
       FetchResult bad = fetcher.fetchOne("htp:/x", 42).block(Results.WAIT);
       assertThat(bad.index()).isEqualTo(42);
       assertThat(((FetchResult.Failure) bad).error().getMessage()).startsWith("#42 GET htp:/x: ");
-      FetchResult viaRequest = fetcher.fetchOne(FetchRequest.get(server.uri("/echo")), 43)
-          .block(Results.WAIT);
+      FetchResult viaRequest =
+          fetcher.fetchOne(FetchRequest.get(server.uri("/echo")), 43).block(Results.WAIT);
       assertThat(viaRequest.index()).isEqualTo(43);
       assertThat(viaRequest.finalUri()).isEqualTo(server.uri("/echo"));
     }
@@ -112,10 +141,11 @@ class TypedInputsTest {
 
   @Test
   void failureAfterARedirectSaysWhereItHappened() {
-    try (TestServer server = TestServer.start(); Fetcher fetcher = Fetcher.builder().build()) {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().build()) {
       server.route("/hop", dev.fetchflux.testing.Reply.redirect(302, "/reset"));
-      FetchResult.Failure f = (FetchResult.Failure) fetcher.fetchOne(server.url("/hop"))
-          .block(Results.WAIT);
+      FetchResult.Failure f =
+          (FetchResult.Failure) fetcher.fetchOne(server.url("/hop")).block(Results.WAIT);
       assertThat(f.kind()).isEqualTo(FetchException.Kind.CONNECTION_RESET);
       assertThat(f.url()).isEqualTo(server.url("/hop"));
       assertThat(f.finalUri()).isEqualTo(server.uri("/reset"));

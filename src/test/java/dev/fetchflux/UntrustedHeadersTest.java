@@ -30,9 +30,12 @@ class UntrustedHeadersTest {
    */
   @Test
   void stallingResponsesAnnouncingHugeBodiesFitASmallHeap() {
-    ChildJvm.Outcome outcome = ChildJvm.run(StallingHugeBodies.class,
-        List.of("-Xmx192m", "-XX:+ExitOnOutOfMemoryError", "-XX:TieredStopAtLevel=1"), 0,
-        Duration.ofSeconds(90));
+    ChildJvm.Outcome outcome =
+        ChildJvm.run(
+            StallingHugeBodies.class,
+            List.of("-Xmx192m", "-XX:+ExitOnOutOfMemoryError", "-XX:TieredStopAtLevel=1"),
+            0,
+            Duration.ofSeconds(90));
     assertThat(outcome.exitCode()).as("%s", outcome).isZero();
     assertThat(outcome.stdout()).as("%s", outcome).contains("results=64 DEADLINE=64");
   }
@@ -42,15 +45,14 @@ class UntrustedHeadersTest {
     public static void main(String[] args) {
       int n = 64;
       try (TestServer server = TestServer.start();
-          Fetcher fetcher = Fetcher.builder()
-              .maxInFlight(n)
-              .requestTimeout(Duration.ofSeconds(3))
-              .build()) {
+          Fetcher fetcher =
+              Fetcher.builder().maxInFlight(n).requestTimeout(Duration.ofSeconds(3)).build()) {
         server.route("/lie", Reply.stallAfter(31_000_000, 3));
-        List<FetchResult> results = fetcher
-            .fetch(Flux.range(0, n).map(i -> server.url("/lie?i=" + i)))
-            .collectList()
-            .block(Duration.ofSeconds(60));
+        List<FetchResult> results =
+            fetcher
+                .fetch(Flux.range(0, n).map(i -> server.url("/lie?i=" + i)))
+                .collectList()
+                .block(Duration.ofSeconds(60));
         Map<Kind, Integer> kinds = new EnumMap<>(Kind.class);
         for (FetchResult r : results) {
           if (r instanceof FetchResult.Failure f) {
@@ -72,8 +74,8 @@ class UntrustedHeadersTest {
         Fetcher fetcher = Fetcher.builder().maxBodySize(1024).compression(false).build()) {
       // A 5 GB file's HEAD: the length is the file's, no body follows.
       server.script("/big", "HTTP/1.1 200 OK\r\nContent-Length: 5000000000\r\n\r\n", false);
-      FetchRequest head = FetchRequest.builder(java.net.URI.create(server.url("/big")))
-          .method("HEAD").build();
+      FetchRequest head =
+          FetchRequest.builder(java.net.URI.create(server.url("/big"))).method("HEAD").build();
       List<FetchResult> results = Results.fetchAll(fetcher, head);
       assertThat(results.get(0)).isInstanceOf(FetchResult.Success.class);
       FetchResult.Success ok = (FetchResult.Success) results.get(0);
@@ -88,10 +90,9 @@ class UntrustedHeadersTest {
     try (HostileRawServer server = new HostileRawServer();
         Fetcher fetcher = Fetcher.builder().maxBodySize(1024).compression(false).build()) {
       server.script("/204", "HTTP/1.1 204 No Content\r\nContent-Length: 999999999\r\n\r\n", false);
-      server.script("/304", "HTTP/1.1 304 Not Modified\r\nContent-Length: 999999999\r\n\r\n",
-          false);
-      List<FetchResult> results =
-          Results.fetchAll(fetcher, server.url("/204"), server.url("/304"));
+      server.script(
+          "/304", "HTTP/1.1 304 Not Modified\r\nContent-Length: 999999999\r\n\r\n", false);
+      List<FetchResult> results = Results.fetchAll(fetcher, server.url("/204"), server.url("/304"));
       for (int i = 0; i < 2; i++) {
         assertThat(results.get(i)).as("result %d", i).isInstanceOf(FetchResult.Success.class);
         FetchResult.Success ok = (FetchResult.Success) results.get(i);
@@ -107,8 +108,8 @@ class UntrustedHeadersTest {
     try (TestServer server = TestServer.start();
         Fetcher fetcher = Fetcher.builder().maxBodySize(1024).compression(false).build()) {
       server.route("/lie", Reply.stallAfter(31_000_000, 3));
-      Results.failureBetweenGoodOnes(fetcher, server.url("/echo"), server.url("/lie"),
-          Kind.BODY_TOO_LARGE);
+      Results.failureBetweenGoodOnes(
+          fetcher, server.url("/echo"), server.url("/lie"), Kind.BODY_TOO_LARGE);
     }
   }
 }

@@ -55,8 +55,8 @@ class UrlsAsCurlTakesThemTest {
         .isEqualTo("xn--bcher-kva.example");
     try (TestServer server = TestServer.start();
         Fetcher fetcher = resolving("xn--bcher-kva.example", server)) {
-      FetchResult r = Results.fetchAll(fetcher,
-          "http://BÜCHER.example:" + server.port() + "/echo").get(0);
+      FetchResult r =
+          Results.fetchAll(fetcher, "http://BÜCHER.example:" + server.port() + "/echo").get(0);
       assertThat(r).as("%s", r).isInstanceOf(FetchResult.Success.class);
       assertThat(server.requests().get(0).headers().first("Host"))
           .isEqualTo("xn--bcher-kva.example:" + server.port());
@@ -65,10 +65,18 @@ class UrlsAsCurlTakesThemTest {
 
   @Test
   void invalidUrlsFailAtTheirIndexWithTheReason() {
-    try (TestServer server = TestServer.start(); Fetcher fetcher = Fetcher.builder().build()) {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().build()) {
       String good = server.url("/echo");
-      for (String bad : List.of("http://exa mple.test/", "http:///no-host", "ftp://x.test/",
-          "http://a..b.test/", "http://-dash.test/", "http://x.test:99999/", "http://[::1/")) {
+      for (String bad :
+          List.of(
+              "http://exa mple.test/",
+              "http:///no-host",
+              "ftp://x.test/",
+              "http://a..b.test/",
+              "http://-dash.test/",
+              "http://x.test:99999/",
+              "http://[::1/")) {
         List<FetchResult> results = Results.fetchAll(fetcher, good, bad, good);
         assertThat(results.get(0).isSuccess()).isTrue();
         assertThat(results.get(2).isSuccess()).isTrue();
@@ -79,6 +87,7 @@ class UrlsAsCurlTakesThemTest {
       }
     }
     assertThatThrownBy(() -> FetchRequest.parseUrl("http://a_b..c/"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("a_b..c");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("a_b..c");
   }
 }

@@ -16,8 +16,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -43,13 +43,20 @@ import org.jspecify.annotations.Nullable;
 public final class Bench {
 
   private static final String CLIENT_JVM_DEFAULT = "-Xms256m -Xmx512m -XX:+UseG1GC";
-  private static final List<String> SERVER_JVM =
-      List.of("-Xms256m", "-Xmx512m", "-XX:+UseG1GC");
+  private static final List<String> SERVER_JVM = List.of("-Xms256m", "-Xmx512m", "-XX:+UseG1GC");
   private static final Duration CLIENT_LIMIT = Duration.ofMinutes(4);
 
   /** One client run as the driver saw it. */
-  record Run(int round, Workload workload, Client client, String load, double processMs,
-      Map<String, String> fields, int serverPeak, int serverRequests, int connections,
+  record Run(
+      int round,
+      Workload workload,
+      Client client,
+      String load,
+      double processMs,
+      Map<String, String> fields,
+      int serverPeak,
+      int serverRequests,
+      int connections,
       @Nullable String invalid) {
 
     boolean valid() {
@@ -69,8 +76,8 @@ public final class Bench {
   private final Path java = Paths.get(System.getProperty("java.home"), "bin", "java");
   private final String classpath = System.getProperty("java.class.path");
   private final Path outDir = Paths.get("target", "bench");
-  private final HttpClient control = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient control =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final List<Run> runs = new ArrayList<>();
   private String base = "";
 
@@ -78,8 +85,8 @@ public final class Bench {
 
   private Bench(Map<String, String> options) {
     this.options = options;
-    this.clientJvm = List.of(options.getOrDefault("client-jvm", CLIENT_JVM_DEFAULT).strip()
-        .split("\\s+"));
+    this.clientJvm =
+        List.of(options.getOrDefault("client-jvm", CLIENT_JVM_DEFAULT).strip().split("\\s+"));
   }
 
   public static void main(String[] args) throws Exception {
@@ -105,9 +112,10 @@ public final class Bench {
   }
 
   private List<Client> clients(Workload w) {
-    String fallback = w == Workload.SKEWED
-        ? "ordered,unordered,naive-seq,naive-flatmap"
-        : "ordered,unordered,naive-flatmap";
+    String fallback =
+        w == Workload.SKEWED
+            ? "ordered,unordered,naive-seq,naive-flatmap"
+            : "ordered,unordered,naive-flatmap";
     List<Client> list = new ArrayList<>();
     for (String id : option(w.id() + "-clients", fallback).split(",")) {
       if (!id.isBlank()) {
@@ -161,11 +169,10 @@ public final class Bench {
     List<String> cmd = new ArrayList<>();
     cmd.add(java.toString());
     cmd.addAll(SERVER_JVM);
-    cmd.addAll(List.of("-cp", classpath, BenchServer.class.getName(),
-        option("server-threads", "1")));
-    Process p = new ProcessBuilder(cmd)
-        .redirectError(outDir.resolve("logs/server.log").toFile())
-        .start();
+    cmd.addAll(
+        List.of("-cp", classpath, BenchServer.class.getName(), option("server-threads", "1")));
+    Process p =
+        new ProcessBuilder(cmd).redirectError(outDir.resolve("logs/server.log").toFile()).start();
     InputStream in = p.getInputStream();
     StringBuilder line = new StringBuilder();
     int ch;
@@ -174,8 +181,8 @@ public final class Bench {
     }
     if (!line.toString().startsWith("PORT ")) {
       p.destroyForcibly();
-      throw new IllegalStateException("server did not start (see target/bench/logs/server.log): "
-          + line);
+      throw new IllegalStateException(
+          "server did not start (see target/bench/logs/server.log): " + line);
     }
     base = "http://127.0.0.1:" + line.substring("PORT ".length()).strip();
     log("server " + base + " (pid " + p.pid() + ")");
@@ -201,19 +208,28 @@ public final class Bench {
     if (options.containsKey("jfr") && round > 0) {
       Path jfrDir = outDir.resolve("jfr");
       Files.createDirectories(jfrDir);
-      cmd.add("-XX:StartFlightRecording=dumponexit=true,settings=profile,filename="
-          + jfrDir.resolve(name + ".jfr"));
+      cmd.add(
+          "-XX:StartFlightRecording=dumponexit=true,settings=profile,filename="
+              + jfrDir.resolve(name + ".jfr"));
     }
-    cmd.addAll(List.of("-cp", classpath, ClientRun.class.getName(), c.id(), w.id(), base,
-        option("warmups", "0")));
+    cmd.addAll(
+        List.of(
+            "-cp",
+            classpath,
+            ClientRun.class.getName(),
+            c.id(),
+            w.id(),
+            base,
+            option("warmups", "0")));
     Path stdout = outDir.resolve("logs/" + name + ".out");
     Path stderr = outDir.resolve("logs/" + name + ".err");
     long start = System.nanoTime();
-    Process p = new ProcessBuilder(cmd)
-        .redirectOutput(stdout.toFile())
-        .redirectError(stderr.toFile())
-        .redirectInput(ProcessBuilder.Redirect.PIPE)
-        .start();
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectOutput(stdout.toFile())
+            .redirectError(stderr.toFile())
+            .redirectInput(ProcessBuilder.Redirect.PIPE)
+            .start();
     p.getOutputStream().close();
     boolean exited = p.waitFor(CLIENT_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
     double processMs = (System.nanoTime() - start) / 1e6;
@@ -249,10 +265,20 @@ public final class Bench {
       invalid = "server received " + requests + " requests, expected " + expected;
     }
     Run run = new Run(round, w, c, load, processMs, fields, peak, requests, connections, invalid);
-    log(String.format(Locale.ROOT, "%-7s %-7s %-14s load %-16s run %8.1f ms  cpu %8.1f ms"
-            + "  process %8.1f ms  peak %3d  %s", round == 0 ? "warm-up" : "round " + round,
-        w.id(), c.id(), load, run.runMs(), run.ms("runCpuMs"), processMs, peak,
-        run.valid() ? "ok" : "INVALID: " + invalid));
+    log(
+        String.format(
+            Locale.ROOT,
+            "%-7s %-7s %-14s load %-16s run %8.1f ms  cpu %8.1f ms"
+                + "  process %8.1f ms  peak %3d  %s",
+            round == 0 ? "warm-up" : "round " + round,
+            w.id(),
+            c.id(),
+            load,
+            run.runMs(),
+            run.ms("runCpuMs"),
+            processMs,
+            peak,
+            run.valid() ? "ok" : "INVALID: " + invalid));
     return run;
   }
 
@@ -279,9 +305,10 @@ public final class Bench {
   }
 
   private String control(String path) throws Exception {
-    HttpResponse<String> r = control.send(
-        HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        control.send(
+            HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString());
     return r.body();
   }
 
@@ -330,45 +357,64 @@ public final class Bench {
         .count();
   }
 
-  private String report(List<Workload> workloads, Instant started, String loadBefore,
-      String loadAfter) {
+  private String report(
+      List<Workload> workloads, Instant started, String loadBefore, String loadAfter) {
     StringBuilder md = new StringBuilder();
     int rounds = Integer.parseInt(option("runs", "3"));
-    md.append("### HTTP run of ").append(started.truncatedTo(ChronoUnit.SECONDS))
-        .append("\n\n");
-    md.append("- Command: `").append(option("command", "bash src/bench/run.sh")).append("`")
+    md.append("### HTTP run of ").append(started.truncatedTo(ChronoUnit.SECONDS)).append("\n\n");
+    md.append("- Command: `")
+        .append(option("command", "bash src/bench/run.sh"))
+        .append("`")
         .append(options.containsKey("commit") ? " at commit `" + options.get("commit") + "`" : "")
         .append("\n");
-    md.append("- Machine: `nproc` = ").append(Runtime.getRuntime().availableProcessors())
-        .append(", ").append(cpuModel()).append("; load average (1, 5, 15 min) ")
-        .append(loadBefore).append(" before, ").append(loadAfter).append(" after\n");
+    md.append("- Machine: `nproc` = ")
+        .append(Runtime.getRuntime().availableProcessors())
+        .append(", ")
+        .append(cpuModel())
+        .append("; load average (1, 5, 15 min) ")
+        .append(loadBefore)
+        .append(" before, ")
+        .append(loadAfter)
+        .append(" after\n");
     md.append("- `java -version`: ").append(javaVersion()).append("\n");
-    md.append("- Each client run is a fresh JVM (`").append(String.join(" ", clientJvm))
-        .append("`), ").append(rounds).append(" rounds, every client once per round, the order "
-            + "rotated each round");
+    md.append("- Each client run is a fresh JVM (`")
+        .append(String.join(" ", clientJvm))
+        .append("`), ")
+        .append(rounds)
+        .append(" rounds, every client once per round, the order " + "rotated each round");
     int warmups = Integer.parseInt(option("warmups", "0"));
-    md.append(warmups == 0 ? ", no in-process warm-up"
-        : ", " + warmups + " untimed in-process warm-up run" + (warmups == 1 ? "" : "s")
-            + " before the timed one");
+    md.append(
+        warmups == 0
+            ? ", no in-process warm-up"
+            : ", "
+                + warmups
+                + " untimed in-process warm-up run"
+                + (warmups == 1 ? "" : "s")
+                + " before the timed one");
     md.append(options.containsKey("jfr") ? ", with a JFR recording (adds overhead)" : "")
-        .append(". Server: one `BenchServer` JVM (`").append(String.join(" ", SERVER_JVM))
-        .append("`, ").append(option("server-threads", "1"))
+        .append(". Server: one `BenchServer` JVM (`")
+        .append(String.join(" ", SERVER_JVM))
+        .append("`, ")
+        .append(option("server-threads", "1"))
         .append(" event-loop thread), warmed up by one untimed run.\n");
-    md.append("- *in-process* = subscription to last result inside the client JVM; *process* = "
-        + "launching the client JVM to its exit, start-up and shutdown included.\n\n");
+    md.append(
+        "- *in-process* = subscription to last result inside the client JVM; *process* = "
+            + "launching the client JVM to its exit, start-up and shutdown included.\n\n");
 
     for (Workload w : workloads) {
       if (w == Workload.SKEWED) {
         md.append("#### Skewed: 1,000 URLs of 20 ms, every 50th (0, 50, …) 1 s, C = 32\n\n");
-        md.append("| client | in-process s, median (min–max) | process s, median (min–max) "
-            + "| first result s | CPU s in run | JVM start to run s (CPU s) | server peak in flight "
-            + "(connections) | valid runs |\n");
+        md.append(
+            "| client | in-process s, median (min–max) | process s, median (min–max) "
+                + "| first result s | CPU s in run | JVM start to run s (CPU s) | server peak in flight "
+                + "(connections) | valid runs |\n");
         md.append("|---|---|---|---|---|---|---|---|\n");
       } else {
         md.append("#### Small bodies: 10,000 × 1 KiB, no delay, C = 64\n\n");
-        md.append("| client | requests/s in-process, median (min–max) | in-process s, median "
-            + "(min–max) | process s, median (min–max) | CPU µs per request | JVM start to run s (CPU s) "
-            + "| server peak in flight (connections) | valid runs |\n");
+        md.append(
+            "| client | requests/s in-process, median (min–max) | in-process s, median "
+                + "(min–max) | process s, median (min–max) | CPU µs per request | JVM start to run s (CPU s) "
+                + "| server peak in flight (connections) | valid runs |\n");
         md.append("|---|---|---|---|---|---|---|---|\n");
       }
       for (Client c : clients(w)) {
@@ -385,23 +431,38 @@ public final class Bench {
         if (w == Workload.SMALL) {
           md.append(rps == null ? "INVALID" : fmt0(rps)).append(" | ");
         }
-        md.append(run == null ? "INVALID" : fmtSeconds(run)).append(" | ")
-            .append(proc == null ? "INVALID" : fmtSeconds(proc)).append(" | ");
+        md.append(run == null ? "INVALID" : fmtSeconds(run))
+            .append(" | ")
+            .append(proc == null ? "INVALID" : fmtSeconds(proc))
+            .append(" | ");
         if (w == Workload.SKEWED) {
           md.append(first == null ? "—" : String.format(Locale.ROOT, "%.2f", first.median() / 1000))
               .append(" | ")
               .append(cpu == null ? "—" : String.format(Locale.ROOT, "%.2f", cpu.median() / 1000));
         } else {
-          md.append(cpu == null ? "—"
-              : String.format(Locale.ROOT, "%.0f", cpu.median() * 1000 / w.count));
+          md.append(
+              cpu == null
+                  ? "—"
+                  : String.format(Locale.ROOT, "%.0f", cpu.median() * 1000 / w.count));
         }
-        md.append(" | ").append(startup == null || startupCpu == null ? "—"
-            : String.format(Locale.ROOT, "%.2f (%.2f)", startup.median() / 1000,
-                startupCpu.median() / 1000)).append(" | ");
-        md.append(peak == null || conns == null ? "—"
-                : String.format(Locale.ROOT, "%.0f (%.0f)", peak.max(), conns.max()))
+        md.append(" | ")
+            .append(
+                startup == null || startupCpu == null
+                    ? "—"
+                    : String.format(
+                        Locale.ROOT,
+                        "%.2f (%.2f)",
+                        startup.median() / 1000,
+                        startupCpu.median() / 1000))
+            .append(" | ");
+        md.append(
+                peak == null || conns == null
+                    ? "—"
+                    : String.format(Locale.ROOT, "%.0f (%.0f)", peak.max(), conns.max()))
             .append(" | ")
-            .append(count(w, c, true)).append(" of ").append(count(w, c, true) + count(w, c, false))
+            .append(count(w, c, true))
+            .append(" of ")
+            .append(count(w, c, true) + count(w, c, false))
             .append(" |\n");
       }
       md.append("\n");
@@ -409,17 +470,29 @@ public final class Bench {
     }
 
     md.append("<details><summary>Every run</summary>\n\n");
-    md.append("| round | workload | client | load avg before (1, 5, 15 min) | in-process ms "
-        + "| process ms | first result ms | CPU ms in run | JVM start to run ms | server peak "
-        + "| server requests | connections | result |\n");
+    md.append(
+        "| round | workload | client | load avg before (1, 5, 15 min) | in-process ms "
+            + "| process ms | first result ms | CPU ms in run | JVM start to run ms | server peak "
+            + "| server requests | connections | result |\n");
     md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (Run r : runs) {
-      md.append(String.format(Locale.ROOT,
-          "| %s | %s | %s | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %d | %d | %d | %s |%n",
-          r.round() == 0 ? "warm-up" : Integer.toString(r.round()), r.workload().id(),
-          r.client().id(), r.load(), r.runMs(), r.processMs(), r.ms("firstMs"), r.ms("runCpuMs"),
-          r.ms("startupMs"), r.serverPeak(), r.serverRequests(), r.connections(),
-          r.valid() ? "ok" : "INVALID: " + escape(r.invalid())));
+      md.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %s | %s | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %d | %d | %d | %s |%n",
+              r.round() == 0 ? "warm-up" : Integer.toString(r.round()),
+              r.workload().id(),
+              r.client().id(),
+              r.load(),
+              r.runMs(),
+              r.processMs(),
+              r.ms("firstMs"),
+              r.ms("runCpuMs"),
+              r.ms("startupMs"),
+              r.serverPeak(),
+              r.serverRequests(),
+              r.connections(),
+              r.valid() ? "ok" : "INVALID: " + escape(r.invalid())));
     }
     md.append("\n</details>\n");
     return md.toString();
@@ -427,24 +500,51 @@ public final class Bench {
 
   private void targets(StringBuilder md, Workload w) {
     if (w == Workload.SKEWED) {
-      md.append(ratioLine(w, "ordered ÷ unordered wall time", Client.ORDERED, Client.UNORDERED,
-          false, "≤ 1.10", r -> r <= 1.10));
-      md.append(ratioLine(w, "naive `flatMapSequential` ÷ ordered wall time", Client.NAIVE_SEQ,
-          Client.ORDERED, false, "≥ 5", r -> r >= 5));
+      md.append(
+          ratioLine(
+              w,
+              "ordered ÷ unordered wall time",
+              Client.ORDERED,
+              Client.UNORDERED,
+              false,
+              "≤ 1.10",
+              r -> r <= 1.10));
+      md.append(
+          ratioLine(
+              w,
+              "naive `flatMapSequential` ÷ ordered wall time",
+              Client.NAIVE_SEQ,
+              Client.ORDERED,
+              false,
+              "≥ 5",
+              r -> r >= 5));
     } else {
-      md.append(ratioLine(w, "ordered ÷ unordered requests/s", Client.ORDERED, Client.UNORDERED,
-          true, "within 5 % (0.95–1.05)", r -> r >= 0.95 && r <= 1.05));
+      md.append(
+          ratioLine(
+              w,
+              "ordered ÷ unordered requests/s",
+              Client.ORDERED,
+              Client.UNORDERED,
+              true,
+              "within 5 % (0.95–1.05)",
+              r -> r >= 0.95 && r <= 1.05));
     }
     // CPU per run is much less sensitive to other load on the machine than wall time.
     Stat cpuOrdered = stat(w, Client.ORDERED, r -> r.ms("runCpuMs"));
     Stat cpuUnordered = stat(w, Client.UNORDERED, r -> r.ms("runCpuMs"));
     Stat cpuNaive = stat(w, Client.NAIVE_FLATMAP, r -> r.ms("runCpuMs"));
     if (cpuOrdered != null && cpuUnordered != null) {
-      md.append(String.format(Locale.ROOT, "- CPU during the run, ordered ÷ unordered: %.2f",
-          cpuOrdered.median() / cpuUnordered.median()));
+      md.append(
+          String.format(
+              Locale.ROOT,
+              "- CPU during the run, ordered ÷ unordered: %.2f",
+              cpuOrdered.median() / cpuUnordered.median()));
       if (cpuNaive != null) {
-        md.append(String.format(Locale.ROOT, "; fetchflux unordered ÷ naive `flatMap`: %.2f",
-            cpuUnordered.median() / cpuNaive.median()));
+        md.append(
+            String.format(
+                Locale.ROOT,
+                "; fetchflux unordered ÷ naive `flatMap`: %.2f",
+                cpuUnordered.median() / cpuNaive.median()));
       }
       md.append(" (not a target; a steadier view of cost on a busy machine)\n");
     }
@@ -458,23 +558,41 @@ public final class Bench {
    *
    * @param rate compare rates (count / time) instead of times
    */
-  private String ratioLine(Workload w, String what, Client a, Client b, boolean rate,
-      String target, java.util.function.DoublePredicate ok) {
+  private String ratioLine(
+      Workload w,
+      String what,
+      Client a,
+      Client b,
+      boolean rate,
+      String target,
+      java.util.function.DoublePredicate ok) {
     Stat ra = stat(w, a, Run::runMs);
     Stat rb = stat(w, b, Run::runMs);
     if (ra == null || rb == null) {
-      return "- " + what + ": not measured (a client was skipped or INVALID); target " + target
+      return "- "
+          + what
+          + ": not measured (a client was skipped or INVALID); target "
+          + target
           + "\n";
     }
     double r = rate ? rb.median() / ra.median() : ra.median() / rb.median();
-    StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
-        "- %s, in-process medians: **%.2f** (target %s): %s", what, r, target,
-        ok.test(r) ? "met" : "**missed**"));
+    StringBuilder line =
+        new StringBuilder(
+            String.format(
+                Locale.ROOT,
+                "- %s, in-process medians: **%.2f** (target %s): %s",
+                what,
+                r,
+                target,
+                ok.test(r) ? "met" : "**missed**"));
     Stat pa = stat(w, a, Run::processMs);
     Stat pb = stat(w, b, Run::processMs);
     if (pa != null && pb != null) {
-      line.append(String.format(Locale.ROOT, "; whole-process medians: %.2f",
-          rate ? pb.median() / pa.median() : pa.median() / pb.median()));
+      line.append(
+          String.format(
+              Locale.ROOT,
+              "; whole-process medians: %.2f",
+              rate ? pb.median() / pa.median() : pa.median() / pb.median()));
     }
     List<Double> paired = new ArrayList<>();
     for (Run x : runs) {
@@ -489,8 +607,13 @@ public final class Bench {
     }
     Stat p = Stat.of(paired);
     if (p != null) {
-      line.append(String.format(Locale.ROOT,
-          "; per-round ratios: median %.2f (%.2f–%.2f)", p.median(), p.min(), p.max()));
+      line.append(
+          String.format(
+              Locale.ROOT,
+              "; per-round ratios: median %.2f (%.2f–%.2f)",
+              p.median(),
+              p.min(),
+              p.max()));
     }
     return line.append("\n").toString();
   }
@@ -511,8 +634,8 @@ public final class Bench {
   }
 
   private static String fmtSeconds(Stat s) {
-    return String.format(Locale.ROOT, "%.2f (%.2f–%.2f)", s.median() / 1000, s.min() / 1000,
-        s.max() / 1000);
+    return String.format(
+        Locale.ROOT, "%.2f (%.2f–%.2f)", s.median() / 1000, s.min() / 1000, s.max() / 1000);
   }
 
   private static String fmt0(Stat s) {
@@ -541,8 +664,10 @@ public final class Bench {
       Process p = new ProcessBuilder(java.toString(), "-version").redirectErrorStream(true).start();
       String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       p.waitFor();
-      return "`" + String.join("` / `", Arrays.stream(text.strip().split("\n"))
-          .map(String::strip).toList()) + "`";
+      return "`"
+          + String.join(
+              "` / `", Arrays.stream(text.strip().split("\n")).map(String::strip).toList())
+          + "`";
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {

@@ -37,32 +37,40 @@ public final class BenchServer {
   public static void main(String[] args) throws IOException {
     int threads = args.length > 0 ? Integer.parseInt(args[0]) : 1;
     try (TestServer server = TestServer.builder().threads(threads).start()) {
-      server.handler(request -> {
-        String path = request.path();
-        if (path.startsWith("/kib/")) {
-          try {
-            return Reply.ok(Workload.kib(Integer.parseInt(path.substring("/kib/".length()))));
-          } catch (NumberFormatException e) {
+      server.handler(
+          request -> {
+            String path = request.path();
+            if (path.startsWith("/kib/")) {
+              try {
+                return Reply.ok(Workload.kib(Integer.parseInt(path.substring("/kib/".length()))));
+              } catch (NumberFormatException e) {
+                return null;
+              }
+            }
+            if (path.startsWith("/line/")) {
+              return line(path);
+            }
+            if (path.equals("/_reset")) {
+              server.resetCounters();
+              return Reply.ok("ok\n");
+            }
+            if (path.equals("/_stats")) {
+              // The /_stats request itself is already recorded but not yet counted in flight.
+              return Reply.ok(
+                  "peak="
+                      + server.peakInFlight()
+                      + " requests="
+                      + (server.requests().size() - 1)
+                      + " abandoned="
+                      + server.abandoned()
+                      + " connections="
+                      + server.connectionsOpened()
+                      + " first="
+                      + firstArrival(server)
+                      + "\n");
+            }
             return null;
-          }
-        }
-        if (path.startsWith("/line/")) {
-          return line(path);
-        }
-        if (path.equals("/_reset")) {
-          server.resetCounters();
-          return Reply.ok("ok\n");
-        }
-        if (path.equals("/_stats")) {
-          // The /_stats request itself is already recorded but not yet counted in flight.
-          return Reply.ok("peak=" + server.peakInFlight()
-              + " requests=" + (server.requests().size() - 1)
-              + " abandoned=" + server.abandoned()
-              + " connections=" + server.connectionsOpened()
-              + " first=" + firstArrival(server) + "\n");
-        }
-        return null;
-      });
+          });
       System.out.println("PORT " + server.port());
       System.out.flush();
       InputStream in = System.in;

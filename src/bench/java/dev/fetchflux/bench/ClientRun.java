@@ -67,6 +67,7 @@ public final class ClientRun {
 
   private static final int STATUS_NOT_OBSERVED = -1;
   private static final Duration RUN_LIMIT = Duration.ofMinutes(3);
+
   /** Same event-loop count for both libraries, so neither gets more threads than the other. */
   private static final int LOOP_THREADS = Math.max(1, Runtime.getRuntime().availableProcessors());
 
@@ -86,7 +87,11 @@ public final class ClientRun {
       for (int w = 0; w < warmups; w++) {
         String problem = check(client, workload, runner.run(urls, new long[1]));
         if (problem != null) {
-          report(client, workload, false, "warm-up " + (w + 1) + ": " + problem,
+          report(
+              client,
+              workload,
+              false,
+              "warm-up " + (w + 1) + ": " + problem,
               new double[] {0, 0, setupMs, 0, 0, 0});
           return;
         }
@@ -99,9 +104,19 @@ public final class ClientRun {
       long end = System.nanoTime();
       long cpuEnd = cpuNanos();
       String problem = check(client, workload, got);
-      report(client, workload, problem == null, problem, new double[] {
-          millis(end - start), firstAt[0] == 0 ? 0 : millis(firstAt[0] - start), setupMs,
-          startupMs, millis(cpuEnd - cpuStart), millis(cpuStart)});
+      report(
+          client,
+          workload,
+          problem == null,
+          problem,
+          new double[] {
+            millis(end - start),
+            firstAt[0] == 0 ? 0 : millis(firstAt[0] - start),
+            setupMs,
+            startupMs,
+            millis(cpuEnd - cpuStart),
+            millis(cpuStart)
+          });
     } catch (RuntimeException e) {
       report(client, workload, false, e.toString(), new double[] {0, 0, setupMs, 0, 0, 0});
     } finally {
@@ -116,8 +131,8 @@ public final class ClientRun {
 
   /** CPU time of this whole process (all threads: event loops, JIT, GC). */
   private static long cpuNanos() {
-    return ((com.sun.management.OperatingSystemMXBean)
-        ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
   }
 
   /**
@@ -125,15 +140,26 @@ public final class ClientRun {
    * at subscription, process CPU time during the run, process CPU time before it (start-up), all in
    * milliseconds.
    */
-  private static void report(Client client, Workload workload, boolean valid,
-      @Nullable String reason, double[] ms) {
-    StringBuilder line = new StringBuilder("RESULT")
-        .append(" client=").append(client.id())
-        .append(" workload=").append(workload.id())
-        .append(" valid=").append(valid)
-        .append(String.format(Locale.ROOT,
-            " runMs=%.1f firstMs=%.1f setupMs=%.1f startupMs=%.1f runCpuMs=%.1f startupCpuMs=%.1f",
-            ms[0], ms[1], ms[2], ms[3], ms[4], ms[5]));
+  private static void report(
+      Client client, Workload workload, boolean valid, @Nullable String reason, double[] ms) {
+    StringBuilder line =
+        new StringBuilder("RESULT")
+            .append(" client=")
+            .append(client.id())
+            .append(" workload=")
+            .append(workload.id())
+            .append(" valid=")
+            .append(valid)
+            .append(
+                String.format(
+                    Locale.ROOT,
+                    " runMs=%.1f firstMs=%.1f setupMs=%.1f startupMs=%.1f runCpuMs=%.1f startupCpuMs=%.1f",
+                    ms[0],
+                    ms[1],
+                    ms[2],
+                    ms[3],
+                    ms[4],
+                    ms[5]));
     if (reason != null) {
       // Last field: the driver takes the rest of the line as the reason.
       line.append(" reason=").append(reason.replace('\n', ' '));
@@ -206,19 +232,21 @@ public final class ClientRun {
     public List<Got> run(List<String> urls, long[] firstAt) {
       List<Got> got = new ArrayList<>(urls.size());
       Flux<FetchResult> results =
-          ordered ? fetcher.fetch(Flux.fromIterable(urls)) : fetcher.fetchUnordered(
-              Flux.fromIterable(urls));
+          ordered
+              ? fetcher.fetch(Flux.fromIterable(urls))
+              : fetcher.fetchUnordered(Flux.fromIterable(urls));
       results
-          .doOnNext(r -> {
-            if (firstAt[0] == 0) {
-              firstAt[0] = System.nanoTime();
-            }
-            if (r instanceof FetchResult.Success ok) {
-              got.add(new Got(ok.index(), ok.status(), ok.body().toByteArray()));
-            } else if (r instanceof FetchResult.Failure failed) {
-              throw new IllegalStateException(failed.error().getMessage(), failed.error());
-            }
-          })
+          .doOnNext(
+              r -> {
+                if (firstAt[0] == 0) {
+                  firstAt[0] = System.nanoTime();
+                }
+                if (r instanceof FetchResult.Success ok) {
+                  got.add(new Got(ok.index(), ok.status(), ok.body().toByteArray()));
+                } else if (r instanceof FetchResult.Failure failed) {
+                  throw new IllegalStateException(failed.error().getMessage(), failed.error());
+                }
+              })
           .then()
           .block(RUN_LIMIT);
       return got;
@@ -246,10 +274,11 @@ public final class ClientRun {
     NaiveRunner(boolean sequential, int concurrency) {
       this.sequential = sequential;
       this.concurrency = concurrency;
-      this.provider = ConnectionProvider.builder("naive")
-          .maxConnections(concurrency)
-          .pendingAcquireMaxCount(-1)
-          .build();
+      this.provider =
+          ConnectionProvider.builder("naive")
+              .maxConnections(concurrency)
+              .pendingAcquireMaxCount(-1)
+              .build();
       this.loops = LoopResources.create("naive", LOOP_THREADS, true);
       this.client = HttpClient.create(provider).runOn(loops);
     }
@@ -259,20 +288,28 @@ public final class ClientRun {
       List<Got> got = new ArrayList<>(urls.size());
       Flux<Integer> indices = Flux.range(0, urls.size());
       // Exactly the shape users write; the status is not observed (the body check catches a 404).
-      Function<Integer, Mono<Got>> get = i ->
-          client.get().uri(urls.get(i)).responseContent().aggregate().asByteArray()
-              .defaultIfEmpty(new byte[0])
-              .map(bytes -> new Got(i, STATUS_NOT_OBSERVED, bytes));
-      Flux<Got> results = sequential
-          ? indices.flatMapSequential(get, concurrency)
-          : indices.flatMap(get, concurrency);
+      Function<Integer, Mono<Got>> get =
+          i ->
+              client
+                  .get()
+                  .uri(urls.get(i))
+                  .responseContent()
+                  .aggregate()
+                  .asByteArray()
+                  .defaultIfEmpty(new byte[0])
+                  .map(bytes -> new Got(i, STATUS_NOT_OBSERVED, bytes));
+      Flux<Got> results =
+          sequential
+              ? indices.flatMapSequential(get, concurrency)
+              : indices.flatMap(get, concurrency);
       results
-          .doOnNext(g -> {
-            if (firstAt[0] == 0) {
-              firstAt[0] = System.nanoTime();
-            }
-            got.add(g);
-          })
+          .doOnNext(
+              g -> {
+                if (firstAt[0] == 0) {
+                  firstAt[0] = System.nanoTime();
+                }
+                got.add(g);
+              })
           .then()
           .block(RUN_LIMIT);
       return got;
@@ -280,7 +317,8 @@ public final class ClientRun {
 
     @Override
     public void close() {
-      provider.disposeLater()
+      provider
+          .disposeLater()
           .then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)))
           .block(Duration.ofSeconds(10));
     }

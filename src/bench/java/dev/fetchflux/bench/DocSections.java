@@ -25,8 +25,12 @@ final class DocSections {
     if (b >= 0 && e > b) {
       updated = text.substring(0, b) + section + text.substring(e + end.length());
     } else {
-      updated = (text.isEmpty() || text.endsWith("\n\n") ? text
-          : text.endsWith("\n") ? text + "\n" : text + "\n\n") + section + "\n";
+      updated =
+          (text.isEmpty() || text.endsWith("\n\n")
+                  ? text
+                  : text.endsWith("\n") ? text + "\n" : text + "\n\n")
+              + section
+              + "\n";
     }
     Files.writeString(doc, updated, StandardCharsets.UTF_8);
   }

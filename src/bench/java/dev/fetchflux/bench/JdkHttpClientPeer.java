@@ -49,8 +49,10 @@ public final class JdkHttpClientPeer {
         out.write(window.removeFirst().join().body());
       }
       HttpClient client = url.startsWith("https:") ? https : http;
-      window.addLast(client.sendAsync(HttpRequest.newBuilder(URI.create(url)).build(),
-          HttpResponse.BodyHandlers.ofByteArray()));
+      window.addLast(
+          client.sendAsync(
+              HttpRequest.newBuilder(URI.create(url)).build(),
+              HttpResponse.BodyHandlers.ofByteArray()));
     }
     while (!window.isEmpty()) {
       out.write(window.removeFirst().join().body());

@@ -46,32 +46,53 @@ public final class JmhReport {
       stages.add(stage);
       JsonNode primary = r.path("primaryMetric");
       JsonNode alloc = r.path("secondaryMetrics").path("gc.alloc.rate.norm");
-      String cell = String.format(Locale.ROOT, "%.1f ± %.1f | %s",
-          primary.path("score").asDouble(), primary.path("scoreError").asDouble(),
-          alloc.isMissingNode() ? "—" : String.format(Locale.ROOT, "%.0f",
-              alloc.path("score").asDouble()));
+      String cell =
+          String.format(
+              Locale.ROOT,
+              "%.1f ± %.1f | %s",
+              primary.path("score").asDouble(),
+              primary.path("scoreError").asDouble(),
+              alloc.isMissingNode()
+                  ? "—"
+                  : String.format(Locale.ROOT, "%.0f", alloc.path("score").asDouble()));
       rows.computeIfAbsent(key, k -> new LinkedHashMap<>()).put(stage, cell);
     }
     List<String> order = new ArrayList<>(STAGES);
     order.retainAll(stages);
 
     StringBuilder md = new StringBuilder();
-    md.append("### JMH run of ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS))
+    md.append("### JMH run of ")
+        .append(Instant.now().truncatedTo(ChronoUnit.SECONDS))
         .append("\n\n");
-    md.append("- Command: `").append(args.length > 2 ? args[2] : "bash src/bench/jmh.sh")
-        .append("`").append(args.length > 3 ? " at commit `" + args[3] + "`" : "").append("\n");
-    md.append("- Machine: `nproc` = ").append(Runtime.getRuntime().availableProcessors())
-        .append("; load average (1, 5, 15 min) at the end: ").append(loadAverage())
-        .append("; JMH ").append(first.path("jmhVersion").asText()).append(", JDK ")
-        .append(first.path("jdkVersion").asText()).append(" (")
-        .append(first.path("vmName").asText()).append(")\n");
-    md.append("- ").append(first.path("forks").asInt()).append(" fork, ")
-        .append(first.path("warmupIterations").asInt()).append(" × ")
-        .append(first.path("warmupTime").asText()).append(" warm-up, ")
-        .append(first.path("measurementIterations").asInt()).append(" × ")
+    md.append("- Command: `")
+        .append(args.length > 2 ? args[2] : "bash src/bench/jmh.sh")
+        .append("`")
+        .append(args.length > 3 ? " at commit `" + args[3] + "`" : "")
+        .append("\n");
+    md.append("- Machine: `nproc` = ")
+        .append(Runtime.getRuntime().availableProcessors())
+        .append("; load average (1, 5, 15 min) at the end: ")
+        .append(loadAverage())
+        .append("; JMH ")
+        .append(first.path("jmhVersion").asText())
+        .append(", JDK ")
+        .append(first.path("jdkVersion").asText())
+        .append(" (")
+        .append(first.path("vmName").asText())
+        .append(")\n");
+    md.append("- ")
+        .append(first.path("forks").asInt())
+        .append(" fork, ")
+        .append(first.path("warmupIterations").asInt())
+        .append(" × ")
+        .append(first.path("warmupTime").asText())
+        .append(" warm-up, ")
+        .append(first.path("measurementIterations").asInt())
+        .append(" × ")
         .append(first.path("measurementTime").asText())
-        .append(" measurement; score ± 99.9 % error. Elements/µs = million elements per second "
-            + "through the stage, single-threaded; B/elem = `gc.alloc.rate.norm`.\n\n");
+        .append(
+            " measurement; score ± 99.9 % error. Elements/µs = million elements per second "
+                + "through the stage, single-threaded; B/elem = `gc.alloc.rate.norm`.\n\n");
     md.append("| pattern | W |");
     StringBuilder rule = new StringBuilder("|---|---|");
     for (String s : order) {

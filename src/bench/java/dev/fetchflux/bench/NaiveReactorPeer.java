@@ -48,9 +48,10 @@ public final class NaiveReactorPeer {
     HttpClient http = client;
     Function<String, Publisher<byte[]>> get =
         u -> http.get().uri(u).responseContent().aggregate().asByteArray();
-    Flux<byte[]> bodies = sequential
-        ? Flux.fromIterable(urls).flatMapSequential(get, c)
-        : Flux.fromIterable(urls).flatMap(get, c);
+    Flux<byte[]> bodies =
+        sequential
+            ? Flux.fromIterable(urls).flatMapSequential(get, c)
+            : Flux.fromIterable(urls).flatMap(get, c);
     bodies.doOnNext(b -> write(out, b)).blockLast();
     out.flush();
     provider.dispose();

@@ -51,24 +51,29 @@ import reactor.core.publisher.Mono;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 4, time = 1)
 @Measurement(iterations = 4, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Xms512m", "-Xmx512m"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xms512m", "-Xmx512m"})
 public class OrderedAdmissionBench {
 
   /** Elements per benchmark invocation. */
   static final int ELEMENTS = 1 << 14;
+
   /** In-flight limit of the fetchflux stage, as for a real fetch. */
   static final int IN_FLIGHT = 64;
 
   private static final Object VALUE = new Object();
   private static final Mono<Object> COMPLETED = Mono.just(VALUE);
-  /** A plain (not fuseable) subscription that ignores requests and cancels. */
-  private static final Subscription NOOP = new Subscription() {
-    @Override
-    public void request(long n) {}
 
-    @Override
-    public void cancel() {}
-  };
+  /** A plain (not fuseable) subscription that ignores requests and cancels. */
+  private static final Subscription NOOP =
+      new Subscription() {
+        @Override
+        public void request(long n) {}
+
+        @Override
+        public void cancel() {}
+      };
 
   @Param({"64", "512", "4096"})
   public int window;
@@ -81,20 +86,23 @@ public class OrderedAdmissionBench {
 
   /** The same element N times: no boxing or other allocation per element in the source. */
   private final List<Object> inputs = Collections.nCopies(ELEMENTS, VALUE);
+
   /** Subscribers of the pending inners, oldest (the head) first. */
   private final ArrayDeque<CoreSubscriber<? super Object>> pending = new ArrayDeque<>();
+
   private Mono<Object> deferred = COMPLETED;
 
   @Setup
   public void setUp() {
     // One shared Mono that parks its subscriber until the driver completes it.
-    deferred = new Mono<Object>() {
-      @Override
-      public void subscribe(CoreSubscriber<? super Object> actual) {
-        actual.onSubscribe(NOOP);
-        pending.addLast(actual);
-      }
-    };
+    deferred =
+        new Mono<Object>() {
+          @Override
+          public void subscribe(CoreSubscriber<? super Object> actual) {
+            actual.onSubscribe(NOOP);
+            pending.addLast(actual);
+          }
+        };
   }
 
   @Benchmark
@@ -107,9 +115,15 @@ public class OrderedAdmissionBench {
     switch (stage) {
       case "ordered":
       case "unordered":
-        merged = OrderedAdmission.create(source, (index, input) -> inner,
-            Math.min(IN_FLIGHT, window), window, Long.MAX_VALUE, value -> 0L,
-            stage.equals("ordered"));
+        merged =
+            OrderedAdmission.create(
+                source,
+                (index, input) -> inner,
+                Math.min(IN_FLIGHT, window),
+                window,
+                Long.MAX_VALUE,
+                value -> 0L,
+                stage.equals("ordered"));
         break;
       case "flatMapSequential":
         merged = source.flatMapSequential(input -> inner, window, 1);

@@ -64,8 +64,8 @@ final class OutputCheck {
     // Either a stopped run, or a mismatch whose first wrong result we want to name.
     Verdict v = cut(out, s, n, true, stopped);
     if (v.valid() && !stopped) {
-      return new Verdict("sha256 of the output differs from the expected bytes", v.results(),
-          v.bytes());
+      return new Verdict(
+          "sha256 of the output differs from the expected bytes", v.results(), v.bytes());
     }
     return v;
   }
@@ -142,21 +142,37 @@ final class OutputCheck {
             break;
           }
           if (h == MAX_HEADER) {
-            return new Verdict("result " + k + " (byte " + offset + ") does not start like a body: "
-                + ascii(head, h), k, offset);
+            return new Verdict(
+                "result "
+                    + k
+                    + " (byte "
+                    + offset
+                    + ") does not start like a body: "
+                    + ascii(head, h),
+                k,
+                offset);
           }
         }
         if (c < 0) {
           if (h == 0 || stopped) {
             break;
           }
-          return new Verdict("output ends inside result " + k + " (byte " + offset + ")", k,
-              offset + h);
+          return new Verdict(
+              "output ends inside result " + k + " (byte " + offset + ")", k, offset + h);
         }
         int index = index(head, h);
         if (index < 0 || index >= n) {
-          return new Verdict("result " + k + " (byte " + offset + ") is not one of the " + n
-              + " bodies: " + ascii(head, h), k, offset);
+          return new Verdict(
+              "result "
+                  + k
+                  + " (byte "
+                  + offset
+                  + ") is not one of the "
+                  + n
+                  + " bodies: "
+                  + ascii(head, h),
+              k,
+              offset);
         }
         if (ordered && index != k) {
           return new Verdict("out of order: result " + k + " is URL " + index, k, offset);
@@ -182,8 +198,8 @@ final class OutputCheck {
           if (stopped) {
             break;
           }
-          return new Verdict("output ends inside result " + k + " (URL " + index + ")", k,
-              offset + length - left);
+          return new Verdict(
+              "output ends inside result " + k + " (URL " + index + ")", k, offset + length - left);
         }
         if (!Arrays.equals(md.digest(), s.digest(index))) {
           return new Verdict("result " + k + " (URL " + index + "): wrong body", k, offset);
@@ -222,8 +238,10 @@ final class OutputCheck {
     StringBuilder sb = new StringBuilder("\"");
     for (int i = 0; i < n; i++) {
       int c = b[i] & 0xff;
-      sb.append(c >= 0x20 && c < 0x7f ? String.valueOf((char) c)
-          : String.format(Locale.ROOT, "\\x%02x", c));
+      sb.append(
+          c >= 0x20 && c < 0x7f
+              ? String.valueOf((char) c)
+              : String.format(Locale.ROOT, "\\x%02x", c));
     }
     return sb.append('"').toString().replace("|", "\\|");
   }

@@ -118,8 +118,10 @@ enum PeerScenario {
 
   /** Number of static files of 1 KiB (S1, S6). */
   static final int KIB_FILES = 10_000;
+
   /** Number of static files of 20 MiB (S4). */
   static final int BIG_FILES = 50;
+
   static final int KIB = 1024;
   static final int BIG = 20 << 20;
 
@@ -252,8 +254,8 @@ enum PeerScenario {
       Path f = bigDir.resolve(Integer.toString(i));
       if (!Files.exists(f) || Files.size(f) != BIG) {
         Path tmp = bigDir.resolve(i + ".tmp");
-        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp),
-            1 << 16)) {
+        try (OutputStream out =
+            new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
           writeBig(i, out);
         }
         Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);

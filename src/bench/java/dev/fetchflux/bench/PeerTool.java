@@ -11,21 +11,31 @@ import java.util.Set;
  */
 enum PeerTool {
   FETCHFLUX("fetchflux", "fetchflux", "fetchflux", Output.ORDERED, ""),
-  FETCHFLUX_UNORDERED("fetchflux-unordered", "fetchflux `--unordered`", "fetchflux --unordered",
-      Output.UNORDERED, ""),
-  CURL_Z("curl-z", "`curl -Z`, to stdout", "curl -Z (stdout)", Output.UNORDERED, "curl"),
-  CURL_Z_FILES("curl-z-files", "`curl -Z`, a file per URL", "curl -Z (file per URL)",
-      Output.FILES, "curl"),
-  PARALLEL("parallel", "`parallel -k` + curl", "parallel -k + curl", Output.ORDERED,
-      "parallel"),
-  AIOHTTP("aiohttp", "aiohttp `gather` (ordered)", "aiohttp gather", Output.ORDERED,
-      "python3-aiohttp"),
-  AIOHTTP_UNORDERED("aiohttp-unordered", "aiohttp `as_completed`", "aiohttp as_completed",
-      Output.UNORDERED, "python3-aiohttp"),
-  REACTOR_SEQ("reactor-seq", "Reactor `flatMapSequential`", "Reactor flatMapSequential",
-      Output.ORDERED, ""),
-  REACTOR_FLATMAP("reactor-flatmap", "Reactor `flatMap`", "Reactor flatMap", Output.UNORDERED,
+  FETCHFLUX_UNORDERED(
+      "fetchflux-unordered",
+      "fetchflux `--unordered`",
+      "fetchflux --unordered",
+      Output.UNORDERED,
       ""),
+  CURL_Z("curl-z", "`curl -Z`, to stdout", "curl -Z (stdout)", Output.UNORDERED, "curl"),
+  CURL_Z_FILES(
+      "curl-z-files", "`curl -Z`, a file per URL", "curl -Z (file per URL)", Output.FILES, "curl"),
+  PARALLEL("parallel", "`parallel -k` + curl", "parallel -k + curl", Output.ORDERED, "parallel"),
+  AIOHTTP(
+      "aiohttp", "aiohttp `gather` (ordered)", "aiohttp gather", Output.ORDERED, "python3-aiohttp"),
+  AIOHTTP_UNORDERED(
+      "aiohttp-unordered",
+      "aiohttp `as_completed`",
+      "aiohttp as_completed",
+      Output.UNORDERED,
+      "python3-aiohttp"),
+  REACTOR_SEQ(
+      "reactor-seq",
+      "Reactor `flatMapSequential`",
+      "Reactor flatMapSequential",
+      Output.ORDERED,
+      ""),
+  REACTOR_FLATMAP("reactor-flatmap", "Reactor `flatMap`", "Reactor flatMap", Output.UNORDERED, ""),
   JDK("jdk", "JDK `HttpClient`, window of C", "JDK HttpClient window", Output.ORDERED, ""),
   CURL_LOOP("curl-loop", "sequential curl loop", "sequential curl loop", Output.ORDERED, "curl");
 
@@ -43,13 +53,21 @@ enum PeerTool {
   }
 
   /** Where a run's inputs and the machine's tools are. */
-  record Env(Path root, String python, String java, List<String> peerJvm, String classpath,
-      Path cert, Path trustStore) {
+  record Env(
+      Path root,
+      String python,
+      String java,
+      List<String> peerJvm,
+      String classpath,
+      Path cert,
+      Path trustStore) {
 
     /** JVM system properties that make the JDK trust the benchmark's certificate. */
     List<String> trust() {
-      return List.of("-Djavax.net.ssl.trustStore=" + trustStore,
-          "-Djavax.net.ssl.trustStorePassword=changeit", "-Djavax.net.ssl.trustStoreType=PKCS12");
+      return List.of(
+          "-Djavax.net.ssl.trustStore=" + trustStore,
+          "-Djavax.net.ssl.trustStorePassword=changeit",
+          "-Djavax.net.ssl.trustStoreType=PKCS12");
     }
   }
 
@@ -57,6 +75,7 @@ enum PeerTool {
   final String label;
   final String plain;
   final Output output;
+
   /** The Debian package the tool needs besides a JDK, or empty. */
   final String needs;
 
@@ -130,8 +149,12 @@ enum PeerTool {
         cmd.add("{}");
       }
       case AIOHTTP, AIOHTTP_UNORDERED -> {
-        cmd.addAll(List.of(env.python(),
-            env.root().resolve("src/bench/peers/aiohttp_fetch.py").toString(), "-c", c));
+        cmd.addAll(
+            List.of(
+                env.python(),
+                env.root().resolve("src/bench/peers/aiohttp_fetch.py").toString(),
+                "-c",
+                c));
         if (this == AIOHTTP_UNORDERED) {
           cmd.add("--unordered");
         }
@@ -143,8 +166,14 @@ enum PeerTool {
         cmd.add(env.java());
         cmd.addAll(env.peerJvm());
         cmd.addAll(env.trust());
-        cmd.addAll(List.of("-cp", env.classpath(), NaiveReactorPeer.class.getName(),
-            this == REACTOR_SEQ ? "--sequential" : "--flatmap", "-c", c));
+        cmd.addAll(
+            List.of(
+                "-cp",
+                env.classpath(),
+                NaiveReactorPeer.class.getName(),
+                this == REACTOR_SEQ ? "--sequential" : "--flatmap",
+                "-c",
+                c));
         if (tls) {
           cmd.add("--http2");
         }
@@ -156,8 +185,9 @@ enum PeerTool {
         cmd.addAll(List.of("-cp", env.classpath(), JdkHttpClientPeer.class.getName(), "-c", c));
       }
       case CURL_LOOP -> {
-        cmd.addAll(List.of("bash", "-c", "while read -r url; do curl -sS \"$@\" \"$url\"; done",
-            "curl-loop"));
+        cmd.addAll(
+            List.of(
+                "bash", "-c", "while read -r url; do curl -sS \"$@\" \"$url\"; done", "curl-loop"));
         if (tls) {
           cmd.addAll(List.of("--cacert", env.cert().toString()));
         }

@@ -52,13 +52,27 @@ public final class Peers {
 
   /** JVM flags of the Java peers: the launcher's start-up flags; heap left to the JVM. */
   static final List<String> PEER_JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+
   private static final Duration RUN_LIMIT = Duration.ofMinutes(3);
   private static final double MB = 1024.0;
 
   /** One measured process. */
-  record Run(int round, PeerScenario scenario, PeerTool tool, int urls, int total, String load,
-      double wallMs, double rssKb, double cpuS, @Nullable String problem, long results,
-      boolean stopped, double firstRequestMs, int serverPeak, List<Sample> samples) {
+  record Run(
+      int round,
+      PeerScenario scenario,
+      PeerTool tool,
+      int urls,
+      int total,
+      String load,
+      double wallMs,
+      double rssKb,
+      double cpuS,
+      @Nullable String problem,
+      long results,
+      boolean stopped,
+      double firstRequestMs,
+      int serverPeak,
+      List<Sample> samples) {
 
     boolean valid() {
       return problem == null;
@@ -94,10 +108,15 @@ public final class Peers {
     this.options = options;
     this.quick = options.containsKey("quick");
     this.work = Paths.get(option("work", "target/peers")).toAbsolutePath();
-    this.env = new PeerTool.Env(root, option("python", "/usr/bin/python3"),
-        Paths.get(System.getProperty("java.home"), "bin", "java").toString(), PEER_JVM,
-        System.getProperty("java.class.path"), Paths.get(option("cert", "")).toAbsolutePath(),
-        Paths.get(option("truststore", "")).toAbsolutePath());
+    this.env =
+        new PeerTool.Env(
+            root,
+            option("python", "/usr/bin/python3"),
+            Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+            PEER_JVM,
+            System.getProperty("java.class.path"),
+            Paths.get(option("cert", "")).toAbsolutePath(),
+            Paths.get(option("truststore", "")).toAbsolutePath());
     for (String m : option("missing", "").split(";")) {
       if (m.contains("=")) {
         missing.put(m.substring(0, m.indexOf('=')), m.substring(m.indexOf('=') + 1));
@@ -181,8 +200,9 @@ public final class Peers {
       }
     }
     List<PeerTool> tools = new ArrayList<>();
-    for (String id : option("tools", String.join(",",
-        Stream.of(PeerTool.values()).map(t -> t.id).toList())).split(",")) {
+    for (String id :
+        option("tools", String.join(",", Stream.of(PeerTool.values()).map(t -> t.id).toList()))
+            .split(",")) {
       if (!id.isBlank()) {
         PeerTool t = PeerTool.of(id.strip());
         if (!t.needs.isEmpty() && missing.containsKey(t.needs)) {
@@ -230,22 +250,27 @@ public final class Peers {
     }
     String loadAfter = loadAverage();
     Duration took = Duration.between(started, Instant.now());
-    PeersReport report = new PeersReport(this, scenarios, tools, started, took, loadBefore,
-        loadAfter);
+    PeersReport report =
+        new PeersReport(this, scenarios, tools, started, took, loadBefore, loadAfter);
     String doc = option("doc", "docs/benchmarks-method.md");
     // Printing instead of writing the doc leaves the doc's chart alone too.
-    String chart = option("chart", doc.equals("-") ? work.resolve("chart/peers.svg").toString()
-        : "docs/benchmarks-peers.svg");
+    String chart =
+        option(
+            "chart",
+            doc.equals("-")
+                ? work.resolve("chart/peers.svg").toString()
+                : "docs/benchmarks-peers.svg");
     boolean drew = report.chart(work.resolve("chart"), Paths.get(chart), option("gnuplot", ""));
     if (doc.equals("-")) {
       System.out.println(report.summary(drew ? chart : null));
       System.out.println(report.details());
     } else {
-      DocSections.replace(Paths.get(doc), "peers-summary",
+      DocSections.replace(
+          Paths.get(doc),
+          "peers-summary",
           report.summary(drew ? relative(Paths.get(doc), Paths.get(chart)) : null));
       DocSections.replace(Paths.get(doc), "peers", report.details());
-      log("wrote " + doc + (drew ? " and " + chart : " (no chart: "
-          + report.chartProblem() + ")"));
+      log("wrote " + doc + (drew ? " and " + chart : " (no chart: " + report.chartProblem() + ")"));
     }
   }
 
@@ -270,8 +295,10 @@ public final class Peers {
     // S5 has no file-per-URL tool: no million-line config for one.
     try (BufferedWriter urls = Files.newBufferedWriter(dir.resolve("urls.txt"));
         BufferedWriter cfg = Files.newBufferedWriter(dir.resolve("curl.cfg"));
-        BufferedWriter files = s == PeerScenario.S5 ? new BufferedWriter(Writer.nullWriter())
-            : Files.newBufferedWriter(dir.resolve("curl-files.cfg"))) {
+        BufferedWriter files =
+            s == PeerScenario.S5
+                ? new BufferedWriter(Writer.nullWriter())
+                : Files.newBufferedWriter(dir.resolve("curl-files.cfg"))) {
       for (int i = 0; i < n; i++) {
         String url = base + s.path(i);
         urls.write(url);
@@ -323,14 +350,15 @@ public final class Peers {
       control(option("delay", "") + "/_reset");
     }
     String load = loadAverage();
-    List<String> cmd = new ArrayList<>(List.of("/usr/bin/time", "-f", "%e %M %U %S", "-o",
-        time.toString()));
+    List<String> cmd =
+        new ArrayList<>(List.of("/usr/bin/time", "-f", "%e %M %U %S", "-o", time.toString()));
     cmd.addAll(t.command(env, s));
-    ProcessBuilder pb = new ProcessBuilder(cmd)
-        .directory(files.toFile())
-        .redirectInput(input(t, s, urls).toFile())
-        .redirectOutput(out.toFile())
-        .redirectError(err.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .directory(files.toFile())
+            .redirectInput(input(t, s, urls).toFile())
+            .redirectOutput(out.toFile())
+            .redirectError(err.toFile());
     pb.environment().remove("FETCHFLUX_CLASSPATH");
     pb.environment().put("FETCHFLUX_JAVA_OPTS", String.join(" ", env.trust()));
     boolean s5 = s == PeerScenario.S5;
@@ -361,8 +389,8 @@ public final class Peers {
     if (stopped && !s5) {
       problem = "no exit within " + RUN_LIMIT.toMinutes() + " min";
     } else if (!stopped && p.exitValue() != 0) {
-      problem = "exit status " + p.exitValue() + firstLine(err) + " (see "
-          + root.relativize(err) + ")";
+      problem =
+          "exit status " + p.exitValue() + firstLine(err) + " (see " + root.relativize(err) + ")";
     }
     double[] timeFields = parseTime(time);
     double firstMs = Double.NaN;
@@ -387,27 +415,53 @@ public final class Peers {
     }
     long results = 0;
     if (problem == null) {
-      Verdict v = switch (t.output) {
-        case ORDERED -> OutputCheck.ordered(out, s, urls, stopped);
-        case UNORDERED -> OutputCheck.unordered(out, s, urls, stopped);
-        case FILES -> OutputCheck.files(files, s, urls);
-      };
+      Verdict v =
+          switch (t.output) {
+            case ORDERED -> OutputCheck.ordered(out, s, urls, stopped);
+            case UNORDERED -> OutputCheck.unordered(out, s, urls, stopped);
+            case FILES -> OutputCheck.files(files, s, urls);
+          };
       problem = v.problem();
       results = v.results();
     }
-    Run run = new Run(round, s, t, urls, count(s), load, wallMs, timeFields[1],
-        timeFields[2] + timeFields[3], problem, results, stopped, firstMs, peak,
-        sampler == null ? List.of() : sampler.samples());
+    Run run =
+        new Run(
+            round,
+            s,
+            t,
+            urls,
+            count(s),
+            load,
+            wallMs,
+            timeFields[1],
+            timeFields[2] + timeFields[3],
+            problem,
+            results,
+            stopped,
+            firstMs,
+            peak,
+            sampler == null ? List.of() : sampler.samples());
     // Outputs are large (S4: 1 GiB per run); the logs stay.
     Files.deleteIfExists(out);
     deleteTree(files);
-    log(String.format(Locale.ROOT, "round %d %s %-20s %6d URLs  load %-15s wall %8.2f s%s"
-            + "  peak RSS %6.1f MB  %s", round, s.id(), t.id, urls, load, wallMs / 1000,
-        t.extrapolated() && urls < count(s)
-            ? String.format(Locale.ROOT, " (x%d: %.1f s)", count(s) / urls, run.scaledMs() / 1000)
-            : "", timeFields[1] / MB,
-        run.valid() ? (stopped ? "stopped at " + s5Seconds() + " s, " : "") + results
-            + " bodies ok" : "INVALID: " + problem));
+    log(
+        String.format(
+            Locale.ROOT,
+            "round %d %s %-20s %6d URLs  load %-15s wall %8.2f s%s" + "  peak RSS %6.1f MB  %s",
+            round,
+            s.id(),
+            t.id,
+            urls,
+            load,
+            wallMs / 1000,
+            t.extrapolated() && urls < count(s)
+                ? String.format(
+                    Locale.ROOT, " (x%d: %.1f s)", count(s) / urls, run.scaledMs() / 1000)
+                : "",
+            timeFields[1] / MB,
+            run.valid()
+                ? (stopped ? "stopped at " + s5Seconds() + " s, " : "") + results + " bodies ok"
+                : "INVALID: " + problem));
     return run;
   }
 
@@ -491,8 +545,8 @@ public final class Peers {
       if (requests0 < 0) {
         requests0 = requests;
       }
-      samples.add(new Sample((System.nanoTime() - start) / 1e9, rss, countLines(),
-          requests - requests0));
+      samples.add(
+          new Sample((System.nanoTime() - start) / 1e9, rss, countLines(), requests - requests0));
     }
 
     private long countLines() throws IOException {
@@ -575,24 +629,37 @@ public final class Peers {
       // The delay server is a JVM: warm it up (untimed) before its floor is measured.
       Path script = work.resolve("s2-cycle.lua");
       int n = count(PeerScenario.S2);
-      Files.writeString(script, "-- wrk: S2's URLs in turn\nlocal i = 0\n"
-          + "request = function()\n  local path = \"/line/50/\" .. i\n  i = (i + 1) % " + n
-          + "\n  return wrk.format(nil, path)\nend\n");
-      wrk(wrk, "warm-up of the delay server", option("delay", "") + "/line/50/0", 64, "3s",
-          script);
-      Ceiling c = wrk(wrk, "S2: its " + n + " URLs in turn, C = 64",
-          option("delay", "") + "/line/50/0", 64, seconds, script);
+      Files.writeString(
+          script,
+          "-- wrk: S2's URLs in turn\nlocal i = 0\n"
+              + "request = function()\n  local path = \"/line/50/\" .. i\n  i = (i + 1) % "
+              + n
+              + "\n  return wrk.format(nil, path)\nend\n");
+      wrk(wrk, "warm-up of the delay server", option("delay", "") + "/line/50/0", 64, "3s", script);
+      Ceiling c =
+          wrk(
+              wrk,
+              "S2: its " + n + " URLs in turn, C = 64",
+              option("delay", "") + "/line/50/0",
+              64,
+              seconds,
+              script);
       ceilings.add(c);
       floorMs = c.rps() > 0 ? n / c.rps() * 1000 : Double.NaN;
-      log(String.format(Locale.ROOT, "S2 floor: %.2f s (%d URLs at %.0f requests/s)",
-          floorMs / 1000, n, c.rps()));
+      log(
+          String.format(
+              Locale.ROOT,
+              "S2 floor: %.2f s (%d URLs at %.0f requests/s)",
+              floorMs / 1000,
+              n,
+              c.rps()));
     }
   }
 
-  private Ceiling wrk(String wrk, String what, String url, int c, String seconds,
-      @Nullable Path script) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(wrk, "-t1", "-c" + c, "-d" + seconds,
-        "--latency"));
+  private Ceiling wrk(
+      String wrk, String what, String url, int c, String seconds, @Nullable Path script)
+      throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(wrk, "-t1", "-c" + c, "-d" + seconds, "--latency"));
     if (script != null) {
       cmd.addAll(List.of("-s", script.toString()));
     }
@@ -624,10 +691,10 @@ public final class Peers {
     for (int i = 0; i < n; i++) {
       control(delay + "/_reset");
       Path dir = Files.createDirectories(work.resolve("runs").resolve("startup"));
-      ProcessBuilder pb = new ProcessBuilder(root.resolve("fetchflux").toString(), "-s",
-          delay + "/line/0/" + i)
-          .redirectOutput(dir.resolve("stdout").toFile())
-          .redirectError(dir.resolve("stderr").toFile());
+      ProcessBuilder pb =
+          new ProcessBuilder(root.resolve("fetchflux").toString(), "-s", delay + "/line/0/" + i)
+              .redirectOutput(dir.resolve("stdout").toFile())
+              .redirectError(dir.resolve("stderr").toFile());
       pb.environment().remove("FETCHFLUX_CLASSPATH");
       Instant launched = Instant.now();
       Process p = pb.start();
@@ -635,8 +702,9 @@ public final class Peers {
       String stats = control(delay + "/_stats");
       Matcher m = Pattern.compile("first=(\\d+)").matcher(stats);
       if (m.find() && Long.parseLong(m.group(1)) > 0) {
-        double ms = (Long.parseLong(m.group(1))
-            - ChronoUnit.MICROS.between(Instant.EPOCH, launched)) / 1000.0;
+        double ms =
+            (Long.parseLong(m.group(1)) - ChronoUnit.MICROS.between(Instant.EPOCH, launched))
+                / 1000.0;
         startups.add(ms);
         log(String.format(Locale.ROOT, "start-up to first request: %.0f ms", ms));
       } else {
@@ -648,9 +716,10 @@ public final class Peers {
   // ---- helpers ------------------------------------------------------------------------------
 
   private String control(String url) throws Exception {
-    HttpResponse<String> r = control.send(
-        HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        control.send(
+            HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString());
     return r.body();
   }
 

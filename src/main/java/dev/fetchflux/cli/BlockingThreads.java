@@ -14,10 +14,13 @@ final class BlockingThreads {
 
   /** A scheduler on one daemon thread named {@code name}; dispose it when done. */
   static Scheduler single(String name) {
-    return Schedulers.fromExecutorService(Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    }), name);
+    return Schedulers.fromExecutorService(
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, name);
+              t.setDaemon(true);
+              return t;
+            }),
+        name);
   }
 }

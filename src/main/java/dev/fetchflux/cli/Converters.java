@@ -23,7 +23,8 @@ public final class Converters {
   private static final Pattern SIZE =
       Pattern.compile("([+-]?[0-9]+(?:\\.[0-9]+)?)\\s*([kmgt]?)(i?b)?", Pattern.CASE_INSENSITIVE);
   private static final Pattern RATE =
-      Pattern.compile("([+-]?[0-9]+(?:\\.[0-9]+)?)\\s*(?:/\\s*(s|sec|second|m|min|minute|h|hour))?",
+      Pattern.compile(
+          "([+-]?[0-9]+(?:\\.[0-9]+)?)\\s*(?:/\\s*(s|sec|second|m|min|minute|h|hour))?",
           Pattern.CASE_INSENSITIVE);
 
   /** A header as given on the command line, validated by the library's rules. */
@@ -43,8 +44,9 @@ public final class Converters {
       return switch (value.strip().toLowerCase(java.util.Locale.ROOT)) {
         case "lines" -> Inputs.Format.LINES;
         case "jsonl" -> Inputs.Format.JSONL;
-        default -> throw new TypeConversionException(
-            quote(value) + " is not an input format (lines or jsonl)");
+        default ->
+            throw new TypeConversionException(
+                quote(value) + " is not an input format (lines or jsonl)");
       };
     }
   }

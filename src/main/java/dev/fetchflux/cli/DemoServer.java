@@ -14,6 +14,7 @@ import java.util.Locale;
 final class DemoServer {
   /** Every {@value}th item is slow. */
   static final int SLOW_EVERY = 25;
+
   static final int SLOW_MILLIS = 600;
 
   private DemoServer() {}
@@ -21,20 +22,21 @@ final class DemoServer {
   /** Starts the server on {@code port} of 127.0.0.1 (0 for any free port). */
   static TestServer start(int port) {
     TestServer server = TestServer.builder().port(port).threads(2).start();
-    server.handler(request -> {
-      String[] parts = request.path().split("/");
-      if (parts.length == 3 && parts[1].equals("item")) {
-        try {
-          int i = Integer.parseInt(parts[2]);
-          if (i >= 0) {
-            return item(i);
+    server.handler(
+        request -> {
+          String[] parts = request.path().split("/");
+          if (parts.length == 3 && parts[1].equals("item")) {
+            try {
+              int i = Integer.parseInt(parts[2]);
+              if (i >= 0) {
+                return item(i);
+              }
+            } catch (NumberFormatException e) {
+              return null;
+            }
           }
-        } catch (NumberFormatException e) {
           return null;
-        }
-      }
-      return null;
-    });
+        });
     return server;
   }
 
@@ -45,8 +47,13 @@ final class DemoServer {
 
   private static Reply item(int i) {
     int ms = latencyMillis(i);
-    String line = String.format(Locale.ROOT, "item %3d  answered after %3d ms%s\n", i, ms,
-        ms == SLOW_MILLIS ? "  (slow)" : "");
+    String line =
+        String.format(
+            Locale.ROOT,
+            "item %3d  answered after %3d ms%s\n",
+            i,
+            ms,
+            ms == SLOW_MILLIS ? "  (slow)" : "");
     return Reply.ok(line).withDelay(Duration.ofMillis(ms));
   }
 }

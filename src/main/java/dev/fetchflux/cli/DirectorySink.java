@@ -35,8 +35,9 @@ final class DirectorySink implements ResultSink {
   private final @Nullable JsonLines echo;
   private long temporaries;
 
-  private DirectorySink(Path dir, String token, FileChannel manifestChannel,
-      @Nullable OutputStream stdoutJsonl) throws IOException {
+  private DirectorySink(
+      Path dir, String token, FileChannel manifestChannel, @Nullable OutputStream stdoutJsonl)
+      throws IOException {
     this.dir = dir;
     this.token = token;
     this.manifestChannel = manifestChannel;
@@ -77,10 +78,10 @@ final class DirectorySink implements ResultSink {
    *     {@link Resume#finish()}); closed by {@link #close()}
    * @param stdoutJsonl where to repeat the new records ({@code --jsonl}), or {@code null}
    */
-  static DirectorySink continueIn(Path dir, FileChannel manifest,
-      @Nullable OutputStream stdoutJsonl) throws IOException {
-    return new DirectorySink(dir, Long.toHexString(new SecureRandom().nextLong()), manifest,
-        stdoutJsonl);
+  static DirectorySink continueIn(
+      Path dir, FileChannel manifest, @Nullable OutputStream stdoutJsonl) throws IOException {
+    return new DirectorySink(
+        dir, Long.toHexString(new SecureRandom().nextLong()), manifest, stdoutJsonl);
   }
 
   @Override
@@ -103,9 +104,11 @@ final class DirectorySink implements ResultSink {
     Path tmp = dir.resolve(".fetchflux-" + token + "-" + (temporaries++) + ".part");
     boolean done = false;
     try {
-      try (OutputStream out = new BufferedOutputStream(Channels.newOutputStream(
-          FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)),
-          64 * 1024)) {
+      try (OutputStream out =
+          new BufferedOutputStream(
+              Channels.newOutputStream(
+                  FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)),
+              64 * 1024)) {
         Bodies.writeTo(ok, out);
       }
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);

@@ -13,9 +13,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,24 +46,28 @@ import reactor.core.scheduler.Scheduler;
     headerHeading = "",
     header = "Fetch many URLs concurrently; write the results in input order.",
     synopsisHeading = "%nUsage: ",
-    customSynopsis = {"fetchflux [OPTIONS] [URL...]", "       fetchflux demo | serve [--port N]",
-        "       fetchflux merge [--raw --bodies DIR] [-o FILE] PART_OR_DIR..."},
+    customSynopsis = {
+      "fetchflux [OPTIONS] [URL...]",
+      "       fetchflux demo | serve [--port N]",
+      "       fetchflux merge [--raw --bodies DIR] [-o FILE] PART_OR_DIR..."
+    },
     descriptionHeading = "%n",
     description = {
-        "URLs come from the arguments; with none, or '-', one per line from stdin (read as the "
-            + "fetch goes, so it may be endless); -i reads a file. Blank lines and lines starting "
-            + "with # are skipped. Bodies go to stdout as raw bytes, in input order. Each failure "
-            + "is one line on stderr.",
+      "URLs come from the arguments; with none, or '-', one per line from stdin (read as the "
+          + "fetch goes, so it may be endless); -i reads a file. Blank lines and lines starting "
+          + "with # are skipped. Bodies go to stdout as raw bytes, in input order. Each failure "
+          + "is one line on stderr.",
     },
     parameterListHeading = "%n",
     optionListHeading = "%nOptions:%n",
     commandListHeading = "%nCommands:%n",
     footerHeading = "%n",
     footer = {
-        "Times: seconds (10, 2.5) or 500ms, 10s, 1m. Sizes: bytes or 100k, 5M, 1G.",
-        "Exit status: 0 all succeeded, 1 some URL failed, 2 usage or input error, 130 "
-            + "interrupted.",
-        "Try: fetchflux demo     Manual: docs/cli.md"})
+      "Times: seconds (10, 2.5) or 500ms, 10s, 1m. Sizes: bytes or 100k, 5M, 1G.",
+      "Exit status: 0 all succeeded, 1 some URL failed, 2 usage or input error, 130 "
+          + "interrupted.",
+      "Try: fetchflux demo     Manual: docs/cli.md"
+    })
 final class FetchCommand implements Callable<Integer> {
 
   /**
@@ -72,189 +76,274 @@ final class FetchCommand implements Callable<Integer> {
    */
   static final long DEFAULT_SPILL_THRESHOLD = 1L << 20;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
-  @Parameters(paramLabel = "URL", arity = "0..*",
+  @Parameters(
+      paramLabel = "URL",
+      arity = "0..*",
       description = "URLs to fetch; '-' reads them from stdin, one per line.")
   List<String> urls = new ArrayList<>();
 
-  @Option(names = {"-i", "--input"}, paramLabel = "FILE",
+  @Option(
+      names = {"-i", "--input"},
+      paramLabel = "FILE",
       description = "Read URLs from FILE, one per line ('-' for stdin); repeatable.")
   List<String> inputFiles = new ArrayList<>();
 
-  @Option(names = "--input-format", paramLabel = "lines|jsonl",
+  @Option(
+      names = "--input-format",
+      paramLabel = "lines|jsonl",
       converter = Converters.InputFormat.class,
-      description = "How input lines (stdin, -i) are read: one URL each (lines, the default) or "
-          + "one JSON request each: {\"url\", \"method\", \"headers\", \"body\" or "
-          + "\"body_base64\"} (jsonl). URL arguments stay URLs.")
+      description =
+          "How input lines (stdin, -i) are read: one URL each (lines, the default) or "
+              + "one JSON request each: {\"url\", \"method\", \"headers\", \"body\" or "
+              + "\"body_base64\"} (jsonl). URL arguments stay URLs.")
   Inputs.Format inputFormat = Inputs.Format.LINES;
 
-  @Option(names = {"-c", "--concurrency"}, paramLabel = "N",
+  @Option(
+      names = {"-c", "--concurrency"},
+      paramLabel = "N",
       converter = Converters.PositiveInt.class,
       description = "Requests in flight at once (default: ${DEFAULT-VALUE}).")
   int concurrency = Fetcher.DEFAULT_MAX_IN_FLIGHT;
 
-  @Option(names = "--unordered",
+  @Option(
+      names = "--unordered",
       description = "Write each result as soon as it is ready, not in input order.")
   boolean unordered;
 
-  @Option(names = "--fail-fast",
+  @Option(
+      names = "--fail-fast",
       description = "Stop at the first failure (in input order); by default keep going.")
   boolean failFast;
 
-  @Option(names = {"-f", "--fail"}, description = "An HTTP status of 400 or more is a failure.")
+  @Option(
+      names = {"-f", "--fail"},
+      description = "An HTTP status of 400 or more is a failure.")
   boolean fail;
 
-  @Option(names = {"-o", "--output-dir"}, paramLabel = "DIR",
-      description = "Write each body to a file of its own in DIR (created if missing), with "
-          + "DIR/manifest.jsonl listing index, URL, file and status.")
+  @Option(
+      names = {"-o", "--output-dir"},
+      paramLabel = "DIR",
+      description =
+          "Write each body to a file of its own in DIR (created if missing), with "
+              + "DIR/manifest.jsonl listing index, URL, file and status.")
   @Nullable Path outputDir;
 
-  @Option(names = "--jsonl",
-      description = "Write one JSON object per URL (index, url, status, headers, bytes, timings, "
-          + "attempts, error) instead of bodies.")
+  @Option(
+      names = "--jsonl",
+      description =
+          "Write one JSON object per URL (index, url, status, headers, bytes, timings, "
+              + "attempts, error) instead of bodies.")
   boolean jsonl;
 
-  @Option(names = "--jsonl-file", paramLabel = "FILE",
-      description = "Write the JSON records (as --jsonl, which it implies) to FILE instead of "
-          + "stdout; FILE is replaced, or continued with --resume.")
+  @Option(
+      names = "--jsonl-file",
+      paramLabel = "FILE",
+      description =
+          "Write the JSON records (as --jsonl, which it implies) to FILE instead of "
+              + "stdout; FILE is replaced, or continued with --resume.")
   @Nullable Path jsonlFile;
 
-  @Option(names = "--resume",
-      description = "Continue an interrupted run's output (-o DIR or --jsonl-file FILE): skip "
-          + "the inputs its records show done (each checked against its input), then fetch and "
-          + "append the rest. Without that output, start afresh.")
+  @Option(
+      names = "--resume",
+      description =
+          "Continue an interrupted run's output (-o DIR or --jsonl-file FILE): skip "
+              + "the inputs its records show done (each checked against its input), then fetch and "
+              + "append the rest. Without that output, start afresh.")
   boolean resume;
 
-  @Option(names = "--jsonl-body",
-      description = "With --jsonl, add each body: \"body\" as UTF-8 text when it decodes as "
-          + "such, else base64, and \"body_encoding\" saying which (utf-8 or base64).")
+  @Option(
+      names = "--jsonl-body",
+      description =
+          "With --jsonl, add each body: \"body\" as UTF-8 text when it decodes as "
+              + "such, else base64, and \"body_encoding\" saying which (utf-8 or base64).")
   boolean jsonlBody;
 
-  @Option(names = {"-H", "--header"}, paramLabel = "'NAME: VALUE'",
+  @Option(
+      names = {"-H", "--header"},
+      paramLabel = "'NAME: VALUE'",
       converter = Converters.HeaderConverter.class,
       description = "Send this header with every request; repeatable.")
   List<Converters.Header> headers = new ArrayList<>();
 
-  @Option(names = {"-A", "--user-agent"}, paramLabel = "NAME",
+  @Option(
+      names = {"-A", "--user-agent"},
+      paramLabel = "NAME",
       description = "The User-Agent header (default: ${DEFAULT-VALUE}).")
   String userAgent = Fetcher.DEFAULT_USER_AGENT;
 
-  @Option(names = {"-L", "--location"}, description = "Follow redirects (as curl, off by default).")
+  @Option(
+      names = {"-L", "--location"},
+      description = "Follow redirects (as curl, off by default).")
   boolean location;
 
-  @Option(names = "--max-redirs", paramLabel = "N", converter = Converters.NonNegativeInt.class,
+  @Option(
+      names = "--max-redirs",
+      paramLabel = "N",
+      converter = Converters.NonNegativeInt.class,
       description = "Redirects followed with -L before failing (default: ${DEFAULT-VALUE}).")
   int maxRedirects = Fetcher.DEFAULT_MAX_REDIRECTS;
 
-  @Option(names = "--connect-timeout", paramLabel = "TIME",
+  @Option(
+      names = "--connect-timeout",
+      paramLabel = "TIME",
       converter = Converters.PositiveDuration.class,
       description = "Time allowed to connect (default: 10s).")
   @Nullable Duration connectTimeout;
 
-  @Option(names = "--read-timeout", paramLabel = "TIME",
+  @Option(
+      names = "--read-timeout",
+      paramLabel = "TIME",
       converter = Converters.PositiveDuration.class,
       description = "Longest silence while reading a response (default: 30s).")
   @Nullable Duration readTimeout;
 
-  @Option(names = {"-m", "--max-time"}, paramLabel = "TIME",
+  @Option(
+      names = {"-m", "--max-time"},
+      paramLabel = "TIME",
       converter = Converters.PositiveDuration.class,
       description = "Total time allowed per attempt of a URL, redirects included (default: 60s).")
   @Nullable Duration maxTime;
 
-  @Option(names = "--retry", paramLabel = "N", converter = Converters.NonNegativeInt.class,
-      description = "Retry a failed request up to N times when it is safe to: connect "
-          + "failures, resets before any response byte, 429 and 503 (default: 0).")
+  @Option(
+      names = "--retry",
+      paramLabel = "N",
+      converter = Converters.NonNegativeInt.class,
+      description =
+          "Retry a failed request up to N times when it is safe to: connect "
+              + "failures, resets before any response byte, 429 and 503 (default: 0).")
   @Nullable Integer retry;
 
-  @Option(names = "--retry-max-time", paramLabel = "TIME",
+  @Option(
+      names = "--retry-max-time",
+      paramLabel = "TIME",
       converter = Converters.PositiveDuration.class,
       description = "Start no retry of a URL after this long since its first attempt.")
   @Nullable Duration retryMaxTime;
 
-  @Option(names = "--retry-non-idempotent",
-      description = "With --retry, also retry POST, PATCH and other non-idempotent requests after "
-          + "a reset or a 429/503, which may repeat their effect (default: only connect "
-          + "failures are retried for them).")
+  @Option(
+      names = "--retry-non-idempotent",
+      description =
+          "With --retry, also retry POST, PATCH and other non-idempotent requests after "
+              + "a reset or a 429/503, which may repeat their effect (default: only connect "
+              + "failures are retried for them).")
   boolean retryNonIdempotent;
 
-  @Option(names = "--rate", paramLabel = "N[/s|/m|/h]", converter = Converters.RateConverter.class,
+  @Option(
+      names = "--rate",
+      paramLabel = "N[/s|/m|/h]",
+      converter = Converters.RateConverter.class,
       description = "At most N requests per second (or minute, hour), over all hosts.")
   Converters.@Nullable Rate rate;
 
-  @Option(names = "--rate-per-host", paramLabel = "N[/s|/m|/h]",
+  @Option(
+      names = "--rate-per-host",
+      paramLabel = "N[/s|/m|/h]",
       converter = Converters.RateConverter.class,
       description = "At most N requests per second (or minute, hour) to each host.")
   Converters.@Nullable Rate ratePerHost;
 
-  @Option(names = "--per-host", paramLabel = "N", converter = Converters.PositiveInt.class,
+  @Option(
+      names = "--per-host",
+      paramLabel = "N",
+      converter = Converters.PositiveInt.class,
       description = "At most N requests in flight to one host.")
   @Nullable Integer perHost;
 
-  @Option(names = "--adaptive-rate",
-      description = "Slow a host down when it answers 429 or 503, pausing it for its Retry-After, "
-          + "and speed it up again as it succeeds (--rate-per-host is the ceiling). Combine "
-          + "with --retry.")
+  @Option(
+      names = "--adaptive-rate",
+      description =
+          "Slow a host down when it answers 429 or 503, pausing it for its Retry-After, "
+              + "and speed it up again as it succeeds (--rate-per-host is the ceiling). Combine "
+              + "with --retry.")
   boolean adaptiveRate;
 
-  @Option(names = "--max-filesize", paramLabel = "SIZE", converter = Converters.Size.class,
-      description = "Largest body accepted, after decompression; larger is a failure "
-          + "(default: 32M).")
+  @Option(
+      names = "--max-filesize",
+      paramLabel = "SIZE",
+      converter = Converters.Size.class,
+      description =
+          "Largest body accepted, after decompression; larger is a failure " + "(default: 32M).")
   @Nullable Long maxFilesize;
 
-  @Option(names = "--spill-threshold", paramLabel = "SIZE", converter = Converters.Size.class,
-      description = "Bodies larger than this wait in temporary files (in java.io.tmpdir), not in "
-          + "memory (default: 1M).")
+  @Option(
+      names = "--spill-threshold",
+      paramLabel = "SIZE",
+      converter = Converters.Size.class,
+      description =
+          "Bodies larger than this wait in temporary files (in java.io.tmpdir), not in "
+              + "memory (default: 1M).")
   long spillThreshold = DEFAULT_SPILL_THRESHOLD;
 
   @Option(names = "--compressed", description = "Ask for a gzip/deflate response and decode it.")
   boolean compressed;
 
-  @Option(names = {"-x", "--proxy"}, paramLabel = "[SCHEME://][USER:PW@]HOST[:PORT]",
-      description = "Send every request through this proxy (http, socks5 or socks5h; port 1080 "
-          + "by default); '' for none. Default: the http_proxy, https_proxy and all_proxy "
-          + "variables, as curl.")
+  @Option(
+      names = {"-x", "--proxy"},
+      paramLabel = "[SCHEME://][USER:PW@]HOST[:PORT]",
+      description =
+          "Send every request through this proxy (http, socks5 or socks5h; port 1080 "
+              + "by default); '' for none. Default: the http_proxy, https_proxy and all_proxy "
+              + "variables, as curl.")
   @Nullable String proxy;
 
-  @Option(names = "--noproxy", paramLabel = "LIST",
-      description = "Hosts that go direct, comma-separated ('*' for all, '' for none); replaces "
-          + "no_proxy.")
+  @Option(
+      names = "--noproxy",
+      paramLabel = "LIST",
+      description =
+          "Hosts that go direct, comma-separated ('*' for all, '' for none); replaces "
+              + "no_proxy.")
   @Nullable String noProxy;
 
-  @Option(names = "--resolve", paramLabel = "HOST:PORT:ADDR[,ADDR]",
-      description = "Connect to ADDR for HOST:PORT; the Host header and TLS name stay the URL's. "
-          + "Repeatable.")
+  @Option(
+      names = "--resolve",
+      paramLabel = "HOST:PORT:ADDR[,ADDR]",
+      description =
+          "Connect to ADDR for HOST:PORT; the Host header and TLS name stay the URL's. "
+              + "Repeatable.")
   List<String> resolve = new ArrayList<>();
 
-  @Option(names = "--connect-to", paramLabel = "HOST1:PORT1:HOST2:PORT2",
+  @Option(
+      names = "--connect-to",
+      paramLabel = "HOST1:PORT1:HOST2:PORT2",
       description = "Requests to HOST1:PORT1 connect to HOST2:PORT2 instead. Repeatable.")
   List<String> connectTo = new ArrayList<>();
 
   @Option(names = "--http2", description = "Use HTTP/2 for https URLs (by ALPN).")
   boolean http2;
 
-  @Option(names = {"-k", "--insecure"},
+  @Option(
+      names = {"-k", "--insecure"},
       description = "Do not verify TLS certificates or host names.")
   boolean insecure;
 
-  @Option(names = "--window", paramLabel = "N", converter = Converters.PositiveInt.class,
+  @Option(
+      names = "--window",
+      paramLabel = "N",
+      converter = Converters.PositiveInt.class,
       description = "Results allowed to wait behind a slow one, at least -c (default: 4096).")
   @Nullable Integer window;
 
-  @Option(names = "--window-bytes", paramLabel = "SIZE", converter = Converters.Size.class,
+  @Option(
+      names = "--window-bytes",
+      paramLabel = "SIZE",
+      converter = Converters.Size.class,
       description = "Bytes those waiting results may hold (default: 64M).")
   @Nullable Long windowBytes;
 
-  @Option(names = {"-s", "--silent"}, description = "No progress line and no summary; failures "
-      + "are still reported.")
+  @Option(
+      names = {"-s", "--silent"},
+      description = "No progress line and no summary; failures " + "are still reported.")
   boolean silent;
 
-  @Option(names = "--progress",
+  @Option(
+      names = "--progress",
       description = "Show the live progress line even when stderr is not a terminal.")
   boolean progress;
 
-  @Option(names = {"-v", "--verbose"},
+  @Option(
+      names = {"-v", "--verbose"},
       description = "Add stack traces to failures and show the libraries' warnings.")
   boolean verbose;
 
@@ -273,20 +362,22 @@ final class FetchCommand implements Callable<Integer> {
    *
    * @param environment where the proxy variables are read ({@code System.getenv()})
    */
-  static CommandLine commandLine(InputStream stdin, OutputStream stdout,
-      Map<String, String> environment) {
+  static CommandLine commandLine(
+      InputStream stdin, OutputStream stdout, Map<String, String> environment) {
     FetchCommand command = new FetchCommand(stdin, stdout, environment);
     CommandLine cl = new CommandLine(command);
     cl.addSubcommand("demo", new DemoCommand(stdout));
     cl.addSubcommand("serve", new ServeCommand());
     cl.addSubcommand("merge", new MergeCommand(stdout));
     cl.setParameterExceptionHandler(FetchCommand::usageError);
-    cl.setExecutionExceptionHandler((e, line, parsed) -> {
-      line.getErr().println("fetchflux: internal error: " + Converters.oneLine(String.valueOf(e)));
-      e.printStackTrace(line.getErr());
-      line.getErr().flush();
-      return 1;
-    });
+    cl.setExecutionExceptionHandler(
+        (e, line, parsed) -> {
+          line.getErr()
+              .println("fetchflux: internal error: " + Converters.oneLine(String.valueOf(e)));
+          e.printStackTrace(line.getErr());
+          line.getErr().flush();
+          return 1;
+        });
     return cl;
   }
 
@@ -298,8 +389,7 @@ final class FetchCommand implements Callable<Integer> {
     if (newline >= 0) {
       message = message.substring(0, newline).strip();
     }
-    cl.getErr().println("fetchflux: " + Converters.oneLine(message)
-        + " (see fetchflux --help)");
+    cl.getErr().println("fetchflux: " + Converters.oneLine(message) + " (see fetchflux --help)");
     cl.getErr().flush();
     return 2;
   }
@@ -308,12 +398,12 @@ final class FetchCommand implements Callable<Integer> {
   public Integer call() {
     Logging.configure(verbose);
     if (retryMaxTime != null && (retry == null || retry == 0)) {
-      throw new ParameterException(spec.commandLine(), "option '--retry-max-time' needs "
-          + "--retry N with N > 0");
+      throw new ParameterException(
+          spec.commandLine(), "option '--retry-max-time' needs " + "--retry N with N > 0");
     }
     if (retryNonIdempotent && (retry == null || retry == 0)) {
-      throw new ParameterException(spec.commandLine(), "option '--retry-non-idempotent' needs "
-          + "--retry N with N > 0");
+      throw new ParameterException(
+          spec.commandLine(), "option '--retry-non-idempotent' needs " + "--retry N with N > 0");
     }
     if (jsonlFile != null && jsonlFile.toString().equals("-")) {
       // As curl's "-o -": stdout.
@@ -322,28 +412,41 @@ final class FetchCommand implements Callable<Integer> {
     }
     if (jsonlFile != null) {
       if (outputDir != null) {
-        throw new ParameterException(spec.commandLine(), "options '--jsonl-file' and "
-            + "'--output-dir' (-o) cannot be used together: -o DIR writes the records to "
-            + "DIR/manifest.jsonl (add --jsonl to repeat them on stdout)");
+        throw new ParameterException(
+            spec.commandLine(),
+            "options '--jsonl-file' and "
+                + "'--output-dir' (-o) cannot be used together: -o DIR writes the records to "
+                + "DIR/manifest.jsonl (add --jsonl to repeat them on stdout)");
       }
       jsonl = true;
     }
     if (resume && outputDir == null && jsonlFile == null) {
-      throw new ParameterException(spec.commandLine(), "option '--resume' needs the output to "
-          + "continue: -o DIR or --jsonl-file FILE (stdout cannot be read back)");
+      throw new ParameterException(
+          spec.commandLine(),
+          "option '--resume' needs the output to "
+              + "continue: -o DIR or --jsonl-file FILE (stdout cannot be read back)");
     }
     if (resume && unordered) {
-      throw new ParameterException(spec.commandLine(), "option '--resume' cannot be used with "
-          + "--unordered: records in completion order do not show which inputs are done as a "
-          + "prefix of the input list");
+      throw new ParameterException(
+          spec.commandLine(),
+          "option '--resume' cannot be used with "
+              + "--unordered: records in completion order do not show which inputs are done as a "
+              + "prefix of the input list");
     }
     if (jsonlBody && (!jsonl || outputDir != null)) {
-      throw new ParameterException(spec.commandLine(), "option '--jsonl-body' needs --jsonl "
-          + "and no --output-dir (-o), which already writes the bodies to files");
+      throw new ParameterException(
+          spec.commandLine(),
+          "option '--jsonl-body' needs --jsonl "
+              + "and no --output-dir (-o), which already writes the bodies to files");
     }
     if (window != null && window < concurrency) {
-      throw new ParameterException(spec.commandLine(), "Invalid value for option '--window': '"
-          + window + "' must be at least -c (" + concurrency + ")");
+      throw new ParameterException(
+          spec.commandLine(),
+          "Invalid value for option '--window': '"
+              + window
+              + "' must be at least -c ("
+              + concurrency
+              + ")");
     }
     Stderr stderr = new Stderr(spec.commandLine().getErr());
     List<Inputs.Source> sources = openSources();
@@ -382,9 +485,16 @@ final class FetchCommand implements Callable<Integer> {
       }
       Stats stats = new Stats(fetcher::stats);
       long skipped = kept.records();
-      Runner runner = new Runner(fetcher, inputs.flux(n -> stats.total(n - skipped)),
-          inputs::origin, sink, stderr,
-          new Runner.Options(!unordered, failFast, verbose, silent, live), stats, kept);
+      Runner runner =
+          new Runner(
+              fetcher,
+              inputs.flux(n -> stats.total(n - skipped)),
+              inputs::origin,
+              sink,
+              stderr,
+              new Runner.Options(!unordered, failFast, verbose, silent, live),
+              stats,
+              kept);
       return runner.run();
     } catch (Resume.Refused e) {
       stderr.line("fetchflux: " + Converters.oneLine(e.getMessage()));
@@ -431,11 +541,12 @@ final class FetchCommand implements Callable<Integer> {
         }
       }
     } catch (ParameterException e) {
-      sources.forEach(source -> {
-        if (source.stream() != stdin) {
-          closeQuietly(source.stream());
-        }
-      });
+      sources.forEach(
+          source -> {
+            if (source.stream() != stdin) {
+              closeQuietly(source.stream());
+            }
+          });
       throw e;
     }
     return sources;
@@ -459,15 +570,20 @@ final class FetchCommand implements Callable<Integer> {
   }
 
   private ParameterException inputError(String file, String reason) {
-    return new ParameterException(spec.commandLine(),
+    return new ParameterException(
+        spec.commandLine(),
         "cannot read option '--input' (-i) file " + Converters.quote(file) + ": " + reason);
   }
 
   private void checkOutputDir() {
     Path dir = outputDir;
     if (dir != null && Files.exists(dir) && !Files.isDirectory(dir)) {
-      throw new ParameterException(spec.commandLine(), "Invalid value for option "
-          + "'--output-dir' (-o): " + Converters.quote(dir.toString()) + " is not a directory");
+      throw new ParameterException(
+          spec.commandLine(),
+          "Invalid value for option "
+              + "'--output-dir' (-o): "
+              + Converters.quote(dir.toString())
+              + " is not a directory");
     }
   }
 
@@ -501,11 +617,20 @@ final class FetchCommand implements Callable<Integer> {
     }
     if (!silent) {
       String discarded = previous.discarded();
-      stderr.line("fetchflux: resuming " + file + " after " + previous.kept() + " record"
-          + (previous.kept() == 1 ? "" : "s")
-          + (discarded != null ? "; discarded " + discarded : "")
-          + (finished.removed() > 0 ? "; removed " + finished.removed() + " leftover file"
-              + (finished.removed() == 1 ? "" : "s") : ""));
+      stderr.line(
+          "fetchflux: resuming "
+              + file
+              + " after "
+              + previous.kept()
+              + " record"
+              + (previous.kept() == 1 ? "" : "s")
+              + (discarded != null ? "; discarded " + discarded : "")
+              + (finished.removed() > 0
+                  ? "; removed "
+                      + finished.removed()
+                      + " leftover file"
+                      + (finished.removed() == 1 ? "" : "s")
+                  : ""));
     }
     return finished;
   }
@@ -515,19 +640,27 @@ final class FetchCommand implements Callable<Integer> {
     Path file = jsonlFile;
     try {
       if (dir != null) {
-        return continued != null ? DirectorySink.continueIn(dir, continued, jsonl ? stdout : null)
+        return continued != null
+            ? DirectorySink.continueIn(dir, continued, jsonl ? stdout : null)
             : DirectorySink.open(dir, jsonl ? stdout : null);
       }
       if (file != null) {
-        return continued != null ? JsonlSink.append(continued, jsonlBody)
+        return continued != null
+            ? JsonlSink.append(continued, jsonlBody)
             : JsonlSink.create(file, jsonlBody);
       }
       return jsonl ? new JsonlSink(stdout, jsonlBody) : new RawSink(stdout, terminal);
     } catch (IOException e) {
       String option = dir != null ? "'--output-dir' (-o)" : "'--jsonl-file'";
-      throw new ParameterException(spec.commandLine(), "Invalid value for option " + option
-          + ": " + Converters.quote(String.valueOf(dir != null ? dir : file))
-          + ": cannot write there (" + Converters.oneLine(e.toString()) + ")");
+      throw new ParameterException(
+          spec.commandLine(),
+          "Invalid value for option "
+              + option
+              + ": "
+              + Converters.quote(String.valueOf(dir != null ? dir : file))
+              + ": cannot write there ("
+              + Converters.oneLine(e.toString())
+              + ")");
     }
   }
 
@@ -555,15 +688,18 @@ final class FetchCommand implements Callable<Integer> {
     }
     Integer retries = retry;
     if (retries != null && retries > 0) {
-      set("--retry", n -> {
-        RetryPolicy.Builder policy = RetryPolicy.builder()
-            .maxAttempts(n == Integer.MAX_VALUE ? n : n + 1);
-        if (retryMaxTime != null) {
-          policy.maxRetryTime(retryMaxTime);
-        }
-        policy.retryNonIdempotent(retryNonIdempotent);
-        b.retry(policy.build());
-      }, retries);
+      set(
+          "--retry",
+          n -> {
+            RetryPolicy.Builder policy =
+                RetryPolicy.builder().maxAttempts(n == Integer.MAX_VALUE ? n : n + 1);
+            if (retryMaxTime != null) {
+              policy.maxRetryTime(retryMaxTime);
+            }
+            policy.retryNonIdempotent(retryNonIdempotent);
+            b.retry(policy.build());
+          },
+          retries);
     }
     set("--per-host", b::maxInFlightPerHost, perHost);
     set("--rate", r -> b.maxRequestsPerSecond(r.perSecond()), rate);
@@ -595,7 +731,8 @@ final class FetchCommand implements Callable<Integer> {
     try {
       proxies = ProxySettings.fromEnvironment(environment);
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(),
+      throw new ParameterException(
+          spec.commandLine(),
           "invalid proxy environment variable: " + Converters.oneLine(e.getMessage()));
     }
     String p = proxy;
@@ -603,7 +740,8 @@ final class FetchCommand implements Callable<Integer> {
       try {
         proxies = p.isBlank() ? ProxySettings.direct() : proxies.withProxy(Proxy.parse(p));
       } catch (IllegalArgumentException e) {
-        throw new ParameterException(spec.commandLine(),
+        throw new ParameterException(
+            spec.commandLine(),
             "Invalid value for option '--proxy': " + Converters.oneLine(e.getMessage()));
       }
     }
@@ -612,8 +750,12 @@ final class FetchCommand implements Callable<Integer> {
       try {
         proxies = proxies.withNoProxy(bypass);
       } catch (IllegalArgumentException e) {
-        throw new ParameterException(spec.commandLine(), "Invalid value for option '--noproxy': "
-            + Converters.quote(bypass) + ": " + Converters.oneLine(e.getMessage()));
+        throw new ParameterException(
+            spec.commandLine(),
+            "Invalid value for option '--noproxy': "
+                + Converters.quote(bypass)
+                + ": "
+                + Converters.oneLine(e.getMessage()));
       }
     }
     return proxies;
@@ -627,9 +769,14 @@ final class FetchCommand implements Callable<Integer> {
     try {
       setter.accept(value);
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), "Invalid value for option '" + option
-          + "': " + Converters.quote(String.valueOf(value)) + ": "
-          + Converters.oneLine(e.getMessage()));
+      throw new ParameterException(
+          spec.commandLine(),
+          "Invalid value for option '"
+              + option
+              + "': "
+              + Converters.quote(String.valueOf(value))
+              + ": "
+              + Converters.oneLine(e.getMessage()));
     }
   }
 
@@ -649,9 +796,13 @@ final class FetchCommand implements Callable<Integer> {
     public String[] getVersion() {
       String ua = Fetcher.DEFAULT_USER_AGENT;
       return new String[] {
-          "fetchflux " + ua.substring(ua.indexOf('/') + 1),
-          "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name")
-              + ")"};
+        "fetchflux " + ua.substring(ua.indexOf('/') + 1),
+        "Java "
+            + System.getProperty("java.version")
+            + " ("
+            + System.getProperty("java.vm.name")
+            + ")"
+      };
     }
   }
 }

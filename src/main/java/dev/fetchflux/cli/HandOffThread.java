@@ -28,6 +28,7 @@ import reactor.util.context.Context;
 final class HandOffThread implements Executor {
   /** How long the thread naps when it finds nothing to do, before looking again: 1 ms. */
   static final long NAP_NANOS = 1_000_000;
+
   /** Naps with nothing to do before the thread sleeps until it is handed a task. */
   static final int NAPS_BEFORE_SLEEP = 2;
 

@@ -90,8 +90,10 @@ final class Inputs {
   private final AtomicLong emitted = new AtomicLong();
   private final Map<Long, Origin> malformed = new ConcurrentHashMap<>();
   private final @Nullable LineReader[] readers;
+
   /** Where {@link #skip} stopped: the next argument, the source being read, the input it kept. */
   private int nextArg;
+
   private int nextSource;
   private @Nullable Line pending;
   private boolean ended;
@@ -161,8 +163,9 @@ final class Inputs {
   private LineReader lineReader(int source) {
     LineReader in = readers[source];
     if (in == null) {
-      in = new LineReader(new InputStreamReader(sources.get(source).stream(),
-          StandardCharsets.UTF_8), maxLine);
+      in =
+          new LineReader(
+              new InputStreamReader(sources.get(source).stream(), StandardCharsets.UTF_8), maxLine);
       readers[source] = in;
     }
     return in;
@@ -196,8 +199,8 @@ final class Inputs {
     if (first != null) {
       parts.add(Flux.defer(() -> Flux.just(admit(first))));
     }
-    parts.add(Flux.fromIterable(args.subList(nextArg, args.size()))
-        .map(a -> admit(new Line(a, null))));
+    parts.add(
+        Flux.fromIterable(args.subList(nextArg, args.size())).map(a -> admit(new Line(a, null))));
     for (int i = nextSource; i < sources.size(); i++) {
       parts.add(lines(i).subscribeOn(reader));
     }
@@ -205,19 +208,26 @@ final class Inputs {
     Flux<Object> all = Flux.concat(parts);
     if (countable) {
       // Counted on a thread of its own, so that a long file does not delay the first request.
-      all = all.doOnSubscribe(sub -> {
-        Thread counter = new Thread(() -> {
-          long n = countAhead();
-          if (n >= 0) {
-            total.accept(n);
-          }
-        }, "fetchflux-count");
-        counter.setDaemon(true);
-        counter.start();
-      });
+      all =
+          all.doOnSubscribe(
+              sub -> {
+                Thread counter =
+                    new Thread(
+                        () -> {
+                          long n = countAhead();
+                          if (n >= 0) {
+                            total.accept(n);
+                          }
+                        },
+                        "fetchflux-count");
+                counter.setDaemon(true);
+                counter.start();
+              });
     }
-    // No read-ahead (limitRate) on purpose: each input is then read, and its exchange started, on the
-    // reader thread when the fetcher asks for it, in parallel with the event loop. Reading ahead saved
+    // No read-ahead (limitRate) on purpose: each input is then read, and its exchange started, on
+    // the
+    // reader thread when the fetcher asks for it, in parallel with the event loop. Reading ahead
+    // saved
     // that thread hand-off per URL but put all of the admission work on the one busy event loop:
     // 10,000 URLs took 0.3-0.6 s longer (docs/benchmarks-method.md, "Profile of the CLI").
     return all.doOnComplete(() -> total.accept(emitted.get()));
@@ -295,12 +305,17 @@ final class Inputs {
   /** A {@link dev.fetchflux.FetchRequest}, or a {@link JsonRequests.Rejected} with its origin. */
   private Line json(String line, LineReader in, String source) {
     String placeholder = "<" + source + " line " + in.lineNumber() + ">";
-    Object request = in.lastWasTooLong()
-        ? new JsonRequests.Rejected(placeholder, "GET", "line of " + in.lastLength()
-            + " characters, longer than " + maxLine, null)
-        : JsonRequests.parse(line, placeholder);
-    return new Line(request, request instanceof JsonRequests.Rejected r
-        ? new Origin(source, in.lineNumber(), r) : null);
+    Object request =
+        in.lastWasTooLong()
+            ? new JsonRequests.Rejected(
+                placeholder,
+                "GET",
+                "line of " + in.lastLength() + " characters, longer than " + maxLine,
+                null)
+            : JsonRequests.parse(line, placeholder);
+    return new Line(
+        request,
+        request instanceof JsonRequests.Rejected r ? new Origin(source, in.lineNumber(), r) : null);
   }
 
   private long countAhead() {
@@ -310,8 +325,8 @@ final class Inputs {
       if (p == null) {
         return -1;
       }
-      try (LineReader in = new LineReader(Files.newBufferedReader(p, StandardCharsets.UTF_8),
-          maxLine)) {
+      try (LineReader in =
+          new LineReader(Files.newBufferedReader(p, StandardCharsets.UTF_8), maxLine)) {
         String line;
         while ((line = in.next()) != null) {
           String url = line.strip();

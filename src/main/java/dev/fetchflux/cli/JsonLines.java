@@ -56,8 +56,13 @@ final class JsonLines {
    * @param withFile whether to write the {@code file} field (only with {@code -o})
    * @param file the file the body went to, relative to the output directory
    */
-  void write(FetchResult result, String method, @Nullable String failure, boolean withFile,
-      @Nullable String file) throws IOException {
+  void write(
+      FetchResult result,
+      String method,
+      @Nullable String failure,
+      boolean withFile,
+      @Nullable String file)
+      throws IOException {
     gen.writeStartObject();
     gen.writeNumberField("index", result.index());
     gen.writeStringField("url", result.url());
@@ -131,8 +136,8 @@ final class JsonLines {
     } else {
       try (InputStream in = body.asInputStream()) {
         long size = body.size();
-        gen.writeBinary(Base64Variants.MIME_NO_LINEFEEDS, in,
-            size <= Integer.MAX_VALUE ? (int) size : -1);
+        gen.writeBinary(
+            Base64Variants.MIME_NO_LINEFEEDS, in, size <= Integer.MAX_VALUE ? (int) size : -1);
       }
       gen.writeStringField("body_encoding", "base64");
     }
@@ -153,9 +158,11 @@ final class JsonLines {
 
   /** A reader that fails on bytes that are not UTF-8, where the default would replace them. */
   private static Reader utf8(InputStream in) {
-    CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-        .onMalformedInput(CodingErrorAction.REPORT)
-        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    CharsetDecoder decoder =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
     return new InputStreamReader(in, decoder);
   }
 

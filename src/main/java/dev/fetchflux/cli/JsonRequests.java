@@ -23,12 +23,14 @@ final class JsonRequests {
    * Duplicate keys are refused ({@code {"url": a, "url": b}} is ambiguous, not "the last wins"), and
    * so is anything after the object (two objects pasted on one line are a mistake, not the first).
    */
-  private static final JsonMapper MAPPER = JsonMapper.builder()
-      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-      .build();
+  private static final JsonMapper MAPPER =
+      JsonMapper.builder()
+          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .build();
 
-  private static final Set<String> FIELDS = Set.of("url", "method", "headers", "body", "body_base64");
+  private static final Set<String> FIELDS =
+      Set.of("url", "method", "headers", "body", "body_base64");
 
   private JsonRequests() {}
 
@@ -54,8 +56,8 @@ final class JsonRequests {
     try {
       node = MAPPER.readTree(line);
     } catch (JacksonException e) {
-      return new Rejected(placeholder, "GET",
-          "invalid JSON: " + Converters.oneLine(e.getOriginalMessage()), e);
+      return new Rejected(
+          placeholder, "GET", "invalid JSON: " + Converters.oneLine(e.getOriginalMessage()), e);
     }
     if (node == null || !node.isObject()) {
       return new Rejected(placeholder, "GET", "expected a JSON object per line", null);
@@ -75,8 +77,11 @@ final class JsonRequests {
     for (Map.Entry<String, JsonNode> field : node.properties()) {
       String name = field.getKey();
       if (!FIELDS.contains(name)) {
-        throw new IllegalArgumentException("unknown field \"" + name + "\" (expected url, method, "
-            + "headers, body or body_base64)");
+        throw new IllegalArgumentException(
+            "unknown field \""
+                + name
+                + "\" (expected url, method, "
+                + "headers, body or body_base64)");
       }
     }
     if (url == null || !url.isTextual()) {
@@ -101,14 +106,14 @@ final class JsonRequests {
         } else if (h.getValue().isArray()) {
           for (JsonNode v : h.getValue()) {
             if (!v.isTextual()) {
-              throw new IllegalArgumentException("header \"" + h.getKey()
-                  + "\" has a value that is not a string");
+              throw new IllegalArgumentException(
+                  "header \"" + h.getKey() + "\" has a value that is not a string");
             }
             b.header(h.getKey(), v.textValue());
           }
         } else {
-          throw new IllegalArgumentException("header \"" + h.getKey()
-              + "\" is not a string or an array of strings");
+          throw new IllegalArgumentException(
+              "header \"" + h.getKey() + "\" is not a string or an array of strings");
         }
       }
     }

@@ -18,8 +18,10 @@ import reactor.util.Loggers;
  */
 final class Logging {
   private static final String LEAK_LOGGER = "io.netty.util.ResourceLeakDetector";
+
   /** Strong references: java.util.logging holds loggers weakly, and would forget their levels. */
   private static final Logger ROOT = Logger.getLogger("");
+
   private static final Logger LEAKS = Logger.getLogger(LEAK_LOGGER);
 
   private Logging() {}

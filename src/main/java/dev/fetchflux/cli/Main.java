@@ -13,8 +13,10 @@ public final class Main {
     Logging.configure(false);
     // Bodies are bytes: written to the file descriptor, not through System.out's PrintStream, which
     // would hide write errors (a closed pipe, a full disk).
-    int status = FetchCommand.commandLine(System.in, new FileOutputStream(FileDescriptor.out),
-        System.getenv()).execute(args);
+    int status =
+        FetchCommand.commandLine(
+                System.in, new FileOutputStream(FileDescriptor.out), System.getenv())
+            .execute(args);
     System.exit(status);
   }
 }

@@ -30,42 +30,59 @@ import picocli.CommandLine.Spec;
  * (one line names the first missing or repeated seq), an unsorted part, and a body file that is
  * missing or does not match its record.
  */
-@Command(name = "merge", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+    name = "merge",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
     versionProvider = FetchCommand.VersionProvider.class,
     description = {
-        "Merge the JSON-lines parts of a Flink fetch job (dev.fetchflux.flink.FetchJob) into one "
-            + "answer in input order: the records as JSON lines, or with --raw the bodies. Checks "
-            + "that every seq from 0 to the last appears exactly once.",
-        "Exit status: 0 all records succeeded, 1 some are errors, 2 usage or input error (a seq "
-            + "missing or repeated, a part out of order, a body file missing or changed)."})
+      "Merge the JSON-lines parts of a Flink fetch job (dev.fetchflux.flink.FetchJob) into one "
+          + "answer in input order: the records as JSON lines, or with --raw the bodies. Checks "
+          + "that every seq from 0 to the last appears exactly once.",
+      "Exit status: 0 all records succeeded, 1 some are errors, 2 usage or input error (a seq "
+          + "missing or repeated, a part out of order, a body file missing or changed)."
+    })
 final class MergeCommand implements Callable<Integer> {
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
-  @Parameters(paramLabel = "PART_OR_DIR", arity = "1..*",
-      description = "Part files, or directories searched for *.jsonl parts (hidden in-progress "
-          + "files skipped).")
+  @Parameters(
+      paramLabel = "PART_OR_DIR",
+      arity = "1..*",
+      description =
+          "Part files, or directories searched for *.jsonl parts (hidden in-progress "
+              + "files skipped).")
   List<Path> inputs = new ArrayList<>();
 
-  @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+  @Option(
+      names = {"-o", "--output"},
+      paramLabel = "FILE",
       description = "Write here instead of stdout; FILE appears only when the merge is complete.")
   @Nullable Path output;
 
-  @Option(names = "--raw",
-      description = "Write the bodies (from --bodies) in input order instead of the records; "
-          + "each failed record is one line on stderr, as the fetch command reports failures.")
+  @Option(
+      names = "--raw",
+      description =
+          "Write the bodies (from --bodies) in input order instead of the records; "
+              + "each failed record is one line on stderr, as the fetch command reports failures.")
   boolean raw;
 
-  @Option(names = "--bodies", paramLabel = "DIR",
+  @Option(
+      names = "--bodies",
+      paramLabel = "DIR",
       description = "The job's --bodies directory; needed by --raw.")
   @Nullable Path bodies;
 
-  @Option(names = "--expect", paramLabel = "N", converter = Converters.PositiveInt.class,
+  @Option(
+      names = "--expect",
+      paramLabel = "N",
+      converter = Converters.PositiveInt.class,
       description = "The job had N inputs: seqs 0 to N-1 must all be present.")
   @Nullable Integer expect;
 
-  @Option(names = {"-s", "--silent"}, description = "No summary line on stderr.")
+  @Option(
+      names = {"-s", "--silent"},
+      description = "No summary line on stderr.")
   boolean silent;
 
   private final OutputStream stdout;
@@ -77,8 +94,8 @@ final class MergeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     if (raw && bodies == null) {
-      throw new ParameterException(spec.commandLine(),
-          "option '--raw' needs --bodies DIR, the job's body directory");
+      throw new ParameterException(
+          spec.commandLine(), "option '--raw' needs --bodies DIR, the job's body directory");
     }
     Stderr stderr = new Stderr(spec.commandLine().getErr());
     Long expected = expect == null ? null : expect.longValue();
@@ -101,36 +118,45 @@ final class MergeCommand implements Callable<Integer> {
       return 2;
     }
     if (!silent) {
-      stderr.line(String.format(java.util.Locale.ROOT,
-          "fetchflux merge: %d records (seq 0 to %d) from %d parts, %d failed, %d bytes written",
-          summary.records(), summary.records() - 1, summary.parts(), summary.failed(),
-          summary.bytes()));
+      stderr.line(
+          String.format(
+              java.util.Locale.ROOT,
+              "fetchflux merge: %d records (seq 0 to %d) from %d parts, %d failed, %d bytes written",
+              summary.records(),
+              summary.records() - 1,
+              summary.parts(),
+              summary.failed(),
+              summary.bytes()));
     }
     return summary.failed() == 0 ? 0 : 1;
   }
 
-  private MergeParts.Summary merge(List<Path> parts, OutputStream out, @Nullable Long expected,
-      Stderr stderr) throws IOException {
+  private MergeParts.Summary merge(
+      List<Path> parts, OutputStream out, @Nullable Long expected, Stderr stderr)
+      throws IOException {
     if (!raw) {
       return MergeParts.merge(parts, out, expected);
     }
-    return MergeParts.mergeBodies(parts, java.util.Objects.requireNonNull(bodies), out, expected,
+    return MergeParts.mergeBodies(
+        parts,
+        java.util.Objects.requireNonNull(bodies),
+        out,
+        expected,
         r -> stderr.line(failureLine(r)));
   }
 
   /** Merges into a temporary file beside {@code target} and renames it when complete. */
-  private MergeParts.Summary mergeToFile(List<Path> parts, Path target, @Nullable Long expected,
-      Stderr stderr) throws IOException {
+  private MergeParts.Summary mergeToFile(
+      List<Path> parts, Path target, @Nullable Long expected, Stderr stderr) throws IOException {
     Path dir = target.getParent();
-    Path tmp = Files.createTempFile(dir == null ? Path.of(".") : dir,
-        "." + target.getFileName(), ".tmp");
+    Path tmp =
+        Files.createTempFile(dir == null ? Path.of(".") : dir, "." + target.getFileName(), ".tmp");
     try {
       MergeParts.Summary summary;
       try (OutputStream out = Files.newOutputStream(tmp)) {
         summary = merge(parts, out, expected, stderr);
       }
-      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING,
-          StandardCopyOption.ATOMIC_MOVE);
+      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       return summary;
     } finally {
       Files.deleteIfExists(tmp);
@@ -140,7 +166,11 @@ final class MergeCommand implements Callable<Integer> {
   /** As the fetch command reports a failure: {@code #seq GET url: message}. */
   static String failureLine(FetchRecord r) {
     String message = r.errorMessage() != null ? r.errorMessage() : String.valueOf(r.errorKind());
-    return "#" + r.seq() + " GET " + Converters.oneLine(r.url()) + ": "
+    return "#"
+        + r.seq()
+        + " GET "
+        + Converters.oneLine(r.url())
+        + ": "
         + Converters.oneLine(message);
   }
 }

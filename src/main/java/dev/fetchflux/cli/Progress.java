@@ -18,13 +18,18 @@ final class Progress implements AutoCloseable {
   private Progress(Stats stats, Stderr stderr, boolean live) {
     this.stderr = stderr;
     if (live) {
-      this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "fetchflux-progress");
-        t.setDaemon(true);
-        return t;
-      });
-      ticker.scheduleAtFixedRate(() -> stderr.progress(stats.progressLine()),
-          PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+      this.ticker =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "fetchflux-progress");
+                t.setDaemon(true);
+                return t;
+              });
+      ticker.scheduleAtFixedRate(
+          () -> stderr.progress(stats.progressLine()),
+          PERIOD_MILLIS,
+          PERIOD_MILLIS,
+          TimeUnit.MILLISECONDS);
     } else {
       this.ticker = null;
     }

@@ -25,10 +25,11 @@ final class RawSink implements ResultSink {
       throws IOException {
     if (result instanceof FetchResult.Success ok) {
       if (terminal != null) {
-        terminal.above(() -> {
-          Bodies.writeTo(ok, out);
-          out.flush();
-        });
+        terminal.above(
+            () -> {
+              Bodies.writeTo(ok, out);
+              out.flush();
+            });
       } else {
         Bodies.writeTo(ok, out);
       }

@@ -52,13 +52,15 @@ import org.jspecify.annotations.Nullable;
  * another run, to the sink.
  */
 final class Resume implements Closeable {
-  private static final JsonFactory JSON = JsonFactory.builder()
-      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-      .disable(StreamReadFeature.AUTO_CLOSE_SOURCE)
-      .build();
+  private static final JsonFactory JSON =
+      JsonFactory.builder()
+          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .disable(StreamReadFeature.AUTO_CLOSE_SOURCE)
+          .build();
 
   /** Names {@link SafeNames} gives: the zero-padded index, then an optional trace. */
   private static final Pattern BODY_FILE = Pattern.compile("([0-9]{6,18})(_[A-Za-z0-9._-]*)?");
+
   /** Temporary files of {@link DirectorySink}. */
   private static final Pattern TEMPORARY = Pattern.compile("\\.fetchflux-.*\\.part");
 
@@ -81,13 +83,15 @@ final class Resume implements Closeable {
   private long keptFailures;
   private long keptEnd;
   private boolean lastKeptFailed;
+
   /** No more records are read: one did not check out, the file ended, or the run ends here. */
   private boolean stopped;
+
   private @Nullable String discarded;
   private boolean handedOver;
 
-  private Resume(Path file, @Nullable Path dir, boolean withBody, boolean failFast,
-      FileChannel channel) {
+  private Resume(
+      Path file, @Nullable Path dir, boolean withBody, boolean failFast, FileChannel channel) {
     this.file = file;
     this.dir = dir;
     this.withBody = withBody;
@@ -110,8 +114,8 @@ final class Resume implements Closeable {
    */
   static @Nullable Resume open(Path file, @Nullable Path dir, boolean withBody, boolean failFast)
       throws Refused {
-    List<OpenOption> options = new ArrayList<>(
-        List.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
+    List<OpenOption> options =
+        new ArrayList<>(List.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
     if (dir != null) {
       options.add(LinkOption.NOFOLLOW_LINKS);
     }
@@ -121,8 +125,13 @@ final class Resume implements Closeable {
     } catch (NoSuchFileException e) {
       return null;
     } catch (IOException e) {
-      throw new Refused("cannot resume " + file + ": " + (dir != null && Files.isSymbolicLink(file)
-          ? "it is a symbolic link (not followed)" : Converters.oneLine(e.toString())));
+      throw new Refused(
+          "cannot resume "
+              + file
+              + ": "
+              + (dir != null && Files.isSymbolicLink(file)
+                  ? "it is a symbolic link (not followed)"
+                  : Converters.oneLine(e.toString())));
     }
     try {
       lock(ch, file);
@@ -185,8 +194,13 @@ final class Resume implements Closeable {
       return Inputs.Verdict.SKIP;
     }
     if (index == 0 && problem.foreign()) {
-      throw new Refused("cannot resume " + file + ": its first record does not belong to these "
-          + "inputs: " + problem.text() + " (remove it, or run without --resume, to start over)");
+      throw new Refused(
+          "cannot resume "
+              + file
+              + ": its first record does not belong to these "
+              + "inputs: "
+              + problem.text()
+              + " (remove it, or run without --resume, to start over)");
     }
     stopped = true;
     discarded = "line " + (index + 1) + " and after: " + problem.text();
@@ -205,12 +219,16 @@ final class Resume implements Closeable {
     Record record = read();
     stopped = true;
     if (record.complete() && record.problem() == null) {
-      throw new Refused("cannot resume " + file + ": it has more records than there are inputs ("
-          + kept + "); was it written for a longer input list?");
+      throw new Refused(
+          "cannot resume "
+              + file
+              + ": it has more records than there are inputs ("
+              + kept
+              + "); was it written for a longer input list?");
     }
     Problem problem = describe(record, kept);
-    discarded = "line " + (kept + 1) + " and after: "
-        + (problem != null ? problem.text() : "not a record");
+    discarded =
+        "line " + (kept + 1) + " and after: " + (problem != null ? problem.text() : "not a record");
   }
 
   /** Records kept: the run continues at this index. */
@@ -266,8 +284,9 @@ final class Resume implements Closeable {
       for (Path entry : entries) {
         String name = entry.getFileName().toString();
         Matcher body = BODY_FILE.matcher(name);
-        boolean leftover = TEMPORARY.matcher(name).matches()
-            || body.matches() && Long.parseLong(body.group(1)) >= kept;
+        boolean leftover =
+            TEMPORARY.matcher(name).matches()
+                || body.matches() && Long.parseLong(body.group(1)) >= kept;
         if (leftover && !Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
           // A symbolic link is removed itself, never followed.
           if (Files.deleteIfExists(entry)) {
@@ -303,8 +322,14 @@ final class Resume implements Closeable {
     }
     String url = urlOf(input);
     if (!url.equals(r.url())) {
-      return new Problem("it is for " + Converters.quote(String.valueOf(r.url())) + ", input "
-          + index + " is " + Converters.quote(url), true);
+      return new Problem(
+          "it is for "
+              + Converters.quote(String.valueOf(r.url()))
+              + ", input "
+              + index
+              + " is "
+              + Converters.quote(url),
+          true);
     }
     String method = r.method() == null ? "GET" : r.method();
     if (!method.equals(methodOf(input))) {
@@ -328,16 +353,24 @@ final class Resume implements Closeable {
       return new Problem("not a record: " + r.problem(), true);
     }
     if (r.index() != index) {
-      return new Problem("its index is " + r.index() + ", expected " + index
-          + (index == 0 ? " (an --unordered run's output cannot be resumed)" : ""), true);
+      return new Problem(
+          "its index is "
+              + r.index()
+              + ", expected "
+              + index
+              + (index == 0 ? " (an --unordered run's output cannot be resumed)" : ""),
+          true);
     }
     if (r.hasFile() != (dir != null)) {
-      return new Problem(dir != null ? "it has no \"file\" (not a manifest of -o)"
-          : "it has a \"file\" (a manifest of -o, not a --jsonl-file)", true);
+      return new Problem(
+          dir != null
+              ? "it has no \"file\" (not a manifest of -o)"
+              : "it has a \"file\" (a manifest of -o, not a --jsonl-file)",
+          true);
     }
     if (r.hasBody() != withBody) {
-      return new Problem("it was written " + (withBody ? "without" : "with") + " --jsonl-body",
-          true);
+      return new Problem(
+          "it was written " + (withBody ? "without" : "with") + " --jsonl-body", true);
     }
     return null;
   }
@@ -350,13 +383,15 @@ final class Resume implements Closeable {
     }
     String expected = SafeNames.of(index, uri);
     if (!expected.equals(r.file())) {
-      return new Problem("its file is " + Converters.quote(r.file()) + ", expected "
-          + Converters.quote(expected), false);
+      return new Problem(
+          "its file is " + Converters.quote(r.file()) + ", expected " + Converters.quote(expected),
+          false);
     }
     BasicFileAttributes attributes;
     try {
-      attributes = Files.readAttributes(d.resolve(expected), BasicFileAttributes.class,
-          LinkOption.NOFOLLOW_LINKS);
+      attributes =
+          Files.readAttributes(
+              d.resolve(expected), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
       return new Problem("its file " + expected + " is missing", false);
     }
@@ -364,8 +399,15 @@ final class Resume implements Closeable {
       return new Problem("its file " + expected + " is not a regular file", false);
     }
     if (attributes.size() != r.bytes()) {
-      return new Problem("its file " + expected + " has " + attributes.size() + " bytes, the "
-          + "record says " + r.bytes(), false);
+      return new Problem(
+          "its file "
+              + expected
+              + " has "
+              + attributes.size()
+              + " bytes, the "
+              + "record says "
+              + r.bytes(),
+          false);
     }
     return null;
   }
@@ -437,8 +479,11 @@ final class Resume implements Closeable {
           case "index" -> index = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
           case "url" -> url = v == JsonToken.VALUE_STRING ? p.getText() : null;
           case "method" -> method = v == JsonToken.VALUE_STRING ? p.getText() : null;
-          case "ok" -> ok = v == JsonToken.VALUE_TRUE ? Boolean.TRUE
-              : v == JsonToken.VALUE_FALSE ? Boolean.FALSE : null;
+          case "ok" ->
+              ok =
+                  v == JsonToken.VALUE_TRUE
+                      ? Boolean.TRUE
+                      : v == JsonToken.VALUE_FALSE ? Boolean.FALSE : null;
           case "bytes" -> bytes = v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : null;
           case "file" -> {
             hasFile = true;
@@ -463,8 +508,18 @@ final class Resume implements Closeable {
       problem = "invalid JSON: " + Converters.oneLine(e.getOriginalMessage());
     }
     lines.skipRest();
-    return new Record(lines.consumed(), lines.lineEnded(), problem, index, url, method,
-        Boolean.TRUE.equals(ok), bytes, hasFile, fileName, hasBody);
+    return new Record(
+        lines.consumed(),
+        lines.lineEnded(),
+        problem,
+        index,
+        url,
+        method,
+        Boolean.TRUE.equals(ok),
+        bytes,
+        hasFile,
+        fileName,
+        hasBody);
   }
 
   /** A line that parses but is not a record. */

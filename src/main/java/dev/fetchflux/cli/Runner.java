@@ -36,8 +36,10 @@ import reactor.core.scheduler.Schedulers;
 final class Runner {
   /** Results handed from the event loops to the writer ahead of time. */
   static final int PREFETCH = 8;
+
   /** How often buffered output is pushed out while results keep coming. */
   private static final long FLUSH_MILLIS = 50;
+
   /** How long Ctrl-C waits for the writer to finish the result it is writing. */
   private static final Duration INTERRUPT_GRACE = Duration.ofSeconds(5);
 
@@ -50,7 +52,8 @@ final class Runner {
    * @param silent no progress line and no summary
    * @param live draw the live progress line
    */
-  record Options(boolean ordered, boolean failFast, boolean verbose, boolean silent, boolean live) {}
+  record Options(
+      boolean ordered, boolean failFast, boolean verbose, boolean silent, boolean live) {}
 
   /**
    * Records a previous run wrote and {@code --resume} kept: this run's inputs are numbered after
@@ -88,8 +91,15 @@ final class Runner {
    *     after its failure message), else {@code null}
    * @param kept what {@code --resume} kept of a previous run's output ({@link Kept#NONE})
    */
-  Runner(Fetcher fetcher, Flux<Object> inputs, LongFunction<@Nullable Object> originOf,
-      ResultSink sink, Stderr stderr, Options options, Stats stats, Kept kept) {
+  Runner(
+      Fetcher fetcher,
+      Flux<Object> inputs,
+      LongFunction<@Nullable Object> originOf,
+      ResultSink sink,
+      Stderr stderr,
+      Options options,
+      Stats stats,
+      Kept kept) {
     this.fetcher = fetcher;
     this.inputs = inputs;
     this.originOf = originOf;
@@ -123,24 +133,33 @@ final class Runner {
     Thread hook = new Thread(this::interrupt, "fetchflux-interrupt");
     Runtime.getRuntime().addShutdownHook(hook);
     // The timer only hands the flush to the writer thread, which does the (blocking) writing.
-    Disposable flusher = Schedulers.parallel().schedulePeriodically(
-        () -> schedule(writer, this::flushQuietly), FLUSH_MILLIS, FLUSH_MILLIS,
-        TimeUnit.MILLISECONDS);
+    Disposable flusher =
+        Schedulers.parallel()
+            .schedulePeriodically(
+                () -> schedule(writer, this::flushQuietly),
+                FLUSH_MILLIS,
+                FLUSH_MILLIS,
+                TimeUnit.MILLISECONDS);
     try {
       Flux<Object> in = options.verbose() ? inputs.doOnNext(i -> noteStartup()) : inputs;
-      Flux<FetchResult> results = options.ordered()
-          ? fetcher.fetch(in, Runner::toRequest, kept.records())
-          : fetcher.fetchUnordered(in, Runner::toRequest);
+      Flux<FetchResult> results =
+          options.ordered()
+              ? fetcher.fetch(in, Runner::toRequest, kept.records())
+              : fetcher.fetchUnordered(in, Runner::toRequest);
       if (options.failFast()) {
         results = results.takeUntil(r -> !r.isSuccess());
       }
-      results.takeUntilOther(stop.asMono())
+      results
+          .takeUntilOther(stop.asMono())
           .publishOn(writer, PREFETCH)
           .doOnDiscard(FetchResult.class, Bodies::releaseDiscarded)
-          .subscribe(this::deliver, e -> {
-            streamError = e;
-            finished.countDown();
-          }, finished::countDown);
+          .subscribe(
+              this::deliver,
+              e -> {
+                streamError = e;
+                finished.countDown();
+              },
+              finished::countDown);
       awaitUninterruptibly(finished, null);
       flusher.dispose();
       if (!reporting.compareAndSet(false, true)) {
@@ -193,8 +212,12 @@ final class Runner {
         if (options.verbose()) {
           // For a rejected JSONL line the library's exception only says it got a stand-in; the
           // line's own exception is the one worth reading.
-          Throwable cause = origin instanceof Inputs.Origin o && o.rejected() != null
-              && o.rejected().cause() != null ? o.rejected().cause() : f.error();
+          Throwable cause =
+              origin instanceof Inputs.Origin o
+                      && o.rejected() != null
+                      && o.rejected().cause() != null
+                  ? o.rejected().cause()
+                  : f.error();
           stderr.stackTrace(cause);
         }
       }
@@ -211,7 +234,8 @@ final class Runner {
     if (origin instanceof Inputs.Origin o && o.rejected() != null) {
       return o.rejected().method();
     }
-    return result instanceof FetchResult.Success ok ? ok.request().method()
+    return result instanceof FetchResult.Success ok
+        ? ok.request().method()
         : ((FetchResult.Failure) result).error().method();
   }
 
@@ -220,8 +244,17 @@ final class Runner {
     if (origin instanceof Inputs.Origin o && o.rejected() != null) {
       // The library only saw a stand-in it does not accept; the reason is the line's own.
       JsonRequests.Rejected r = o.rejected();
-      message = "#" + failure.index() + " " + r.method() + " " + Converters.oneLine(r.text()) + ": "
-          + FetchException.Kind.INVALID_REQUEST.description() + ": " + r.reason();
+      message =
+          "#"
+              + failure.index()
+              + " "
+              + r.method()
+              + " "
+              + Converters.oneLine(r.text())
+              + ": "
+              + FetchException.Kind.INVALID_REQUEST.description()
+              + ": "
+              + r.reason();
     }
     return origin == null ? message : message + " (" + origin + ")";
   }
@@ -297,8 +330,13 @@ final class Runner {
       status = Math.max(status, 1);
     }
     if (kept.records() > 0) {
-      note = " (resumed: " + kept.records() + " kept"
-          + (kept.failed() > 0 ? ", " + kept.failed() + " of them failed" : "") + ")" + note;
+      note =
+          " (resumed: "
+              + kept.records()
+              + " kept"
+              + (kept.failed() > 0 ? ", " + kept.failed() + " of them failed" : "")
+              + ")"
+              + note;
     }
     if (!options.silent()) {
       stderr.line(stats.summary() + note);

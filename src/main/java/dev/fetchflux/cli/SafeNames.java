@@ -27,8 +27,10 @@ final class SafeNames {
   static String of(long index, URI uri) {
     String prefix = String.format("%06d", index);
     // java.net.URI has no host for names it does not take (my_service): use the authority.
-    String host = uri.getHost() != null ? uri.getHost()
-        : uri.getRawAuthority() == null ? "" : uri.getRawAuthority().replace(':', '_');
+    String host =
+        uri.getHost() != null
+            ? uri.getHost()
+            : uri.getRawAuthority() == null ? "" : uri.getRawAuthority().replace(':', '_');
     String path = uri.getRawPath() == null ? "" : uri.getRawPath();
     String trace = host + (uri.getPort() >= 0 ? "_" + uri.getPort() : "") + path;
     String clean = clean(trace);

@@ -71,8 +71,15 @@ final class Stats {
   /** {@code 1000 URLs, 998 ok, 2 failed, 12.3 MB, 1.9 s}. */
   String summary() {
     long d = done();
-    return d + (d == 1 ? " URL, " : " URLs, ") + ok() + " ok, " + failed() + " failed, "
-        + bytes(bytes()) + ", " + seconds(elapsedNanos());
+    return d
+        + (d == 1 ? " URL, " : " URLs, ")
+        + ok()
+        + " ok, "
+        + failed()
+        + " failed, "
+        + bytes(bytes())
+        + ", "
+        + seconds(elapsedNanos());
   }
 
   /**
@@ -100,7 +107,10 @@ final class Stats {
     b.append(" | ").append(failed()).append(" failed");
     b.append(" | ").append(bytes(bytes()));
     FetcherStats live = fetcher.get();
-    b.append(" | ").append(live.inFlight()).append(" in flight, ").append(live.waiting())
+    b.append(" | ")
+        .append(live.inFlight())
+        .append(" in flight, ")
+        .append(live.waiting())
         .append(" waiting");
     if (live.retries() > 0) {
       b.append(" | ").append(live.retries()).append(live.retries() == 1 ? " retry" : " retries");
@@ -125,8 +135,13 @@ final class Stats {
     if (top.queued() == 0 && top.pause().isZero()) {
       return;
     }
-    b.append(" | ").append(top.host()).append(": ").append(top.queued()).append(" queued, ")
-        .append(top.inFlight()).append(" in flight");
+    b.append(" | ")
+        .append(top.host())
+        .append(": ")
+        .append(top.queued())
+        .append(" queued, ")
+        .append(top.inFlight())
+        .append(" in flight");
     if (top.rateLimit() > 0) {
       b.append(", ").append(rate(top.rateLimit())).append("/s");
       if (top.throttled()) {
@@ -144,7 +159,8 @@ final class Stats {
 
   /** {@code 183}, or {@code 9.5} below ten. */
   private static String rate(double perSecond) {
-    return perSecond >= 10 ? String.format(Locale.ROOT, "%.0f", perSecond)
+    return perSecond >= 10
+        ? String.format(Locale.ROOT, "%.0f", perSecond)
         : String.format(Locale.ROOT, "%.1f", perSecond);
   }
 
@@ -166,7 +182,9 @@ final class Stats {
   /** {@code 1.9 s}, {@code 0.02 s} below a tenth of a second. */
   static String seconds(long nanos) {
     double s = nanos / 1e9;
-    return s < 0.1 ? String.format(Locale.ROOT, "%.2f s", s) : String.format(Locale.ROOT, "%.1f s", s);
+    return s < 0.1
+        ? String.format(Locale.ROOT, "%.2f s", s)
+        : String.format(Locale.ROOT, "%.1f s", s);
   }
 
   private static String eta(double seconds) {

@@ -8,8 +8,8 @@ import dev.fetchflux.Timings;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
@@ -147,8 +147,9 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
     inFlight = new ConcurrentHashMap<>();
     gate = new Gate(options.maxInFlight());
     fetcher = options.newFetcher();
-    io = Schedulers.newBoundedElastic(options.ioThreads(), Integer.MAX_VALUE,
-        "fetchflux-flink-io-" + subtask, 60, true);
+    io =
+        Schedulers.newBoundedElastic(
+            options.ioThreads(), Integer.MAX_VALUE, "fetchflux-flink-io-" + subtask, 60, true);
     bodies = options.bodyDirectory() == null ? null : new BodyStore(options.bodyDirectory());
     var metrics = getRuntimeContext().getMetricGroup().addGroup("fetchflux");
     succeeded = metrics.counter("succeeded");
@@ -169,30 +170,38 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
   }
 
   /** Sends the request in a slot of the gate; false if it was cancelled while waiting for one. */
-  private boolean start(NumberedUrl input, ResultFuture<FetchRecord> resultFuture, InFlight entry,
-      ConcurrentMap<Long, InFlight> pending, Fetcher f, Scheduler scheduler, Gate slots) {
+  private boolean start(
+      NumberedUrl input,
+      ResultFuture<FetchRecord> resultFuture,
+      InFlight entry,
+      ConcurrentMap<Long, InFlight> pending,
+      Fetcher f,
+      Scheduler scheduler,
+      Gate slots) {
     if (entry.request.isDisposed()) {
       return false; // timed out or closed while waiting for a slot: never sent
     }
     entry.started = true;
-    entry.request.update(f.fetchOne(input.url(), input.seq())
-        .publishOn(scheduler)
-        .flatMap(result -> Mono.fromCallable(() -> toRecord(input, result)))
-        // Frees the slot on every ending: result, error, or cancellation by timeout() or close().
-        .doFinally(signal -> slots.release())
-        .subscribe(
-            record -> {
-              // Whoever removes the entry completes the element: this callback or timeout().
-              if (pending.remove(input.seq(), entry)) {
-                count(record.succeeded() ? succeeded : failed);
-                resultFuture.complete(Collections.singletonList(record));
-              }
-            },
-            error -> {
-              if (pending.remove(input.seq(), entry)) {
-                resultFuture.completeExceptionally(error);
-              }
-            }));
+    entry.request.update(
+        f.fetchOne(input.url(), input.seq())
+            .publishOn(scheduler)
+            .flatMap(result -> Mono.fromCallable(() -> toRecord(input, result)))
+            // Frees the slot on every ending: result, error, or cancellation by timeout() or
+            // close().
+            .doFinally(signal -> slots.release())
+            .subscribe(
+                record -> {
+                  // Whoever removes the entry completes the element: this callback or timeout().
+                  if (pending.remove(input.seq(), entry)) {
+                    count(record.succeeded() ? succeeded : failed);
+                    resultFuture.complete(Collections.singletonList(record));
+                  }
+                },
+                error -> {
+                  if (pending.remove(input.seq(), entry)) {
+                    resultFuture.completeExceptionally(error);
+                  }
+                }));
     return true;
   }
 
@@ -208,13 +217,27 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
     // The function does not know the timeout given to orderedWait, only how long it waited.
     long elapsed = System.nanoTime() - entry.startNanos;
     boolean sent = entry.started;
-    resultFuture.complete(Collections.singletonList(new FetchRecord(
-        input.seq(), input.url(), null, 0, 0, null, null,
-        entry.startEpochMillis, 0, millis(elapsed), sent ? 1 : 0, 0,
-        FetchException.Kind.DEADLINE.name(),
-        FetchException.Kind.DEADLINE.description() + ": Flink's async timeout fired after "
-            + TimeUnit.NANOSECONDS.toMillis(elapsed) + " ms; "
-            + (sent ? "request cancelled" : "never sent (no free slot)"))));
+    resultFuture.complete(
+        Collections.singletonList(
+            new FetchRecord(
+                input.seq(),
+                input.url(),
+                null,
+                0,
+                0,
+                null,
+                null,
+                entry.startEpochMillis,
+                0,
+                millis(elapsed),
+                sent ? 1 : 0,
+                0,
+                FetchException.Kind.DEADLINE.name(),
+                FetchException.Kind.DEADLINE.description()
+                    + ": Flink's async timeout fired after "
+                    + TimeUnit.NANOSECONDS.toMillis(elapsed)
+                    + " ms; "
+                    + (sent ? "request cancelled" : "never sent (no free slot)"))));
   }
 
   @Override
@@ -248,9 +271,21 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
           sha256 = body.sha256();
         }
         Timings t = ok.timings();
-        return new FetchRecord(input.seq(), input.url(), ok.finalUri().toString(), ok.status(),
-            body.size(), sha256, name, t.start().toEpochMilli(), millis(t.timeToFirstByte()),
-            millis(t.total()), ok.attempts(), ok.redirects(), null, null);
+        return new FetchRecord(
+            input.seq(),
+            input.url(),
+            ok.finalUri().toString(),
+            ok.status(),
+            body.size(),
+            sha256,
+            name,
+            t.start().toEpochMilli(),
+            millis(t.timeToFirstByte()),
+            millis(t.total()),
+            ok.attempts(),
+            ok.redirects(),
+            null,
+            null);
       } finally {
         body.release();
       }
@@ -258,9 +293,21 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
     FetchResult.Failure failure = (FetchResult.Failure) result;
     FetchException e = failure.error();
     Timings t = failure.timings();
-    return new FetchRecord(input.seq(), input.url(), null, e.status(), 0, null, null,
-        t.start().toEpochMilli(), millis(t.timeToFirstByte()), millis(t.total()), e.attempts(), 0,
-        e.kind().name(), describe(e));
+    return new FetchRecord(
+        input.seq(),
+        input.url(),
+        null,
+        e.status(),
+        0,
+        null,
+        null,
+        t.start().toEpochMilli(),
+        millis(t.timeToFirstByte()),
+        millis(t.total()),
+        e.attempts(),
+        0,
+        e.kind().name(),
+        describe(e));
   }
 
   /**
@@ -278,8 +325,8 @@ public final class FetchFunction extends RichAsyncFunction<NumberedUrl, FetchRec
     if (cause == null) {
       return message;
     }
-    String causeText = cause.getClass().getName()
-        + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+    String causeText =
+        cause.getClass().getName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
     return message + " (caused by " + causeText + ")";
   }
 

@@ -1,5 +1,6 @@
 package dev.fetchflux.flink;
 
+import dev.fetchflux.cli.Converters;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,7 +20,6 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
 import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
 import org.jspecify.annotations.Nullable;
-import dev.fetchflux.cli.Converters;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -56,103 +56,161 @@ import picocli.CommandLine.Option;
     versionProvider = FetchJob.Version.class,
     sortOptions = false,
     description = {
-        "Fetches every URL of a file inside Apache Flink and writes one JSON line per URL.",
-        "Parts go to --output; with parallelism > 1 merge them with 'fetchflux merge'."
+      "Fetches every URL of a file inside Apache Flink and writes one JSON line per URL.",
+      "Parts go to --output; with parallelism > 1 merge them with 'fetchflux merge'."
     })
 public final class FetchJob implements Callable<Integer> {
 
-  @Option(names = {"-i", "--input"}, required = true, paramLabel = "FILE",
-      description = "URLs, one per line (blank lines and # comments skipped); any Flink file system"
-          + " path (file:///..., s3://..., hdfs://...).")
+  @Option(
+      names = {"-i", "--input"},
+      required = true,
+      paramLabel = "FILE",
+      description =
+          "URLs, one per line (blank lines and # comments skipped); any Flink file system"
+              + " path (file:///..., s3://..., hdfs://...).")
   String input = "";
 
-  @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR",
+  @Option(
+      names = {"-o", "--output"},
+      required = true,
+      paramLabel = "DIR",
       description = "Directory for the JSON-lines parts (Flink file system path).")
   String output = "";
 
-  @Option(names = "--bodies", paramLabel = "DIR",
-      description = "Store bodies here, one file per URL named from its sequence number (a local or"
-          + " shared directory on every task manager). Default: hash and drop them.")
+  @Option(
+      names = "--bodies",
+      paramLabel = "DIR",
+      description =
+          "Store bodies here, one file per URL named from its sequence number (a local or"
+              + " shared directory on every task manager). Default: hash and drop them.")
   @Nullable Path bodies;
 
-  @Option(names = {"-p", "--parallelism"}, paramLabel = "P",
+  @Option(
+      names = {"-p", "--parallelism"},
+      paramLabel = "P",
       description = "Fetch subtasks. Default: the environment's parallelism.")
   @Nullable Integer parallelism;
 
-  @Option(names = {"-c", "--concurrency"}, paramLabel = "N", defaultValue = "32",
+  @Option(
+      names = {"-c", "--concurrency"},
+      paramLabel = "N",
+      defaultValue = "32",
       converter = Converters.PositiveInt.class,
       description = "Requests in flight per subtask. Default: ${DEFAULT-VALUE}.")
   int concurrency;
 
-  @Option(names = {"-w", "--window"}, paramLabel = "W", converter = Converters.PositiveInt.class,
-      description = "Inputs a subtask holds at once (orderedWait capacity, >= -c): in flight,"
-          + " waiting for a slot, or finished behind a slower one. Default: 16 x -c, at most 2048.")
+  @Option(
+      names = {"-w", "--window"},
+      paramLabel = "W",
+      converter = Converters.PositiveInt.class,
+      description =
+          "Inputs a subtask holds at once (orderedWait capacity, >= -c): in flight,"
+              + " waiting for a slot, or finished behind a slower one. Default: 16 x -c, at most 2048.")
   @Nullable Integer window;
 
-  @Option(names = "--per-host", paramLabel = "N", converter = Converters.PositiveInt.class,
-      description = "At most N requests in flight to one host, for the whole job (each host is"
-          + " fetched by one subtask).")
+  @Option(
+      names = "--per-host",
+      paramLabel = "N",
+      converter = Converters.PositiveInt.class,
+      description =
+          "At most N requests in flight to one host, for the whole job (each host is"
+              + " fetched by one subtask).")
   @Nullable Integer perHost;
 
-  @Option(names = "--rate-per-host", paramLabel = "N[/s|/m|/h]",
+  @Option(
+      names = "--rate-per-host",
+      paramLabel = "N[/s|/m|/h]",
       converter = Converters.RateConverter.class,
-      description = "At most N requests per second (or minute, hour) to each host, for the whole"
-          + " job.")
+      description =
+          "At most N requests per second (or minute, hour) to each host, for the whole" + " job.")
   Converters.@Nullable Rate ratePerHost;
 
-  @Option(names = "--adaptive-rate",
-      description = "Slow a host down when it answers 429 or 503 and speed it up again as it"
-          + " succeeds (--rate-per-host is the ceiling).")
+  @Option(
+      names = "--adaptive-rate",
+      description =
+          "Slow a host down when it answers 429 or 503 and speed it up again as it"
+              + " succeeds (--rate-per-host is the ceiling).")
   boolean adaptiveRate;
 
-  @Option(names = "--spread-host", paramLabel = "HOST",
-      description = "Spread this host's URLs over all subtasks instead of one ('*': every host);"
-          + " it then sees up to P times the per-host limits. Repeatable.")
+  @Option(
+      names = "--spread-host",
+      paramLabel = "HOST",
+      description =
+          "Spread this host's URLs over all subtasks instead of one ('*': every host);"
+              + " it then sees up to P times the per-host limits. Repeatable.")
   List<String> spreadHosts = new ArrayList<>();
 
-  @Option(names = "--resolve", paramLabel = "HOST:PORT:ADDR[,ADDR]",
+  @Option(
+      names = "--resolve",
+      paramLabel = "HOST:PORT:ADDR[,ADDR]",
       description = "Connect to ADDR for HOST:PORT, as curl. Repeatable.")
   List<String> resolve = new ArrayList<>();
 
-  @Option(names = {"-m", "--max-time"}, paramLabel = "DURATION", defaultValue = "60s",
+  @Option(
+      names = {"-m", "--max-time"},
+      paramLabel = "DURATION",
+      defaultValue = "60s",
       converter = Converters.PositiveDuration.class,
       description = "Total deadline per URL. Default: ${DEFAULT-VALUE}.")
   Duration maxTime = Duration.ofSeconds(60);
 
-  @Option(names = "--connect-timeout", paramLabel = "DURATION", defaultValue = "10s",
-      converter = Converters.PositiveDuration.class, description = "TCP connect timeout. Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--connect-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "10s",
+      converter = Converters.PositiveDuration.class,
+      description = "TCP connect timeout. Default: ${DEFAULT-VALUE}.")
   Duration connectTimeout = Duration.ofSeconds(10);
 
-  @Option(names = "--timeout-margin", paramLabel = "DURATION", defaultValue = "5s",
+  @Option(
+      names = "--timeout-margin",
+      paramLabel = "DURATION",
+      defaultValue = "5s",
       converter = Converters.PositiveDuration.class,
       description = "Flink's async timeout is --max-time plus this. Default: ${DEFAULT-VALUE}.")
   Duration timeoutMargin = Duration.ofSeconds(5);
 
-  @Option(names = "--checkpoint-interval", paramLabel = "DURATION", defaultValue = "10s",
+  @Option(
+      names = "--checkpoint-interval",
+      paramLabel = "DURATION",
+      defaultValue = "10s",
       converter = Converters.PositiveDuration.class,
       description = "How often parts are committed. Default: ${DEFAULT-VALUE}.")
   Duration checkpointInterval = Duration.ofSeconds(10);
 
-  @Option(names = "--unaligned-checkpoints", negatable = true, defaultValue = "true",
+  @Option(
+      names = "--unaligned-checkpoints",
+      negatable = true,
+      defaultValue = "true",
       fallbackValue = "true",
-      description = "Let checkpoint barriers overtake the URLs waiting in network buffers, so"
-          + " checkpoints complete while the subtasks are busy (--no-unaligned-checkpoints: wait"
-          + " behind them). Default: on.")
+      description =
+          "Let checkpoint barriers overtake the URLs waiting in network buffers, so"
+              + " checkpoints complete while the subtasks are busy (--no-unaligned-checkpoints: wait"
+              + " behind them). Default: on.")
   boolean unalignedCheckpoints = true;
 
-  @Option(names = {"-f", "--fail"},
+  @Option(
+      names = {"-f", "--fail"},
       description = "Treat HTTP status >= 400 as an error record (kind HTTP_STATUS).")
   boolean failOnHttpError;
 
-  @Option(names = "--max-filesize", paramLabel = "BYTES", defaultValue = "33554432",
+  @Option(
+      names = "--max-filesize",
+      paramLabel = "BYTES",
+      defaultValue = "33554432",
       description = "Largest body accepted, after decompression. Default: ${DEFAULT-VALUE}.")
   long maxBodySize;
 
-  @Option(names = {"-H", "--header"}, paramLabel = "'Name: value'",
+  @Option(
+      names = {"-H", "--header"},
+      paramLabel = "'Name: value'",
       description = "Header sent with every request (repeatable).")
   List<String> headers = new ArrayList<>();
 
-  @Option(names = "--event-loop-threads", paramLabel = "N", defaultValue = "1",
+  @Option(
+      names = "--event-loop-threads",
+      paramLabel = "N",
+      defaultValue = "1",
       description = "Event-loop threads per subtask. Default: ${DEFAULT-VALUE}.")
   int eventLoopThreads;
 
@@ -188,11 +246,13 @@ public final class FetchJob implements Callable<Integer> {
     JobExecutionResult result = run(env);
     PrintWriter err = new PrintWriter(System.err, true);
     if (result.isJobExecutionResult()) {
-      err.printf("fetchflux-flink: done in %d ms; JSON-lines parts in %s%n",
+      err.printf(
+          "fetchflux-flink: done in %d ms; JSON-lines parts in %s%n",
           result.getNetRuntime(TimeUnit.MILLISECONDS), output);
     } else {
       // Submitted detached (flink run -d): the job runs on; the client knows only its id.
-      err.printf("fetchflux-flink: submitted job %s; JSON-lines parts will be in %s%n",
+      err.printf(
+          "fetchflux-flink: submitted job %s; JSON-lines parts will be in %s%n",
           result.getJobID(), output);
     }
     return 0;
@@ -200,15 +260,16 @@ public final class FetchJob implements Callable<Integer> {
 
   /** The fetch options these arguments describe. */
   public FetchOptions fetchOptions() {
-    FetchOptions.Builder b = FetchOptions.builder()
-        .maxInFlight(concurrency)
-        .requestTimeout(maxTime)
-        .connectTimeout(connectTimeout)
-        .timeoutMargin(timeoutMargin)
-        .failOnHttpError(failOnHttpError)
-        .maxBodySize(maxBodySize)
-        .eventLoopThreads(eventLoopThreads)
-        .adaptiveRate(adaptiveRate);
+    FetchOptions.Builder b =
+        FetchOptions.builder()
+            .maxInFlight(concurrency)
+            .requestTimeout(maxTime)
+            .connectTimeout(connectTimeout)
+            .timeoutMargin(timeoutMargin)
+            .failOnHttpError(failOnHttpError)
+            .maxBodySize(maxBodySize)
+            .eventLoopThreads(eventLoopThreads)
+            .adaptiveRate(adaptiveRate);
     if (window != null) {
       b.window(window);
     }
@@ -250,7 +311,10 @@ public final class FetchJob implements Callable<Integer> {
     env.getCheckpointConfig().enableUnalignedCheckpoints(unalignedCheckpoints);
     int p = parallelism != null ? parallelism : env.getParallelism();
     fetch(readUrls(env, input), options, p)
-        .sinkTo(jsonLinesSink(output)).setParallelism(p).name("jsonl parts").uid("jsonl-parts");
+        .sinkTo(jsonLinesSink(output))
+        .setParallelism(p)
+        .name("jsonl parts")
+        .uid("jsonl-parts");
   }
 
   /**
@@ -258,12 +322,17 @@ public final class FetchJob implements Callable<Integer> {
    * Both the reader's position and the next number are checkpointed.
    */
   public static DataStream<NumberedUrl> readUrls(StreamExecutionEnvironment env, String input) {
-    FileSource<String> source = FileSource
-        .forRecordStreamFormat(new TextLineInputFormat(), new org.apache.flink.core.fs.Path(input))
-        .build();
+    FileSource<String> source =
+        FileSource.forRecordStreamFormat(
+                new TextLineInputFormat(), new org.apache.flink.core.fs.Path(input))
+            .build();
     return env.fromSource(source, WatermarkStrategy.noWatermarks(), "url lines")
-        .setParallelism(1).uid("url-lines")
-        .flatMap(new SequenceNumbers()).setParallelism(1).name("sequence numbers").uid("seq");
+        .setParallelism(1)
+        .uid("url-lines")
+        .flatMap(new SequenceNumbers())
+        .setParallelism(1)
+        .name("sequence numbers")
+        .uid("seq");
   }
 
   /**
@@ -278,12 +347,17 @@ public final class FetchJob implements Callable<Integer> {
    */
   public static SingleOutputStreamOperator<FetchRecord> fetch(
       DataStream<NumberedUrl> urls, FetchOptions options, int parallelism) {
-    DataStream<NumberedUrl> routed = parallelism > 1
-        ? urls.keyBy(new HostRouting(options.spreadHosts()))
-        : urls;
-    return AsyncDataStream.orderedWait(routed, new FetchFunction(options),
-            options.flinkTimeout().toMillis(), TimeUnit.MILLISECONDS, options.capacity())
-        .setParallelism(parallelism).name("fetch").uid("fetch");
+    DataStream<NumberedUrl> routed =
+        parallelism > 1 ? urls.keyBy(new HostRouting(options.spreadHosts())) : urls;
+    return AsyncDataStream.orderedWait(
+            routed,
+            new FetchFunction(options),
+            options.flinkTimeout().toMillis(),
+            TimeUnit.MILLISECONDS,
+            options.capacity())
+        .setParallelism(parallelism)
+        .name("fetch")
+        .uid("fetch");
   }
 
   /**
@@ -294,8 +368,7 @@ public final class FetchJob implements Callable<Integer> {
    * {@code fetchflux merge} needs.
    */
   public static FileSink<FetchRecord> jsonLinesSink(String output) {
-    return FileSink
-        .forRowFormat(new org.apache.flink.core.fs.Path(output), new JsonLinesEncoder())
+    return FileSink.forRowFormat(new org.apache.flink.core.fs.Path(output), new JsonLinesEncoder())
         .withBucketAssigner(new BasePathBucketAssigner<>())
         .withOutputFileConfig(
             OutputFileConfig.builder().withPartPrefix("part").withPartSuffix(".jsonl").build())

@@ -40,12 +40,16 @@ public final class FetchOptions implements Serializable {
 
   /** The default {@link Builder#timeoutMargin(Duration)}: 5 seconds. */
   public static final Duration DEFAULT_TIMEOUT_MARGIN = Duration.ofSeconds(5);
+
   /** The default {@link Builder#eventLoopThreads(int)}: 1 per subtask. */
   public static final int DEFAULT_EVENT_LOOP_THREADS = 1;
+
   /** The default {@link Builder#ioThreads(int)}: 2 per subtask. */
   public static final int DEFAULT_IO_THREADS = 2;
+
   /** The default {@link Builder#window(int)} is this many times maxInFlight, up to a cap. */
   public static final int DEFAULT_WINDOW_FACTOR = 16;
+
   /** The cap of the default {@link Builder#window(int)}: 2,048 elements per subtask. */
   public static final int MAX_DEFAULT_WINDOW = 2048;
 
@@ -210,11 +214,19 @@ public final class FetchOptions implements Serializable {
 
   @Override
   public String toString() {
-    return "FetchOptions[maxInFlight=" + maxInFlight + ", window=" + window
+    return "FetchOptions[maxInFlight="
+        + maxInFlight
+        + ", window="
+        + window
         + (maxInFlightPerHost > 0 ? ", maxInFlightPerHost=" + maxInFlightPerHost : "")
         + (spreadHosts.isEmpty() ? "" : ", spreadHosts=" + spreadHosts)
-        + ", requestTimeout=" + requestTimeout
-        + ", flinkTimeout=" + flinkTimeout() + ", bodyDirectory=" + bodyDirectory + "]";
+        + ", requestTimeout="
+        + requestTimeout
+        + ", flinkTimeout="
+        + flinkTimeout()
+        + ", bodyDirectory="
+        + bodyDirectory
+        + "]";
   }
 
   /** Configures {@link FetchOptions}; defaults are the {@link Fetcher}'s unless stated. */

@@ -79,7 +79,7 @@ public final class HostRouting implements KeySelector<NumberedUrl, Long> {
 
   /** The subtask Flink's {@code keyBy} sends {@code key} to, at the default max parallelism. */
   static int subtaskOf(long key, int parallelism) {
-    return KeyGroupRangeAssignment.assignKeyToParallelOperator(key,
-        KeyGroupRangeAssignment.computeDefaultMaxParallelism(parallelism), parallelism);
+    return KeyGroupRangeAssignment.assignKeyToParallelOperator(
+        key, KeyGroupRangeAssignment.computeDefaultMaxParallelism(parallelism), parallelism);
   }
 }

@@ -65,7 +65,9 @@ final class JsonLines {
     } catch (IOException e) {
       throw new IllegalArgumentException("not JSON: " + abbreviate(line), e);
     }
-    if (n == null || !n.isObject() || !n.path("seq").canConvertToLong()
+    if (n == null
+        || !n.isObject()
+        || !n.path("seq").canConvertToLong()
         || !n.path("url").isTextual()) {
       throw new IllegalArgumentException(
           "not a fetch record (needs seq and url): " + abbreviate(line));

@@ -82,10 +82,11 @@ public final class MergeParts {
       if (Files.isDirectory(in)) {
         try (Stream<Path> walk = Files.walk(in)) {
           walk.filter(Files::isRegularFile)
-              .filter(p -> {
-                String name = p.getFileName().toString();
-                return !name.startsWith(".") && name.endsWith(".jsonl");
-              })
+              .filter(
+                  p -> {
+                    String name = p.getFileName().toString();
+                    return !name.startsWith(".") && name.endsWith(".jsonl");
+                  })
               .sorted()
               .forEach(parts::add);
         }
@@ -113,18 +114,23 @@ public final class MergeParts {
     Writer w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 1 << 16);
     long[] bytes = {0};
     long[] failed = {0};
-    Summary s = run(parts, expect, head -> {
-      try {
-        w.write(head.line);
-        w.write('\n');
-        bytes[0] += head.line.getBytes(StandardCharsets.UTF_8).length + 1;
-        if (head.line.contains("\"error\":{")) {
-          failed[0]++; // cheap and exact for our writer; the bodies mode parses every record
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    });
+    Summary s =
+        run(
+            parts,
+            expect,
+            head -> {
+              try {
+                w.write(head.line);
+                w.write('\n');
+                bytes[0] += head.line.getBytes(StandardCharsets.UTF_8).length + 1;
+                if (head.line.contains("\"error\":{")) {
+                  failed[
+                      0]++; // cheap and exact for our writer; the bodies mode parses every record
+                }
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            });
     w.flush();
     return new Summary(s.parts(), s.records(), failed[0], bytes[0]);
   }
@@ -137,34 +143,47 @@ public final class MergeParts {
    * @throws MergeException as {@link #merge}, and when a success has no body file (the job ran
    *     without {@code --bodies}), its file is missing, or its content does not match the record
    */
-  public static Summary mergeBodies(List<Path> parts, Path bodies, OutputStream out,
-      @Nullable Long expect, Consumer<FetchRecord> onFailure) throws IOException {
+  public static Summary mergeBodies(
+      List<Path> parts,
+      Path bodies,
+      OutputStream out,
+      @Nullable Long expect,
+      Consumer<FetchRecord> onFailure)
+      throws IOException {
     long[] bytes = {0};
     long[] failed = {0};
     byte[] buffer = new byte[1 << 16];
-    Summary s = run(parts, expect, head -> {
-      FetchRecord r = head.record();
-      if (!r.succeeded()) {
-        failed[0]++;
-        onFailure.accept(r);
-        return;
-      }
-      bytes[0] += copyBody(r, bodies, out, buffer, head.where());
-    });
+    Summary s =
+        run(
+            parts,
+            expect,
+            head -> {
+              FetchRecord r = head.record();
+              if (!r.succeeded()) {
+                failed[0]++;
+                onFailure.accept(r);
+                return;
+              }
+              bytes[0] += copyBody(r, bodies, out, buffer, head.where());
+            });
     out.flush();
     return new Summary(s.parts(), s.records(), failed[0], bytes[0]);
   }
 
-  private static long copyBody(FetchRecord r, Path bodies, OutputStream out, byte[] buffer,
-      String where) {
+  private static long copyBody(
+      FetchRecord r, Path bodies, OutputStream out, byte[] buffer, String where) {
     if (r.body() == null || r.sha256() == null) {
-      throw new MergeException(where + ": seq " + r.seq() + " has no body file (run the job with"
-          + " --bodies DIR to keep the bodies)");
+      throw new MergeException(
+          where
+              + ": seq "
+              + r.seq()
+              + " has no body file (run the job with"
+              + " --bodies DIR to keep the bodies)");
     }
     Path file = bodies.resolve(r.body()).normalize();
     if (!file.startsWith(bodies.normalize())) {
-      throw new MergeException(where + ": seq " + r.seq() + ": body path leaves the body"
-          + " directory: " + r.body());
+      throw new MergeException(
+          where + ": seq " + r.seq() + ": body path leaves the body" + " directory: " + r.body());
     }
     MessageDigest md = BodyStore.sha256();
     long n = 0;
@@ -181,9 +200,21 @@ public final class MergeParts {
     }
     String sha = HexFormat.of().formatHex(md.digest());
     if (n != r.bytes() || !sha.equals(r.sha256())) {
-      throw new MergeException("seq " + r.seq() + ": body file " + file + " does not match its"
-          + " record (" + n + " bytes, SHA-256 " + sha + "; the record says " + r.bytes()
-          + " bytes, " + r.sha256() + ")");
+      throw new MergeException(
+          "seq "
+              + r.seq()
+              + ": body file "
+              + file
+              + " does not match its"
+              + " record ("
+              + n
+              + " bytes, SHA-256 "
+              + sha
+              + "; the record says "
+              + r.bytes()
+              + " bytes, "
+              + r.sha256()
+              + ")");
     }
     return n;
   }
@@ -191,8 +222,10 @@ public final class MergeParts {
   /** The k-way merge: hands each head to {@code write} in seq order, checking 0, 1, 2, .... */
   private static Summary run(List<Path> parts, @Nullable Long expect, Consumer<Run> write)
       throws IOException {
-    PriorityQueue<Run> heads = new PriorityQueue<>(Math.max(1, parts.size()),
-        Comparator.comparingLong((Run r) -> r.seq).thenComparingInt(r -> r.id));
+    PriorityQueue<Run> heads =
+        new PriorityQueue<>(
+            Math.max(1, parts.size()),
+            Comparator.comparingLong((Run r) -> r.seq).thenComparingInt(r -> r.id));
     List<Run> open = new ArrayList<>();
     long next = 0; // the seq the output needs now
     @Nullable String lastWhere = null;
@@ -207,16 +240,27 @@ public final class MergeParts {
       Run run;
       while ((run = heads.poll()) != null) {
         if (run.seq < next) {
-          throw new MergeException("seq " + run.seq + " appears twice: " + lastWhere + " and "
-              + run.where());
+          throw new MergeException(
+              "seq " + run.seq + " appears twice: " + lastWhere + " and " + run.where());
         }
         if (run.seq > next) {
-          throw new MergeException("seq " + next + " is missing: the next record is seq "
-              + run.seq + " at " + run.where());
+          throw new MergeException(
+              "seq "
+                  + next
+                  + " is missing: the next record is seq "
+                  + run.seq
+                  + " at "
+                  + run.where());
         }
         if (expect != null && run.seq >= expect) {
-          throw new MergeException("seq " + run.seq + " at " + run.where()
-              + " is beyond the expected " + expect + " inputs");
+          throw new MergeException(
+              "seq "
+                  + run.seq
+                  + " at "
+                  + run.where()
+                  + " is beyond the expected "
+                  + expect
+                  + " inputs");
         }
         write.accept(run);
         lastWhere = run.where();
@@ -226,8 +270,14 @@ public final class MergeParts {
         }
       }
       if (expect != null && next < expect) {
-        throw new MergeException("seq " + next + " is missing: the parts end at seq " + (next - 1)
-            + " and " + expect + " inputs were expected");
+        throw new MergeException(
+            "seq "
+                + next
+                + " is missing: the parts end at seq "
+                + (next - 1)
+                + " and "
+                + expect
+                + " inputs were expected");
       }
     } catch (UncheckedIOException e) {
       throw e.getCause();
@@ -284,8 +334,8 @@ public final class MergeParts {
           throw new MergeException(where() + ": " + e.getMessage(), e);
         }
         if (s < seq) {
-          throw new MergeException(where() + ": part is not sorted by seq (" + s + " after "
-              + seq + ")");
+          throw new MergeException(
+              where() + ": part is not sorted by seq (" + s + " after " + seq + ")");
         }
         line = next;
         seq = s;

@@ -54,8 +54,10 @@ public final class SequenceNumbers extends RichFlatMapFunction<String, NumberedU
 
   @Override
   public void initializeState(FunctionInitializationContext context) throws Exception {
-    state = context.getOperatorStateStore()
-        .getListState(new ListStateDescriptor<>("next-seq", Long.class));
+    state =
+        context
+            .getOperatorStateStore()
+            .getListState(new ListStateDescriptor<>("next-seq", Long.class));
     next = 0;
     for (Long n : state.get()) {
       next = Math.max(next, n);

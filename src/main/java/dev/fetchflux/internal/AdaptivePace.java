@@ -40,8 +40,8 @@ final class AdaptivePace {
    * @param maxPauseNanos the cap on a {@code Retry-After} pause (0: never pause)
    * @param ceiling the configured per-host rate, or 0 for none
    */
-  record Settings(double decrease, double minRate, long recoveryNanos, long maxPauseNanos,
-      double ceiling) {
+  record Settings(
+      double decrease, double minRate, long recoveryNanos, long maxPauseNanos, double ceiling) {
 
     double floor() {
       return ceiling > 0 ? Math.min(minRate, ceiling) : minRate;
@@ -51,12 +51,16 @@ final class AdaptivePace {
   private final Settings settings;
 
   private boolean throttled;
+
   /** Requests per second while throttled. */
   private double rate;
+
   /** Requests per second gained per second at full use. */
   private double slope;
+
   /** While throttled, the rate at which the host is released. */
   private double releaseAt;
+
   private boolean cutOnce;
   private long lastCut;
   private boolean pauseSet;
@@ -139,8 +143,10 @@ final class AdaptivePace {
       rate = Math.max(floor, rate * settings.decrease());
     } else {
       before = granted(now, pause);
-      double capped = settings.ceiling() > 0
-          ? Math.min(before, settings.ceiling() * settings.decrease()) : before;
+      double capped =
+          settings.ceiling() > 0
+              ? Math.min(before, settings.ceiling() * settings.decrease())
+              : before;
       rate = Math.max(floor, capped);
     }
     releaseAt = settings.ceiling() > 0 ? settings.ceiling() : 2 * Math.max(before, rate);

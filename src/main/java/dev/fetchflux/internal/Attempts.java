@@ -38,8 +38,8 @@ public final class Attempts {
    * @param retry the retry policy as a schedule (built by the fetcher, which can read the
    *     policy's source of jitter)
    */
-  public Attempts(FetcherConfig config, Transport transport, RetrySchedule retry,
-      FetchCounters counters) {
+  public Attempts(
+      FetcherConfig config, Transport transport, RetrySchedule retry, FetchCounters counters) {
     this.transport = transport;
     this.transportName = transport.getClass().getName();
     this.requestTimeout = config.requestTimeout();
@@ -47,9 +47,14 @@ public final class Attempts {
     this.retry = retry;
     // Waits and their clock come from the same scheduler, looked up on each use: virtual time in
     // tests that install it, System.nanoTime() otherwise (Scheduler.now for sub-millisecond units).
-    Politeness p = new Politeness(config.maxInFlightPerHost(), config.maxRequestsPerSecond(),
-        config.maxRequestsPerSecondPerHost(), config.adaptiveRate(), Schedulers::parallel,
-        () -> Schedulers.parallel().now(TimeUnit.NANOSECONDS));
+    Politeness p =
+        new Politeness(
+            config.maxInFlightPerHost(),
+            config.maxRequestsPerSecond(),
+            config.maxRequestsPerSecondPerHost(),
+            config.adaptiveRate(),
+            Schedulers::parallel,
+            () -> Schedulers.parallel().now(TimeUnit.NANOSECONDS));
     this.politeness = p.enabled() ? p : null;
     this.counters = counters;
   }
@@ -64,8 +69,8 @@ public final class Attempts {
    * throws, or a {@code null}, makes the input a {@link FetchException.Kind#INVALID_REQUEST} failure
    * at its index, nothing sent), which is then fetched. Cold.
    */
-  public <T> Mono<FetchResult> fetch(long index, T input,
-      Function<? super T, FetchRequest> toRequest) {
+  public <T> Mono<FetchResult> fetch(
+      long index, T input, Function<? super T, FetchRequest> toRequest) {
     FetchRequest request;
     try {
       request = Objects.requireNonNull(toRequest.apply(input), "no request for the input");
@@ -109,8 +114,10 @@ public final class Attempts {
     private final FetchRequest req;
     private final List<FetchException> earlier = new ArrayList<>(0);
     private int attempts;
+
     /** When the first attempt was sent, and the timer's clock then (for the retry budget). */
     private ResultMapping.Start start = ResultMapping.Start.now();
+
     private long startTimer = timerMillis();
 
     Run(long index, FetchRequest req) {
@@ -129,35 +136,50 @@ public final class Attempts {
     private Mono<Transport.Response> send() {
       Duration deadline = requestTimeout;
       Mono<Transport.Response> exchange =
-          Mono.defer(() -> {
-                if (attempts == 1) {
-                  start = ResultMapping.Start.now();
-                  startTimer = timerMillis();
-                }
-                return exchange(req);
-              })
-              .timeout(deadline, Mono.error(() -> new TransportException(
-                  FetchException.Kind.DEADLINE,
-                  "no complete response within " + ResultMapping.human(deadline)
-                      + " (requestTimeout)", 0, 0,
-                  new TimeoutException("requestTimeout " + deadline + " elapsed"))))
+          Mono.defer(
+                  () -> {
+                    if (attempts == 1) {
+                      start = ResultMapping.Start.now();
+                      startTimer = timerMillis();
+                    }
+                    return exchange(req);
+                  })
+              .timeout(
+                  deadline,
+                  Mono.error(
+                      () ->
+                          new TransportException(
+                              FetchException.Kind.DEADLINE,
+                              "no complete response within "
+                                  + ResultMapping.human(deadline)
+                                  + " (requestTimeout)",
+                              0,
+                              0,
+                              new TimeoutException("requestTimeout " + deadline + " elapsed"))))
               .checkpoint("fetchflux #" + index + " " + req.method() + " " + req.uri());
       Politeness p = politeness;
       if (p == null) {
         return exchange;
       }
       return p.acquire(req.host())
-          .flatMap(permit -> {
-            Mono<Transport.Response> sent = exchange;
-            if (p.adaptive()) {
-              sent = sent.doOnNext(r -> permit.responded(r.status(),
-                  Politeness.throttles(r.status())
-                      ? RetrySchedule.parseRetryAfter(r.headers().first("Retry-After"),
-                          r.headers().first("Date"), timerMillis())
-                      : null));
-            }
-            return sent.doFinally(signal -> permit.release());
-          });
+          .flatMap(
+              permit -> {
+                Mono<Transport.Response> sent = exchange;
+                if (p.adaptive()) {
+                  sent =
+                      sent.doOnNext(
+                          r ->
+                              permit.responded(
+                                  r.status(),
+                                  Politeness.throttles(r.status())
+                                      ? RetrySchedule.parseRetryAfter(
+                                          r.headers().first("Retry-After"),
+                                          r.headers().first("Date"),
+                                          timerMillis())
+                                      : null));
+                }
+                return sent.doFinally(signal -> permit.release());
+              });
     }
 
     private Mono<FetchResult> settle(Outcome o) {
@@ -183,8 +205,9 @@ public final class Attempts {
         if (!retry.retryableStatus(r.status(), idempotent)) {
           return null;
         }
-        retryAfter = RetrySchedule.parseRetryAfter(
-            r.headers().first("Retry-After"), r.headers().first("Date"), timerMillis());
+        retryAfter =
+            RetrySchedule.parseRetryAfter(
+                r.headers().first("Retry-After"), r.headers().first("Date"), timerMillis());
       } else {
         Throwable e = Objects.requireNonNull(o.error());
         boolean responseStarted = e instanceof TransportException t && t.headersNanos() != 0;
@@ -198,10 +221,11 @@ public final class Attempts {
 
     private FetchResult finish(Outcome o) {
       Transport.Response r = o.response();
-      FetchResult result = r != null
-          ? ResultMapping.response(index, req, r, attempts, start, failOnHttpError)
-          : ResultMapping.failure(index, req, Objects.requireNonNull(o.error()), attempts, start,
-              "");
+      FetchResult result =
+          r != null
+              ? ResultMapping.response(index, req, r, attempts, start, failOnHttpError)
+              : ResultMapping.failure(
+                  index, req, Objects.requireNonNull(o.error()), attempts, start, "");
       if (result instanceof FetchResult.Failure f) {
         for (FetchException e : earlier) {
           f.error().addSuppressed(e);
@@ -223,17 +247,32 @@ public final class Attempts {
       m = transport.exchange(req);
     } catch (Throwable t) {
       Exceptions.throwIfJvmFatal(t);
-      return Mono.error(new TransportException(FetchException.Kind.OTHER,
-          "transport " + transportName + " threw from exchange: " + t, 0, 0, t));
+      return Mono.error(
+          new TransportException(
+              FetchException.Kind.OTHER,
+              "transport " + transportName + " threw from exchange: " + t,
+              0,
+              0,
+              t));
     }
     if (m == null) {
-      return Mono.error(new TransportException(FetchException.Kind.OTHER,
-          "transport " + transportName + " returned null from exchange", 0, 0,
-          new NullPointerException(transportName + ".exchange returned null")));
+      return Mono.error(
+          new TransportException(
+              FetchException.Kind.OTHER,
+              "transport " + transportName + " returned null from exchange",
+              0,
+              0,
+              new NullPointerException(transportName + ".exchange returned null")));
     }
-    return m.switchIfEmpty(Mono.error(() -> new TransportException(FetchException.Kind.OTHER,
-        "transport " + transportName + " completed without a response", 0, 0,
-        new NoSuchElementException(transportName + ".exchange completed empty"))));
+    return m.switchIfEmpty(
+        Mono.error(
+            () ->
+                new TransportException(
+                    FetchException.Kind.OTHER,
+                    "transport " + transportName + " completed without a response",
+                    0,
+                    0,
+                    new NoSuchElementException(transportName + ".exchange completed empty"))));
   }
 
   /** The clock of the scheduler that runs retry waits (virtual in tests that install virtual time). */

@@ -29,6 +29,7 @@ import reactor.netty.http.client.HttpClientResponse;
 final class Bodies {
   /** How much of a redirect response's body is drained to keep the connection; beyond, close it. */
   private static final long REDIRECT_DRAIN_LIMIT = 64 * 1024;
+
   /** Buffers a request body in a file is read in. */
   private static final int FILE_CHUNK = 64 * 1024;
 
@@ -56,51 +57,82 @@ final class Bodies {
    * decoder reads none): that header is the resource's length, not this message's. The announced
    * length never sizes memory (see {@link BodySink}).
    */
-  static Mono<Body> response(HttpClientResponse response, Connection connection, long headersAt,
-      FetcherConfig settings) {
+  static Mono<Body> response(
+      HttpClientResponse response, Connection connection, long headersAt, FetcherConfig settings) {
     long limit = settings.maxBodySize();
     int status = response.status().code();
-    boolean bodiless = response.method().equals(HttpMethod.HEAD)
-        || status / 100 == 1 || status == 204 || status == 304;
+    boolean bodiless =
+        response.method().equals(HttpMethod.HEAD)
+            || status / 100 == 1
+            || status == 204
+            || status == 304;
     long announced = bodiless ? 0 : contentLength(response);
     if (announced > limit && !settings.compression()) {
       // The body is never read: subscribe to it and cancel at once, so reactor-netty releases what
       // it already buffered or still receives (left alone, a body that came with the headers
       // leaks) and closes the connection. take(0) would not do: it never subscribes.
-      connection.inbound().receive().subscribe(new BaseSubscriber<ByteBuf>() {
-        @Override
-        protected void hookOnSubscribe(Subscription subscription) {
-          subscription.cancel();
-        }
-      });
-      return Mono.error(new TransportException(Kind.BODY_TOO_LARGE,
-          "Content-Length " + announced + " > limit " + limit, status, headersAt, null));
+      connection
+          .inbound()
+          .receive()
+          .subscribe(
+              new BaseSubscriber<ByteBuf>() {
+                @Override
+                protected void hookOnSubscribe(Subscription subscription) {
+                  subscription.cancel();
+                }
+              });
+      return Mono.error(
+          new TransportException(
+              Kind.BODY_TOO_LARGE,
+              "Content-Length " + announced + " > limit " + limit,
+              status,
+              headersAt,
+              null));
     }
-    return Mono.defer(() -> {
-      // The announced length only bounds how far the buffer grows ahead of the bytes; for an
-      // encoded body it says nothing about the decoded size.
-      long expected = settings.compression()
-          && response.responseHeaders().contains(HttpHeaderNames.CONTENT_ENCODING) ? -1 : announced;
-      BodySink sink = new BodySink(expected, settings.spillThreshold(), settings.spillDirectory());
-      long[] received = {0};
-      return sink.collect(connection.inbound().receive().asByteArray()
-          .handle((chunk, out) -> {
-            received[0] += chunk.length;
-            if (received[0] > limit) {
-              out.error(new TransportException(Kind.BODY_TOO_LARGE,
-                  "more than " + limit + " bytes" + (settings.compression() ? " (decoded)" : ""),
-                  status, headersAt, null));
-            } else {
-              out.next(chunk);
-            }
-          }));
-    });
+    return Mono.defer(
+        () -> {
+          // The announced length only bounds how far the buffer grows ahead of the bytes; for an
+          // encoded body it says nothing about the decoded size.
+          long expected =
+              settings.compression()
+                      && response.responseHeaders().contains(HttpHeaderNames.CONTENT_ENCODING)
+                  ? -1
+                  : announced;
+          BodySink sink =
+              new BodySink(expected, settings.spillThreshold(), settings.spillDirectory());
+          long[] received = {0};
+          return sink.collect(
+              connection
+                  .inbound()
+                  .receive()
+                  .asByteArray()
+                  .handle(
+                      (chunk, out) -> {
+                        received[0] += chunk.length;
+                        if (received[0] > limit) {
+                          out.error(
+                              new TransportException(
+                                  Kind.BODY_TOO_LARGE,
+                                  "more than "
+                                      + limit
+                                      + " bytes"
+                                      + (settings.compression() ? " (decoded)" : ""),
+                                  status,
+                                  headersAt,
+                                  null));
+                        } else {
+                          out.next(chunk);
+                        }
+                      }));
+        });
   }
 
   /** Reads and drops a redirect's body, up to a bound, so its connection can be kept. */
   static Mono<Void> drain(Connection connection) {
     long[] seen = {0};
-    return connection.inbound().receive()
+    return connection
+        .inbound()
+        .receive()
         .takeUntil(buf -> (seen[0] += buf.readableBytes()) > REDIRECT_DRAIN_LIMIT)
         .then();
   }
@@ -109,8 +141,9 @@ final class Bodies {
   static boolean isCloseDelimited(HttpClientResponse response) {
     return response.version().majorVersion() == 1
         && !response.responseHeaders().contains(HttpHeaderNames.CONTENT_LENGTH)
-        && !response.responseHeaders().containsValue(
-            HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED, true);
+        && !response
+            .responseHeaders()
+            .containsValue(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED, true);
   }
 
   /** The response's headers as a {@link Headers} value. */

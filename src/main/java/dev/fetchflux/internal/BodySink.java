@@ -46,10 +46,13 @@ import reactor.core.scheduler.Schedulers;
 final class BodySink {
   /** Bytes gathered before one write to the spill file (per body being spilled). */
   static final int SPILL_BATCH = 1 << 20;
+
   /** The largest array allocated before any byte arrives, whatever the response announced. */
   static final int INITIAL_CAPACITY_MAX = 16 * 1024;
+
   /** Initial capacity when the length is unknown (chunked or close-delimited bodies). */
   static final int INITIAL_CAPACITY_UNKNOWN = 256;
+
   private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
 
   private static final int OPEN = 0;
@@ -62,6 +65,7 @@ final class BodySink {
 
   private final long spillThreshold;
   private final Path spillDirectory;
+
   /** The announced length, a bound on growth while the body has not reached it; -1 if unknown. */
   private final long announced;
 
@@ -71,6 +75,7 @@ final class BodySink {
 
   /** The open spill file, until {@link #finish} hands it to a Body or {@link #abort} releases it. */
   private volatile @Nullable Spill spill;
+
   private static final AtomicReferenceFieldUpdater<BodySink, Spill> SPILL =
       AtomicReferenceFieldUpdater.newUpdater(BodySink.class, Spill.class, "spill");
 
@@ -79,8 +84,10 @@ final class BodySink {
   private int memorySize;
   private boolean spilling;
   private volatile long fileSize;
+
   /** Spilled bytes not yet written, gathered into one write; allocated when spilling starts. */
   private byte @Nullable [] batch;
+
   private int batchSize;
 
   /**
@@ -92,8 +99,10 @@ final class BodySink {
     this.spillThreshold = spillThreshold;
     this.spillDirectory = spillDirectory;
     this.announced = announced;
-    long initial = announced > 0 ? Math.min(announced, INITIAL_CAPACITY_MAX)
-        : announced == 0 ? 0 : INITIAL_CAPACITY_UNKNOWN;
+    long initial =
+        announced > 0
+            ? Math.min(announced, INITIAL_CAPACITY_MAX)
+            : announced == 0 ? 0 : INITIAL_CAPACITY_UNKNOWN;
     this.memory = new byte[(int) Math.min(initial, spillThreshold)];
   }
 
@@ -119,17 +128,21 @@ final class BodySink {
       appendToMemory(chunk);
       return Mono.empty();
     }
-    return openFile().then(Mono.defer(() -> {
-      if (spill == null) {
-        return Mono.empty(); // aborted while the file was being opened; its opener released it
-      }
-      spilling = true;
-      byte[] held = memory;
-      int heldSize = memorySize;
-      memory = new byte[0];
-      memorySize = 0;
-      return writeToFile(held, heldSize).then(Mono.defer(() -> gather(chunk)));
-    }));
+    return openFile()
+        .then(
+            Mono.defer(
+                () -> {
+                  if (spill == null) {
+                    return Mono
+                        .empty(); // aborted while the file was being opened; its opener released it
+                  }
+                  spilling = true;
+                  byte[] held = memory;
+                  int heldSize = memorySize;
+                  memory = new byte[0];
+                  memorySize = 0;
+                  return writeToFile(held, heldSize).then(Mono.defer(() -> gather(chunk)));
+                }));
   }
 
   /**
@@ -184,33 +197,36 @@ final class BodySink {
 
   /** Creates and opens the spill file off the event loop; publishes it unless aborted meanwhile. */
   private Mono<Void> openFile() {
-    return Mono.<Void>fromRunnable(() -> {
-          if (state != OPEN) {
-            return;
-          }
-          Path f;
-          try {
-            Files.createDirectories(spillDirectory);
-            f = Files.createTempFile(spillDirectory, "fetchflux-", ".body");
-          } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot create a spill file in " + spillDirectory,
-                e);
-          }
-          AsynchronousFileChannel ch;
-          try {
-            ch = AsynchronousFileChannel.open(f, StandardOpenOption.WRITE);
-          } catch (IOException | RuntimeException e) {
-            deleteQuietly(f);
-            throw new java.io.UncheckedIOException("cannot open spill file " + f,
-                e instanceof IOException io ? io : new IOException(e));
-          }
-          SPILL.set(this, new Spill(f, ch));
-          if (state == ABORTED) {
-            // abort() ran between the state check and the publication: it may have found nothing
-            // to release, so the opener releases (whoever takes the field first does it).
-            releaseSpill(false);
-          }
-        })
+    return Mono.<Void>fromRunnable(
+            () -> {
+              if (state != OPEN) {
+                return;
+              }
+              Path f;
+              try {
+                Files.createDirectories(spillDirectory);
+                f = Files.createTempFile(spillDirectory, "fetchflux-", ".body");
+              } catch (IOException e) {
+                throw new java.io.UncheckedIOException(
+                    "cannot create a spill file in " + spillDirectory, e);
+              }
+              AsynchronousFileChannel ch;
+              try {
+                ch = AsynchronousFileChannel.open(f, StandardOpenOption.WRITE);
+              } catch (IOException | RuntimeException e) {
+                deleteQuietly(f);
+                throw new java.io.UncheckedIOException(
+                    "cannot open spill file " + f,
+                    e instanceof IOException io ? io : new IOException(e));
+              }
+              SPILL.set(this, new Spill(f, ch));
+              if (state == ABORTED) {
+                // abort() ran between the state check and the publication: it may have found
+                // nothing
+                // to release, so the opener releases (whoever takes the field first does it).
+                releaseSpill(false);
+              }
+            })
         .subscribeOn(Schedulers.boundedElastic());
   }
 
@@ -227,26 +243,31 @@ final class BodySink {
   }
 
   private void writeFully(AsynchronousFileChannel ch, ByteBuffer buf, MonoSink<Void> sink) {
-    ch.write(buf, fileSize, null, new CompletionHandler<Integer, @Nullable Object>() {
-      @Override
-      public void completed(Integer written, @Nullable Object attachment) {
-        fileSize += written;
-        if (buf.hasRemaining()) {
-          writeFully(ch, buf, sink);
-        } else {
-          sink.success();
-        }
-      }
+    ch.write(
+        buf,
+        fileSize,
+        null,
+        new CompletionHandler<Integer, @Nullable Object>() {
+          @Override
+          public void completed(Integer written, @Nullable Object attachment) {
+            fileSize += written;
+            if (buf.hasRemaining()) {
+              writeFully(ch, buf, sink);
+            } else {
+              sink.success();
+            }
+          }
 
-      @Override
-      public void failed(Throwable error, @Nullable Object attachment) {
-        if (state == ABORTED) {
-          sink.success(); // the channel was closed under the write by abort(): nothing to report
-        } else {
-          sink.error(error);
-        }
-      }
-    });
+          @Override
+          public void failed(Throwable error, @Nullable Object attachment) {
+            if (state == ABORTED) {
+              sink.success(); // the channel was closed under the write by abort(): nothing to
+              // report
+            } else {
+              sink.error(error);
+            }
+          }
+        });
   }
 
   /**
@@ -280,23 +301,30 @@ final class BodySink {
     // Mono.create, not fromCallable().subscribeOn(): that one drops a value computed after a
     // cancel without a discard, which would leave the file to the GC; MonoCreate hands such a
     // value to the discard hook (see collect), and the cancel itself aborts (collect's doOnCancel).
-    return flushBatch().then(Mono.<Body>create(out -> Schedulers.boundedElastic().schedule(() -> {
-      batch = null;
-      Spill s = spill;
-      if (s == null || !STATE.compareAndSet(this, FINISHING, FINISHED)) {
-        out.success(); // aborted: its subscriber is gone, and an error would only be logged
-        return;
-      }
-      SPILL.compareAndSet(this, s, null);
-      try {
-        s.channel().close();
-      } catch (IOException e) {
-        deleteQuietly(s.file());
-        out.error(e);
-        return;
-      }
-      out.success(Body.adoptFile(s.file(), fileSize));
-    })));
+    return flushBatch()
+        .then(
+            Mono.<Body>create(
+                out ->
+                    Schedulers.boundedElastic()
+                        .schedule(
+                            () -> {
+                              batch = null;
+                              Spill s = spill;
+                              if (s == null || !STATE.compareAndSet(this, FINISHING, FINISHED)) {
+                                out.success(); // aborted: its subscriber is gone, and an error
+                                // would only be logged
+                                return;
+                              }
+                              SPILL.compareAndSet(this, s, null);
+                              try {
+                                s.channel().close();
+                              } catch (IOException e) {
+                                deleteQuietly(s.file());
+                                out.error(e);
+                                return;
+                              }
+                              out.success(Body.adoptFile(s.file(), fileSize));
+                            })));
   }
 
   /**
@@ -305,7 +333,7 @@ final class BodySink {
    * thread. Idempotent.
    */
   void abort() {
-    for (;;) {
+    for (; ; ) {
       int s = state;
       if (s == FINISHED || s == ABORTED) {
         return;
@@ -323,14 +351,15 @@ final class BodySink {
     if (s == null) {
       return;
     }
-    Runnable release = () -> {
-      try {
-        s.channel().close();
-      } catch (IOException ignored) {
-        // closing is best effort; the file is deleted either way
-      }
-      deleteQuietly(s.file());
-    };
+    Runnable release =
+        () -> {
+          try {
+            s.channel().close();
+          } catch (IOException ignored) {
+            // closing is best effort; the file is deleted either way
+          }
+          deleteQuietly(s.file());
+        };
     if (!offThread) {
       release.run();
       return;

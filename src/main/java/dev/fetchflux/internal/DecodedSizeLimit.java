@@ -66,9 +66,13 @@ final class DecodedSizeLimit extends ChannelInboundHandlerAdapter {
     if (seen > limit) {
       tripped = true;
       ReferenceCountUtil.release(msg);
-      ctx.fireExceptionCaught(new TransportException(Kind.BODY_TOO_LARGE,
-          "more than " + limit + " bytes" + (compressed ? " (decoded)" : ""), status, headersNanos,
-          null));
+      ctx.fireExceptionCaught(
+          new TransportException(
+              Kind.BODY_TOO_LARGE,
+              "more than " + limit + " bytes" + (compressed ? " (decoded)" : ""),
+              status,
+              headersNanos,
+              null));
       // The rest of this response will not be read, so the connection cannot be reused: close it
       // here. Left to reactor-netty, it stayed open (ESTABLISHED) for the fetcher's life, one
       // socket per such failure (ConnectionsClosedTest).

@@ -30,8 +30,8 @@ public final class Errors {
     }
     // A cause chain can be a cycle (a -> b -> a: Throwable only forbids a cause that is the
     // exception itself), so the walk remembers what it saw, and stops after MAX_DEPTH causes.
-    java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(
-        new java.util.IdentityHashMap<>());
+    java.util.Set<Throwable> seen =
+        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     int depth = 0;
     for (Throwable t = error; t != null && depth < MAX_DEPTH && seen.add(t); t = t.getCause()) {
       Classified c = classifyOne(t);

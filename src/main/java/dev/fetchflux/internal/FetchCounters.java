@@ -40,8 +40,16 @@ public final class FetchCounters {
 
   /** The figures now, with the per-host ones of {@code politeness} when there is one. */
   public FetcherStats stats(@Nullable Politeness politeness) {
-    return new FetcherStats(admission.inFlight(), admission.waiting(), admission.waitingBytes(),
-        admission.admitted(), admission.emitted(), succeeded.sum(), failed.sum(), bodyBytes.sum(),
-        retries.sum(), politeness == null ? List.of() : politeness.hosts());
+    return new FetcherStats(
+        admission.inFlight(),
+        admission.waiting(),
+        admission.waitingBytes(),
+        admission.admitted(),
+        admission.emitted(),
+        succeeded.sum(),
+        failed.sum(),
+        bodyBytes.sum(),
+        retries.sum(),
+        politeness == null ? List.of() : politeness.hosts());
   }
 }

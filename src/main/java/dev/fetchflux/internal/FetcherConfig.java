@@ -74,7 +74,8 @@ public record FetcherConfig(
 
   /** Idle connections kept across hosts: as set, or the default 4 × maxInFlight. */
   public int effectiveMaxIdleConnections() {
-    return maxIdleConnections >= 0 ? maxIdleConnections
+    return maxIdleConnections >= 0
+        ? maxIdleConnections
         : (int) Math.min(Integer.MAX_VALUE, 4L * maxInFlight);
   }
 

@@ -4,33 +4,27 @@ import dev.fetchflux.Body;
 import dev.fetchflux.FetchException.Kind;
 import dev.fetchflux.FetchRequest;
 import dev.fetchflux.Headers;
+import dev.fetchflux.HttpProtocol;
 import dev.fetchflux.Transport;
 import dev.fetchflux.TransportException;
-import dev.fetchflux.HttpProtocol;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.ChannelGroupFuture;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.TrustManagerFactory;
-import org.reactivestreams.Subscription;
-import reactor.core.publisher.BaseSubscriber;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
-import reactor.netty.Connection;
+import reactor.core.scheduler.Schedulers;
 import reactor.netty.http.Http11SslContextSpec;
 import reactor.netty.http.Http2SslContextSpec;
 import reactor.netty.http.client.HttpClient;
@@ -38,9 +32,6 @@ import reactor.netty.http.client.HttpClientResponse;
 import reactor.netty.resources.ConnectionProvider;
 import reactor.netty.resources.LoopResources;
 import reactor.netty.tcp.SslProvider;
-import reactor.core.scheduler.Schedulers;
-import java.util.concurrent.atomic.AtomicReference;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The reactor-netty glue: one {@link HttpClient} on a connection pool and event loops owned by this
@@ -52,26 +43,33 @@ import org.jspecify.annotations.Nullable;
  */
 public final class HttpEngine implements Transport {
 
-
   /**
    * How often idle connections are checked against {@code maxIdleTime}, closed ones dropped from
    * their pools, and empty pools looked for; each pool checks its own idle queue.
    */
   private static final Duration EVICTION_INTERVAL = Duration.ofSeconds(1);
+
   /** How long a pool stays empty and unused before it is disposed (reactor-pool counts seconds). */
   private static final Duration POOL_INACTIVITY = Duration.ofSeconds(1);
 
   private final FetcherConfig settings;
+
   /** The configured headers, with the User-Agent: sent with every request. */
   private final Headers defaultHeaders;
+
   private final IdleConnections idle;
+
   /** Every channel this engine opened and that is still open (closed ones leave by themselves). */
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+
   private final ConnectionProvider provider;
   private final LoopResources loops;
+
   /** Plain-text base client: no TLS set up, so http-only runs never pay for an SSL context. */
   private final HttpClient client;
+
   private final Routing routing;
+
   /**
    * Routes for https URIs, built on first use. Building an {@code SslContext} loads the JDK's
    * security providers and CA store: ~0.65 s of CPU and ~870 classes in a fresh JVM (JFR, see
@@ -80,6 +78,7 @@ public final class HttpEngine implements Transport {
    * broken trust configuration fails every https request with its original exception).
    */
   private final Mono<Routing> secureRouting;
+
   private final AtomicReference<@Nullable Routing> secureBuilt = new AtomicReference<>();
   private final Redirects redirects;
 
@@ -89,24 +88,35 @@ public final class HttpEngine implements Transport {
     this.idle = new IdleConnections(settings.effectiveMaxIdleConnections());
     this.provider = pool(name, settings.maxIdleTime());
     this.loops = LoopResources.create(name, settings.eventLoopThreads(), true);
-    this.redirects = new Redirects(settings.maxRedirects(), settings.allowHttpsToHttpRedirect(),
-        settings.sensitiveHeaders());
+    this.redirects =
+        new Redirects(
+            settings.maxRedirects(),
+            settings.allowHttpsToHttpRedirect(),
+            settings.sensitiveHeaders());
     this.client = buildClient(settings);
     NameRules rules = new NameRules(settings.resolveRules(), settings.connectToRules());
     // The base client already speaks HTTP/1.1 only (reactor-netty's default). Not calling
     // protocol(HTTP11) on it matters: that call initialises reactor-netty's HttpClientSecure, which
     // builds a default SSL context and probes for HTTP/3's native library, about 30 % of the
-    // command's start-up, for nothing in a plain-http run (docs/benchmarks.md, "Profile of the CLI").
-    this.routing = Routing.create(client, settings.proxies(), rules, loops,
-        settings.connectTimeout());
-    this.secureRouting = Mono.fromCallable(() -> {
-          Routing r = Routing.create(secure(client, settings), settings.proxies(), rules, loops,
-              settings.connectTimeout());
-          secureBuilt.set(r);
-          return r;
-        })
-        .subscribeOn(Schedulers.boundedElastic())
-        .cache();
+    // command's start-up, for nothing in a plain-http run (docs/benchmarks.md, "Profile of the
+    // CLI").
+    this.routing =
+        Routing.create(client, settings.proxies(), rules, loops, settings.connectTimeout());
+    this.secureRouting =
+        Mono.fromCallable(
+                () -> {
+                  Routing r =
+                      Routing.create(
+                          secure(client, settings),
+                          settings.proxies(),
+                          rules,
+                          loops,
+                          settings.connectTimeout());
+                  secureBuilt.set(r);
+                  return r;
+                })
+            .subscribeOn(Schedulers.boundedElastic())
+            .cache();
   }
 
   /**
@@ -145,28 +155,32 @@ public final class HttpEngine implements Transport {
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) s.connectTimeout().toMillis())
             .responseTimeout(s.readTimeout())
             .followRedirect(false)
-            .headers(h -> {
-              for (Map.Entry<String, String> e : defaultHeaders.entries()) {
-                h.add(e.getKey(), e.getValue());
-              }
-              if (s.compression() && !defaultHeaders.contains("Accept-Encoding")) {
-                // reactor-netty's compress(true) asks for gzip only; Netty decodes more.
-                h.set(HttpHeaderNames.ACCEPT_ENCODING, acceptEncoding());
-              }
-            })
+            .headers(
+                h -> {
+                  for (Map.Entry<String, String> e : defaultHeaders.entries()) {
+                    h.add(e.getKey(), e.getValue());
+                  }
+                  if (s.compression() && !defaultHeaders.contains("Accept-Encoding")) {
+                    // reactor-netty's compress(true) asks for gzip only; Netty decodes more.
+                    h.set(HttpHeaderNames.ACCEPT_ENCODING, acceptEncoding());
+                  }
+                })
             .compress(s.compression())
             .keepAlive(true)
             .observe(idle)
             .mapConnect(idle::recovering)
             .doOnChannelInit((observer, channel, remote) -> channels.add(channel))
-            .doOnResponse((response, connection) -> {
-              int status = response.status().code();
-              // A redirect's body is drained (up to a bound) and dropped, never held.
-              if (!(s.followRedirects() && Redirects.isRedirect(status))) {
-                connection.addHandlerLast(DecodedSizeLimit.NAME, new DecodedSizeLimit(
-                    s.maxBodySize(), s.compression(), status, System.nanoTime()));
-              }
-            });
+            .doOnResponse(
+                (response, connection) -> {
+                  int status = response.status().code();
+                  // A redirect's body is drained (up to a bound) and dropped, never held.
+                  if (!(s.followRedirects() && Redirects.isRedirect(status))) {
+                    connection.addHandlerLast(
+                        DecodedSizeLimit.NAME,
+                        new DecodedSizeLimit(
+                            s.maxBodySize(), s.compression(), status, System.nanoTime()));
+                  }
+                });
     return c;
   }
 
@@ -216,21 +230,22 @@ public final class HttpEngine implements Transport {
       return route;
     }
     Headers own = current.headers();
-    return route.headers(h -> {
-      if (crossedOrigin) {
-        for (String name : defaultHeaders.names()) {
-          if (redirects.isSensitive(name)) {
+    return route.headers(
+        h -> {
+          if (crossedOrigin) {
+            for (String name : defaultHeaders.names()) {
+              if (redirects.isSensitive(name)) {
+                h.remove(name);
+              }
+            }
+          }
+          for (String name : own.names()) {
             h.remove(name);
           }
-        }
-      }
-      for (String name : own.names()) {
-        h.remove(name);
-      }
-      for (Map.Entry<String, String> e : own.entries()) {
-        h.add(e.getKey(), e.getValue());
-      }
-    });
+          for (Map.Entry<String, String> e : own.entries()) {
+            h.add(e.getKey(), e.getValue());
+          }
+        });
   }
 
   private Mono<Response> hop(
@@ -238,50 +253,70 @@ public final class HttpEngine implements Transport {
     visited.add(current.method() + " " + current.uri());
     URI uri = current.uri();
     if ("https".equalsIgnoreCase(uri.getScheme())) {
-      return secureRouting.flatMap(r -> send(r.client(uri), current, hops, visited,
-          crossedOrigin));
+      return secureRouting.flatMap(r -> send(r.client(uri), current, hops, visited, crossedOrigin));
     }
     return send(routing.client(uri), current, hops, visited, crossedOrigin);
   }
 
-  private Mono<Response> send(HttpClient route, FetchRequest current, int hops,
-      Set<String> visited, boolean crossedOrigin) {
+  private Mono<Response> send(
+      HttpClient route,
+      FetchRequest current,
+      int hops,
+      Set<String> visited,
+      boolean crossedOrigin) {
     HttpClient.RequestSender sender =
-        clientFor(route, current, crossedOrigin)
-            .request(HttpMethod.valueOf(current.method()));
+        clientFor(route, current, crossedOrigin).request(HttpMethod.valueOf(current.method()));
     // reactor-netty's uri(URI) needs URI.getHost(), which names like my_service do not have.
-    sender = Urls.needsString(current.uri())
-        ? sender.uri(Urls.requestString(current.uri()))
-        : sender.uri(current.uri());
+    sender =
+        Urls.needsString(current.uri())
+            ? sender.uri(Urls.requestString(current.uri()))
+            : sender.uri(current.uri());
     Body requestBody = current.body();
-    HttpClient.ResponseReceiver<?> receiver = requestBody.isEmpty() ? sender
-        : sender.send((req, out) -> {
-          // Announced, so a body sent in several buffers goes as is, not chunked.
-          req.header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(requestBody.size()));
-          return out.send(Bodies.request(requestBody));
-        });
+    HttpClient.ResponseReceiver<?> receiver =
+        requestBody.isEmpty()
+            ? sender
+            : sender.send(
+                (req, out) -> {
+                  // Announced, so a body sent in several buffers goes as is, not chunked.
+                  req.header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(requestBody.size()));
+                  return out.send(Bodies.request(requestBody));
+                });
     return receiver
-        .responseConnection((response, connection) -> {
-          long headersAt = System.nanoTime();
-          int status = response.status().code();
-          if (settings.followRedirects() && Redirects.isRedirect(status)) {
-            String location = response.responseHeaders().get(HttpHeaderNames.LOCATION);
-            if (location != null) {
-              return Bodies.drain(connection)
-                  .onErrorMap(e -> afterStatusLine(e, response, headersAt))
-                  .then(Mono.defer(() -> {
-                    Redirects.Hop next = this.redirects.next(current, hops, visited, status,
-                        location, headersAt);
-                    return hop(next.request(), hops + 1, visited,
-                        crossedOrigin || next.crossesOrigin());
-                  }));
-            }
-          }
-          return Bodies.response(response, connection, headersAt, settings)
-              .map(body -> new Response(current.uri(), status, Bodies.headers(response), body,
-                  headersAt, hops))
-              .onErrorMap(e -> afterStatusLine(e, response, headersAt));
-        })
+        .responseConnection(
+            (response, connection) -> {
+              long headersAt = System.nanoTime();
+              int status = response.status().code();
+              if (settings.followRedirects() && Redirects.isRedirect(status)) {
+                String location = response.responseHeaders().get(HttpHeaderNames.LOCATION);
+                if (location != null) {
+                  return Bodies.drain(connection)
+                      .onErrorMap(e -> afterStatusLine(e, response, headersAt))
+                      .then(
+                          Mono.defer(
+                              () -> {
+                                Redirects.Hop next =
+                                    this.redirects.next(
+                                        current, hops, visited, status, location, headersAt);
+                                return hop(
+                                    next.request(),
+                                    hops + 1,
+                                    visited,
+                                    crossedOrigin || next.crossesOrigin());
+                              }));
+                }
+              }
+              return Bodies.response(response, connection, headersAt, settings)
+                  .map(
+                      body ->
+                          new Response(
+                              current.uri(),
+                              status,
+                              Bodies.headers(response),
+                              body,
+                              headersAt,
+                              hops))
+                  .onErrorMap(e -> afterStatusLine(e, response, headersAt));
+            })
         .next()
         .onErrorMap(e -> hops > 0, e -> at(e, current.uri()));
   }
@@ -300,7 +335,8 @@ public final class HttpEngine implements Transport {
 
   /** gzip and deflate always; br when Netty's Brotli decoder is on the classpath. */
   static String acceptEncoding() {
-    return io.netty.handler.codec.compression.Brotli.isAvailable() ? "gzip, deflate, br"
+    return io.netty.handler.codec.compression.Brotli.isAvailable()
+        ? "gzip, deflate, br"
         : "gzip, deflate";
   }
 
@@ -319,10 +355,11 @@ public final class HttpEngine implements Transport {
     Errors.Classified c = Errors.classify(e);
     String detail = c.detail();
     if (c.kind() == Kind.CONNECTION_RESET) {
-      detail = (Bodies.isCloseDelimited(response)
-              ? "during a body delimited by connection close (no Content-Length, not chunked)"
-              : "after the status line, during the body")
-          + (detail.isEmpty() ? "" : ": " + detail);
+      detail =
+          (Bodies.isCloseDelimited(response)
+                  ? "during a body delimited by connection close (no Content-Length, not chunked)"
+                  : "after the status line, during the body")
+              + (detail.isEmpty() ? "" : ": " + detail);
     }
     return new TransportException(c.kind(), detail, response.status().code(), headersAt, e);
   }
@@ -338,16 +375,17 @@ public final class HttpEngine implements Transport {
         .then(Mono.defer(this::closeChannels))
         .then(provider.disposeLater())
         .then(routing.closeLater())
-        .then(Mono.defer(() -> {
-          Routing r = secureBuilt.get();
-          return r == null ? Mono.<Void>empty() : r.closeLater();
-        }))
+        .then(
+            Mono.defer(
+                () -> {
+                  Routing r = secureBuilt.get();
+                  return r == null ? Mono.<Void>empty() : r.closeLater();
+                }))
         // Again for what a connect under way made meanwhile, and after the loops are gone.
         .then(Mono.defer(this::closeChannels))
         .then(loops.disposeLater(Duration.ZERO, Duration.ofSeconds(2)))
         .then(Mono.defer(this::closeChannels));
   }
-
 
   private Mono<Void> closeChannels() {
     if (channels.isEmpty()) {
@@ -356,5 +394,4 @@ public final class HttpEngine implements Transport {
     ChannelGroupFuture closing = channels.close();
     return Mono.create(sink -> closing.addListener(f -> sink.success()));
   }
-
 }

@@ -67,12 +67,16 @@ final class IdleConnections implements ConnectionObserver {
 
   /** Idle connections, least recently released first. Guarded by {@code this}. */
   private final LinkedHashSet<Entry> idle = new LinkedHashSet<>();
+
   /** The cap now: the configured one, lowered after descriptors ran out. Guarded by this. */
   private int cap;
+
   /** The eviction that frees descriptors right now, shared by the connects that wait for it. */
   private @Nullable Mono<Boolean> relief;
+
   /** Reliefs completed: a connect that started before the last one retries without another. */
   private final AtomicLong reliefs = new AtomicLong();
+
   private volatile boolean closed;
 
   /** @param cap idle connections kept across all hosts, at least 0 */
@@ -161,21 +165,25 @@ final class IdleConnections implements ConnectionObserver {
 
   /** Closes {@code e} on its event loop if it is still idle there; completes when done. */
   private Mono<Void> close(Entry e) {
-    return Mono.create(sink -> {
-      Channel ch = e.channel;
-      try {
-        ch.eventLoop().execute(() -> {
-          if (e.idle && ch.isActive() && ChannelOperations.get(ch) == null) {
-            e.idle = false;
-            ch.close().addListener(f -> sink.success());
-          } else {
-            sink.success();
-          }
-        });
-      } catch (RejectedExecutionException loopShutDown) {
-        sink.success();
-      }
-    }).then();
+    return Mono.create(
+            sink -> {
+              Channel ch = e.channel;
+              try {
+                ch.eventLoop()
+                    .execute(
+                        () -> {
+                          if (e.idle && ch.isActive() && ChannelOperations.get(ch) == null) {
+                            e.idle = false;
+                            ch.close().addListener(f -> sink.success());
+                          } else {
+                            sink.success();
+                          }
+                        });
+              } catch (RejectedExecutionException loopShutDown) {
+                sink.success();
+              }
+            })
+        .then();
   }
 
   // Mono.create is lazy: the fire-and-forget path subscribes.
@@ -214,19 +222,21 @@ final class IdleConnections implements ConnectionObserver {
 
   private Mono<Connection> attempt(Mono<? extends Connection> connect, int recoveries) {
     long reliefsBefore = reliefs.get();
-    return Mono.<Connection>from(connect).onErrorResume(e -> {
-      if (recoveries >= MAX_RECOVERIES || closed) {
-        return Mono.error(e);
-      }
-      if (tooManyOpenFiles(e)) {
-        return relieve(reliefsBefore)
-            .flatMap(freed -> freed ? attempt(connect, recoveries + 1) : Mono.error(e));
-      }
-      if (lostAcquireRace(e)) {
-        return attempt(connect, recoveries + 1);
-      }
-      return Mono.error(e);
-    });
+    return Mono.<Connection>from(connect)
+        .onErrorResume(
+            e -> {
+              if (recoveries >= MAX_RECOVERIES || closed) {
+                return Mono.error(e);
+              }
+              if (tooManyOpenFiles(e)) {
+                return relieve(reliefsBefore)
+                    .flatMap(freed -> freed ? attempt(connect, recoveries + 1) : Mono.error(e));
+              }
+              if (lostAcquireRace(e)) {
+                return attempt(connect, recoveries + 1);
+              }
+              return Mono.error(e);
+            });
   }
 
   /**
@@ -248,15 +258,18 @@ final class IdleConnections implements ConnectionObserver {
       }
       int keep = n / 2;
       cap = Math.min(cap, Math.max(keep, 1));
-      Mono<Boolean> r = evict(n - keep)
-          .then(Mono.fromCallable(() -> {
-            synchronized (this) {
-              relief = null;
-              reliefs.incrementAndGet();
-            }
-            return true;
-          }))
-          .cache();
+      Mono<Boolean> r =
+          evict(n - keep)
+              .then(
+                  Mono.fromCallable(
+                      () -> {
+                        synchronized (this) {
+                          relief = null;
+                          reliefs.incrementAndGet();
+                        }
+                        return true;
+                      }))
+              .cache();
       relief = r;
       return r;
     }
@@ -268,7 +281,8 @@ final class IdleConnections implements ConnectionObserver {
       if (t instanceof NativeIoException n && (n.expectedErr() == -24 || n.expectedErr() == -23)) {
         return true;
       }
-      if (t instanceof IOException && String.valueOf(t.getMessage()).contains("Too many open files")) {
+      if (t instanceof IOException
+          && String.valueOf(t.getMessage()).contains("Too many open files")) {
         return true;
       }
     }

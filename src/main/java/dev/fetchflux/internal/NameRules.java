@@ -24,8 +24,10 @@ final class NameRules {
 
   private final List<ResolveRule> resolve;
   private final List<ConnectToRule> connectTo;
+
   /** host:port to addresses; the last rule for a pair wins, as a later curl entry replaces one. */
   private final Map<String, List<InetAddress>> fixed = new HashMap<>();
+
   /** port to addresses for host {@code *}, tried after named hosts. */
   private final Map<Integer, List<InetAddress>> anyHost = new HashMap<>();
 
@@ -33,8 +35,12 @@ final class NameRules {
     this.resolve = List.copyOf(resolve);
     List<ConnectToRule> ct = new ArrayList<>();
     for (ConnectToRule r : connectTo) {
-      ct.add(new ConnectToRule(r.host().isEmpty() ? "" : canonical(r.host()), r.port(),
-          r.targetHost(), r.targetPort()));
+      ct.add(
+          new ConnectToRule(
+              r.host().isEmpty() ? "" : canonical(r.host()),
+              r.port(),
+              r.targetHost(),
+              r.targetPort()));
     }
     this.connectTo = List.copyOf(ct);
     for (ResolveRule r : resolve) {
@@ -92,8 +98,8 @@ final class NameRules {
 
   /** An IP literal as a resolved address (no lookup), or null for a name. */
   static @Nullable InetAddress literal(String host) {
-    String h = host.startsWith("[") && host.endsWith("]")
-        ? host.substring(1, host.length() - 1) : host;
+    String h =
+        host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     byte[] ip = NetUtil.createByteArrayFromIpAddressString(h);
     if (ip == null) {
       return null;

@@ -109,7 +109,14 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       long maxWaitingBytes,
       ToLongFunction<? super R> weigher,
       boolean ordered) {
-    return create(source, mapper, maxInFlight, window, maxWaitingBytes, weigher, ordered,
+    return create(
+        source,
+        mapper,
+        maxInFlight,
+        window,
+        maxWaitingBytes,
+        weigher,
+        ordered,
         new AdmissionMetrics());
   }
 
@@ -162,11 +169,13 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
     private final ToLongFunction<? super R> weigher;
     private final boolean ordered;
     private final AdmissionMetrics metrics;
+
     /** Finished results held (slots or ready queue); for the metrics. */
     private long waitingCount;
 
     /** Received from upstream, not yet admitted; single producer (onNext), single consumer (drain). */
     private final Queue<T> inputs = Queues.<T>unbounded(16).get();
+
     /** Finished inners; many producers (event loops), single consumer (drain). */
     private final Queue<Done<R>> done = Queues.<Done<R>>unboundedMultiproducer().get();
 
@@ -177,32 +186,39 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
      * stage in a JFR profile, see docs/benchmarks.md).
      */
     private final Set<Inner<R>> active = ConcurrentHashMap.newKeySet();
+
     private volatile boolean activeDisposed;
 
     private @Nullable Subscription upstream;
 
     private volatile int wip;
+
     @SuppressWarnings("rawtypes")
     private static final AtomicIntegerFieldUpdater<Main> WIP =
         AtomicIntegerFieldUpdater.newUpdater(Main.class, "wip");
 
     private volatile long requested;
+
     @SuppressWarnings("rawtypes")
     private static final AtomicLongFieldUpdater<Main> REQUESTED =
         AtomicLongFieldUpdater.newUpdater(Main.class, "requested");
 
     private volatile boolean cancelled;
+
     /** Set by drain() when it signalled the end or saw the cancel; read by late inner signals. */
     private volatile boolean terminated;
+
     private volatile boolean upstreamDone;
     private @Nullable Throwable upstreamError;
 
     /** Stands in {@link #innerError} for an error already signalled or dropped. */
-    private static final Throwable REPORTED = new Throwable("already reported", null, false, false) {
-      private static final long serialVersionUID = 1L;
-    };
+    private static final Throwable REPORTED =
+        new Throwable("already reported", null, false, false) {
+          private static final long serialVersionUID = 1L;
+        };
 
     private volatile @Nullable Throwable innerError;
+
     @SuppressWarnings("rawtypes")
     private static final AtomicReferenceFieldUpdater<Main, Throwable> INNER_ERROR =
         AtomicReferenceFieldUpdater.newUpdater(Main.class, Throwable.class, "innerError");
@@ -210,17 +226,22 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
     // ---- state owned by drain() ----
     /** Index the next admitted input gets; also the number admitted so far. */
     private long admitted;
+
     /** Results emitted downstream so far (in ordered mode also the index of the head). */
     private long emitted;
+
     /** Requested from upstream and not yet admitted (received and queued, or still to come). */
     private long pendingInput;
+
     private int inFlight;
     private long waitingBytes;
+
     /**
      * Ordered mode: finished results by index modulo its length, which covers every index from the
      * head to the last admitted; grows (doubling, up to the window) as more are admitted.
      */
     private @Nullable Object @Nullable [] slots;
+
     /** Unordered mode: finished results in completion order. */
     private final @Nullable ArrayDeque<R> ready;
 
@@ -329,7 +350,8 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
 
     void innerFailed(Inner<R> inner, Throwable error) {
       active.remove(inner);
-      // After the end, or behind the first error, an error has nowhere to go: drain() hands an error
+      // After the end, or behind the first error, an error has nowhere to go: drain() hands an
+      // error
       // that slips in as the stage ends to onErrorDropped too.
       if (terminated || !INNER_ERROR.compareAndSet(this, null, error)) {
         Operators.onErrorDropped(error, actual.currentContext());
@@ -342,7 +364,7 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
         return;
       }
       int missed = 1;
-      for (;;) {
+      for (; ; ) {
         if (terminated || cancelled) {
           // Over: whatever arrived since (a late result, an input) is discarded, not kept.
           terminated = true;
@@ -368,8 +390,11 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
           }
           requestUpstream();
 
-          if (upstreamDone && inputs.isEmpty() && inFlight == 0
-              && emitted == admitted && done.isEmpty()) {
+          if (upstreamDone
+              && inputs.isEmpty()
+              && inFlight == 0
+              && emitted == admitted
+              && done.isEmpty()) {
             Throwable e = upstreamError;
             terminated = true;
             if (e != null) {
@@ -562,6 +587,7 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
     private boolean finished;
 
     private volatile @Nullable Subscription subscription;
+
     @SuppressWarnings("rawtypes")
     private static final AtomicReferenceFieldUpdater<Inner, Subscription> SUBSCRIPTION =
         AtomicReferenceFieldUpdater.newUpdater(Inner.class, Subscription.class, "subscription");

@@ -50,14 +50,18 @@ public final class Politeness {
 
   /** How many acquisitions between sweeps of idle per-host entries (when the map is large). */
   private static final int SWEEP_EVERY = 1024;
+
   private static final int SWEEP_ABOVE = 4096;
+
   /** An adaptive host idle this long is forgotten: whatever limit it had has likely reset. */
   static final long FORGET_IDLE_NANOS = 60_000_000_000L;
+
   /** About 146 years: any longer pause is the same in practice and would overflow. */
   private static final long MAX_PAUSE_NANOS = 1L << 62;
 
   private static final Comparator<FetcherStats.Host> BUSIEST_FIRST =
-      Comparator.comparingInt(FetcherStats.Host::queued).reversed()
+      Comparator.comparingInt(FetcherStats.Host::queued)
+          .reversed()
           .thenComparing(Comparator.comparingInt(FetcherStats.Host::inFlight).reversed())
           .thenComparing(FetcherStats.Host::host);
 
@@ -71,8 +75,10 @@ public final class Politeness {
 
   private final RateCell global = new RateCell();
   private final ConcurrentHashMap<String, Host> hosts = new ConcurrentHashMap<>();
+
   /** Entries with at least one user: what {@link #hosts()} reports, without walking idle ones. */
   private final Set<Host> active = ConcurrentHashMap.newKeySet();
+
   private final AtomicInteger acquisitions = new AtomicInteger();
 
   /**
@@ -82,8 +88,12 @@ public final class Politeness {
    * @param timer the scheduler for rate-limit waits, looked up on each use (virtual time in tests)
    * @param nanoClock monotonic nanoseconds on the same time line as {@code timer}
    */
-  public Politeness(int perHostInFlight, double globalRate, double hostRate,
-      Supplier<Scheduler> timer, LongSupplier nanoClock) {
+  public Politeness(
+      int perHostInFlight,
+      double globalRate,
+      double hostRate,
+      Supplier<Scheduler> timer,
+      LongSupplier nanoClock) {
     this(perHostInFlight, globalRate, hostRate, AdaptiveRate.off(), timer, nanoClock);
   }
 
@@ -95,8 +105,13 @@ public final class Politeness {
    * @param timer the scheduler for rate-limit waits, looked up on each use (virtual time in tests)
    * @param nanoClock monotonic nanoseconds on the same time line as {@code timer}
    */
-  public Politeness(int perHostInFlight, double globalRate, double hostRate, AdaptiveRate adaptive,
-      Supplier<Scheduler> timer, LongSupplier nanoClock) {
+  public Politeness(
+      int perHostInFlight,
+      double globalRate,
+      double hostRate,
+      AdaptiveRate adaptive,
+      Supplier<Scheduler> timer,
+      LongSupplier nanoClock) {
     if (perHostInFlight < 0) {
       throw new IllegalArgumentException("perHostInFlight < 0: " + perHostInFlight);
     }
@@ -104,12 +119,16 @@ public final class Politeness {
     this.globalIntervalNanos = interval("globalRate", globalRate);
     this.hostIntervalNanos = interval("hostRate", hostRate);
     this.hostRate = hostRate;
-    this.adaptive = adaptive.enabled()
-        ? new AdaptivePace.Settings(adaptive.decreaseFactor(), adaptive.minRate(),
-            saturatedNanos(adaptive.recoveryTime()),
-            // Capped so that "now + pause" stays comparable on the wrapping nanosecond clock.
-            Math.min(saturatedNanos(adaptive.maxPause()), MAX_PAUSE_NANOS), hostRate)
-        : null;
+    this.adaptive =
+        adaptive.enabled()
+            ? new AdaptivePace.Settings(
+                adaptive.decreaseFactor(),
+                adaptive.minRate(),
+                saturatedNanos(adaptive.recoveryTime()),
+                // Capped so that "now + pause" stays comparable on the wrapping nanosecond clock.
+                Math.min(saturatedNanos(adaptive.maxPause()), MAX_PAUSE_NANOS),
+                hostRate)
+            : null;
     this.timer = Objects.requireNonNull(timer, "timer");
     this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
   }
@@ -131,7 +150,9 @@ public final class Politeness {
 
   /** Whether any limit is set; when not, callers may skip {@link #acquire} entirely. */
   public boolean enabled() {
-    return perHostInFlight > 0 || globalIntervalNanos > 0 || hostIntervalNanos > 0
+    return perHostInFlight > 0
+        || globalIntervalNanos > 0
+        || hostIntervalNanos > 0
         || adaptive != null;
   }
 
@@ -171,8 +192,9 @@ public final class Politeness {
         pause = pace == null ? 0 : pace.pauseRemaining(now);
       }
       int inFlight = Math.min(users, Math.max(0, sending));
-      list.add(new FetcherStats.Host(h.key, users - inFlight, inFlight, rate,
-          Duration.ofNanos(pause), throttled));
+      list.add(
+          new FetcherStats.Host(
+              h.key, users - inFlight, inFlight, rate, Duration.ofNanos(pause), throttled));
     }
     list.sort(BUSIEST_FIRST);
     return List.copyOf(list);
@@ -190,18 +212,21 @@ public final class Politeness {
    */
   public Mono<Permit> acquire(String host) {
     Objects.requireNonNull(host, "host");
-    return Mono.defer(() -> {
-      @Nullable Host h = needsHostState() ? enter(host) : null;
-      Permit permit = new Permit(h);
-      return slot(h, permit)
-          .then(pace(h))
-          .then(Mono.fromSupplier(() -> {
-            permit.deliver(nanoClock.getAsLong());
-            return permit;
-          }))
-          .doOnCancel(permit::abandon)
-          .doOnError(e -> permit.abandon());
-    });
+    return Mono.defer(
+        () -> {
+          @Nullable Host h = needsHostState() ? enter(host) : null;
+          Permit permit = new Permit(h);
+          return slot(h, permit)
+              .then(pace(h))
+              .then(
+                  Mono.fromSupplier(
+                      () -> {
+                        permit.deliver(nanoClock.getAsLong());
+                        return permit;
+                      }))
+              .doOnCancel(permit::abandon)
+              .doOnError(e -> permit.abandon());
+        });
   }
 
   private boolean needsHostState() {
@@ -215,8 +240,9 @@ public final class Politeness {
   private Mono<Void> pace(@Nullable Host h) {
     return Mono.defer(() -> waitFor(hostDelay(h)))
         .then(Mono.defer(() -> waitFor(global.reserve(globalIntervalNanos, nanoClock.getAsLong()))))
-        .then(Mono.defer(() ->
-            h != null && h.paused(nanoClock.getAsLong()) ? pace(h) : Mono.empty()));
+        .then(
+            Mono.defer(
+                () -> h != null && h.paused(nanoClock.getAsLong()) ? pace(h) : Mono.empty()));
   }
 
   /** Reserves the host's next rate slot, no earlier than the end of its pause; returns the wait. */
@@ -242,20 +268,25 @@ public final class Politeness {
   private Host enter(String host) {
     String key = host.toLowerCase(java.util.Locale.ROOT);
     long now = nanoClock.getAsLong();
-    Host h = hosts.compute(key, (k, v) -> {
-      Host e = v != null ? v
-          : new Host(k, adaptive == null ? null : new AdaptivePace(adaptive, now));
-      if (e.users++ == 0) {
-        active.add(e);
-        AdaptivePace pace = e.pace;
-        if (pace != null && v != null && now - e.lastUsed > FORGET_IDLE_NANOS) {
-          synchronized (e) {
-            pace.reset(now);
-          }
-        }
-      }
-      return e;
-    });
+    Host h =
+        hosts.compute(
+            key,
+            (k, v) -> {
+              Host e =
+                  v != null
+                      ? v
+                      : new Host(k, adaptive == null ? null : new AdaptivePace(adaptive, now));
+              if (e.users++ == 0) {
+                active.add(e);
+                AdaptivePace pace = e.pace;
+                if (pace != null && v != null && now - e.lastUsed > FORGET_IDLE_NANOS) {
+                  synchronized (e) {
+                    pace.reset(now);
+                  }
+                }
+              }
+              return e;
+            });
     if (acquisitions.incrementAndGet() % SWEEP_EVERY == 0 && hosts.size() > SWEEP_ABOVE) {
       sweep();
     }
@@ -264,17 +295,19 @@ public final class Politeness {
 
   private void leave(Host h) {
     long now = nanoClock.getAsLong();
-    hosts.computeIfPresent(h.key, (k, v) -> {
-      if (v != h) {
-        return v;
-      }
-      if (--v.users == 0) {
-        active.remove(v);
-        v.lastUsed = now;
-        return removable(v, now) ? null : v;
-      }
-      return v;
-    });
+    hosts.computeIfPresent(
+        h.key,
+        (k, v) -> {
+          if (v != h) {
+            return v;
+          }
+          if (--v.users == 0) {
+            active.remove(v);
+            v.lastUsed = now;
+            return removable(v, now) ? null : v;
+          }
+          return v;
+        });
   }
 
   private void sweep() {
@@ -306,28 +339,30 @@ public final class Politeness {
     if (h == null || perHostInFlight == 0) {
       return Mono.empty();
     }
-    return Mono.create(sink -> {
-      boolean granted = false;
-      Waiter w = new Waiter(sink, permit);
-      synchronized (h) {
-        if (h.active < perHostInFlight && h.waiters.isEmpty()) {
-          h.active++;
-          permit.hasSlot = true;
-          granted = true;
-        } else {
-          h.waiters.add(w);
-        }
-      }
-      if (granted) {
-        sink.success();
-        return;
-      }
-      sink.onCancel(() -> {
-        synchronized (h) {
-          h.waiters.remove(w);
-        }
-      });
-    });
+    return Mono.create(
+        sink -> {
+          boolean granted = false;
+          Waiter w = new Waiter(sink, permit);
+          synchronized (h) {
+            if (h.active < perHostInFlight && h.waiters.isEmpty()) {
+              h.active++;
+              permit.hasSlot = true;
+              granted = true;
+            } else {
+              h.waiters.add(w);
+            }
+          }
+          if (granted) {
+            sink.success();
+            return;
+          }
+          sink.onCancel(
+              () -> {
+                synchronized (h) {
+                  h.waiters.remove(w);
+                }
+              });
+        });
   }
 
   /** Gives a freed slot to the next waiters; a queue-drain loop, so grants never recurse. */
@@ -336,8 +371,8 @@ public final class Politeness {
       return;
     }
     int missed = 1;
-    for (;;) {
-      for (;;) {
+    for (; ; ) {
+      for (; ; ) {
         Waiter next;
         synchronized (h) {
           if (h.active >= perHostInFlight || (next = h.waiters.poll()) == null) {
@@ -366,11 +401,15 @@ public final class Politeness {
   public final class Permit {
     private final @Nullable Host host;
     private final AtomicBoolean released = new AtomicBoolean();
+
     /** 0 not yet counted in the host's in-flight figure, 1 counted, 2 released. */
     private final AtomicInteger sending = new AtomicInteger();
+
     /** Guarded by the host's monitor. */
     boolean hasSlot;
+
     volatile boolean delivered;
+
     /** When the permit was delivered (the request sent); written before {@link #delivered}. */
     private long sentAt;
 
@@ -452,18 +491,25 @@ public final class Politeness {
 
   private static final class Host {
     final String key;
+
     /** Acquisitions of this host not yet released; changed only inside the map's compute. */
     volatile int users;
+
     /** When the last user left; changed only inside the map's compute. */
     long lastUsed;
+
     /** Permits delivered and not released: requests in flight to this host. */
     final AtomicInteger sending = new AtomicInteger();
+
     /** Slots held; guarded by this. */
     int active;
+
     /** Guarded by this. */
     final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+
     final AtomicInteger wip = new AtomicInteger();
     final RateCell rate = new RateCell();
+
     /** The adaptive rate, or {@code null} when off; guarded by this. */
     final @Nullable AdaptivePace pace;
 

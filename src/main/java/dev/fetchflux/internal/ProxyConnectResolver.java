@@ -31,19 +31,24 @@ final class ProxyConnectResolver extends ChannelOutboundHandlerAdapter {
   }
 
   @Override
-  public void connect(ChannelHandlerContext ctx, SocketAddress remote,
-      SocketAddress local, ChannelPromise promise) {
+  public void connect(
+      ChannelHandlerContext ctx,
+      SocketAddress remote,
+      SocketAddress local,
+      ChannelPromise promise) {
     if (!(remote instanceof InetSocketAddress address) || !address.isUnresolved()) {
       ctx.connect(remote, local, promise);
       return;
     }
-    names.lookup(address.getHostString(), address.getPort(), ctx.executor())
-        .addListener((Future<List<InetSocketAddress>> f) -> {
-          if (f.isSuccess()) {
-            ctx.connect(f.getNow().get(0), local, promise);
-          } else {
-            promise.tryFailure(new ProxyHostUnknownException(proxyName, f.cause()));
-          }
-        });
+    names
+        .lookup(address.getHostString(), address.getPort(), ctx.executor())
+        .addListener(
+            (Future<List<InetSocketAddress>> f) -> {
+              if (f.isSuccess()) {
+                ctx.connect(f.getNow().get(0), local, promise);
+              } else {
+                promise.tryFailure(new ProxyHostUnknownException(proxyName, f.cause()));
+              }
+            });
   }
 }

@@ -25,6 +25,7 @@ final class Redirects {
 
   private final int maxRedirects;
   private final boolean allowHttpsToHttp;
+
   /** Lower-case names of the headers that never go to another origin. */
   private final Set<String> sensitive;
 
@@ -59,28 +60,45 @@ final class Redirects {
    * @throws TransportException a {@code REDIRECT_REFUSED}, {@code TOO_MANY_REDIRECTS} or
    *     {@code REDIRECT_LOOP} failure
    */
-  Hop next(FetchRequest current, int redirects, Set<String> visited, int status, String location,
+  Hop next(
+      FetchRequest current,
+      int redirects,
+      Set<String> visited,
+      int status,
+      String location,
       long headersAt) {
     URI next;
     try {
       next = resolve(current.uri(), location);
     } catch (IllegalArgumentException e) {
-      throw new TransportException(Kind.REDIRECT_REFUSED,
-          "invalid Location header " + truncate(location), status, headersAt, e);
+      throw new TransportException(
+          Kind.REDIRECT_REFUSED,
+          "invalid Location header " + truncate(location),
+          status,
+          headersAt,
+          e);
     }
     if (redirects + 1 > maxRedirects) {
-      throw new TransportException(Kind.TOO_MANY_REDIRECTS,
-          "more than " + maxRedirects + " redirects, last to " + next, status, headersAt, null);
+      throw new TransportException(
+          Kind.TOO_MANY_REDIRECTS,
+          "more than " + maxRedirects + " redirects, last to " + next,
+          status,
+          headersAt,
+          null);
     }
     String scheme = current.uri().getScheme().toLowerCase(Locale.ROOT);
     String nextScheme = next.getScheme() == null ? "" : next.getScheme().toLowerCase(Locale.ROOT);
     if (!nextScheme.equals("http") && !nextScheme.equals("https")) {
-      throw new TransportException(Kind.REDIRECT_REFUSED,
-          "redirect to unsupported scheme: " + truncate(next.toString()), status, headersAt, null);
+      throw new TransportException(
+          Kind.REDIRECT_REFUSED,
+          "redirect to unsupported scheme: " + truncate(next.toString()),
+          status,
+          headersAt,
+          null);
     }
     if (scheme.equals("https") && nextScheme.equals("http") && !allowHttpsToHttp) {
-      throw new TransportException(Kind.REDIRECT_REFUSED,
-          "https to http downgrade to " + next, status, headersAt, null);
+      throw new TransportException(
+          Kind.REDIRECT_REFUSED, "https to http downgrade to " + next, status, headersAt, null);
     }
     String method = current.method();
     boolean dropBody = false;
@@ -92,8 +110,12 @@ final class Redirects {
       dropBody = true;
     }
     if (visited.contains(method + " " + next)) {
-      throw new TransportException(Kind.REDIRECT_LOOP,
-          "back to " + next + " after " + (redirects + 1) + " redirects", status, headersAt, null);
+      throw new TransportException(
+          Kind.REDIRECT_LOOP,
+          "back to " + next + " after " + (redirects + 1) + " redirects",
+          status,
+          headersAt,
+          null);
     }
     Headers headers = current.headers();
     boolean crossing = !sameOrigin(current.uri(), next);
@@ -107,11 +129,12 @@ final class Redirects {
     if (dropBody) {
       headers = headers.without("Content-Type").without("Content-Length");
     }
-    FetchRequest request = FetchRequest.builder(next)
-        .method(method)
-        .headers(headers)
-        .body(dropBody ? Body.empty() : current.body())
-        .build();
+    FetchRequest request =
+        FetchRequest.builder(next)
+            .method(method)
+            .headers(headers)
+            .body(dropBody ? Body.empty() : current.body())
+            .build();
     return new Hop(request, crossing);
   }
 

@@ -29,8 +29,17 @@ final class ResultMapping {
 
   /** An input that never became a request: {@code cause} says why. Nothing was sent. */
   static FetchResult.Failure invalid(long index, String text, Throwable cause) {
-    FetchException error = new FetchException(index, text, null, "GET",
-        FetchException.Kind.INVALID_REQUEST, 0, 0, String.valueOf(cause.getMessage()), cause);
+    FetchException error =
+        new FetchException(
+            index,
+            text,
+            null,
+            "GET",
+            FetchException.Kind.INVALID_REQUEST,
+            0,
+            0,
+            String.valueOf(cause.getMessage()),
+            cause);
     return new FetchResult.Failure(index, text, null, error, Timings.none());
   }
 
@@ -38,22 +47,45 @@ final class ResultMapping {
    * A complete response: a success, or with {@code failOnHttpError} and a status of 400 or more an
    * {@link FetchException.Kind#HTTP_STATUS HTTP_STATUS} failure (its body released).
    */
-  static FetchResult response(long index, FetchRequest req, Transport.Response r, int attempts,
-      Start start, boolean failOnHttpError) {
-    Timings timings = new Timings(start.wall(),
-        Duration.ofNanos(Math.max(0, r.headersNanos() - start.nanos())),
-        Duration.ofNanos(System.nanoTime() - start.nanos()));
+  static FetchResult response(
+      long index,
+      FetchRequest req,
+      Transport.Response r,
+      int attempts,
+      Start start,
+      boolean failOnHttpError) {
+    Timings timings =
+        new Timings(
+            start.wall(),
+            Duration.ofNanos(Math.max(0, r.headersNanos() - start.nanos())),
+            Duration.ofNanos(System.nanoTime() - start.nanos()));
     if (failOnHttpError && r.status() >= 400) {
       Release.later(r.body());
-      FetchException error = new FetchException(index, req.uri().toString(), req.uri(),
-          req.method(), FetchException.Kind.HTTP_STATUS, attempts, r.status(),
-          r.status() + (r.finalUri().equals(req.uri()) ? "" : " from " + r.finalUri())
-              + attemptsNote(attempts),
-          null);
+      FetchException error =
+          new FetchException(
+              index,
+              req.uri().toString(),
+              req.uri(),
+              req.method(),
+              FetchException.Kind.HTTP_STATUS,
+              attempts,
+              r.status(),
+              r.status()
+                  + (r.finalUri().equals(req.uri()) ? "" : " from " + r.finalUri())
+                  + attemptsNote(attempts),
+              null);
       return new FetchResult.Failure(index, req.uri().toString(), r.finalUri(), error, timings);
     }
-    return new FetchResult.Success(index, req, r.finalUri(), r.status(), r.headers(), r.body(),
-        timings, attempts, r.redirects());
+    return new FetchResult.Success(
+        index,
+        req,
+        r.finalUri(),
+        r.status(),
+        r.headers(),
+        r.body(),
+        timings,
+        attempts,
+        r.redirects());
   }
 
   /**
@@ -65,8 +97,8 @@ final class ResultMapping {
    * @param suffix appended to the detail, such as {@code " (attempt 1, retried)"}; empty for the
    *     final failure, which then says how many attempts there were
    */
-  static FetchResult.Failure failure(long index, FetchRequest req, Throwable e, int attempts,
-      Start start, String suffix) {
+  static FetchResult.Failure failure(
+      long index, FetchRequest req, Throwable e, int attempts, Start start, String suffix) {
     Errors.Classified c = Errors.classify(e);
     Throwable cause = e;
     int status = 0;
@@ -83,21 +115,46 @@ final class ResultMapping {
       }
     }
     String detail = c.detail() + (suffix.isEmpty() ? attemptsNote(attempts) : suffix);
-    FetchException error = new FetchException(index, req.uri().toString(), req.uri(),
-        req.method(), c.kind(), attempts, status, detail.strip(), cause);
-    Timings timings = new Timings(start.wall(),
-        headersAt == 0 ? Duration.ZERO : Duration.ofNanos(Math.max(0, headersAt - start.nanos())),
-        Duration.ofNanos(System.nanoTime() - start.nanos()));
+    FetchException error =
+        new FetchException(
+            index,
+            req.uri().toString(),
+            req.uri(),
+            req.method(),
+            c.kind(),
+            attempts,
+            status,
+            detail.strip(),
+            cause);
+    Timings timings =
+        new Timings(
+            start.wall(),
+            headersAt == 0
+                ? Duration.ZERO
+                : Duration.ofNanos(Math.max(0, headersAt - start.nanos())),
+            Duration.ofNanos(System.nanoTime() - start.nanos()));
     return new FetchResult.Failure(index, req.uri().toString(), at, error, timings);
   }
 
   /** An attempt that will be retried, kept as a suppressed exception of the final failure. */
-  static FetchException retried(long index, FetchRequest req, Transport.@Nullable Response r,
-      @Nullable Throwable e, int attempts, Start start) {
+  static FetchException retried(
+      long index,
+      FetchRequest req,
+      Transport.@Nullable Response r,
+      @Nullable Throwable e,
+      int attempts,
+      Start start) {
     String suffix = " (attempt " + attempts + ", retried)";
     if (r != null) {
-      return new FetchException(index, req.uri().toString(), req.uri(), req.method(),
-          FetchException.Kind.HTTP_STATUS, attempts, r.status(), "status " + r.status() + suffix,
+      return new FetchException(
+          index,
+          req.uri().toString(),
+          req.uri(),
+          req.method(),
+          FetchException.Kind.HTTP_STATUS,
+          attempts,
+          r.status(),
+          "status " + r.status() + suffix,
           null);
     }
     return failure(index, req, java.util.Objects.requireNonNull(e), attempts, start, suffix)

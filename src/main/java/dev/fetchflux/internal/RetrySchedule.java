@@ -22,15 +22,17 @@ import org.jspecify.annotations.Nullable;
 public final class RetrySchedule {
 
   /** RFC 9110 §5.6.7: recipients must accept IMF-fixdate, the obsolete RFC 850 form and asctime. */
-  private static final List<DateTimeFormatter> HTTP_DATES = List.of(
-      DateTimeFormatter.RFC_1123_DATE_TIME,
-      new DateTimeFormatterBuilder()
-          .appendPattern("EEEE, dd-MMM-")
-          .appendValueReduced(ChronoField.YEAR, 2, 2, 1970)
-          .appendPattern(" HH:mm:ss 'GMT'")
-          .toFormatter(Locale.US)
-          .withZone(ZoneOffset.UTC),
-      DateTimeFormatter.ofPattern("EEE MMM ppd HH:mm:ss yyyy", Locale.US).withZone(ZoneOffset.UTC));
+  private static final List<DateTimeFormatter> HTTP_DATES =
+      List.of(
+          DateTimeFormatter.RFC_1123_DATE_TIME,
+          new DateTimeFormatterBuilder()
+              .appendPattern("EEEE, dd-MMM-")
+              .appendValueReduced(ChronoField.YEAR, 2, 2, 1970)
+              .appendPattern(" HH:mm:ss 'GMT'")
+              .toFormatter(Locale.US)
+              .withZone(ZoneOffset.UTC),
+          DateTimeFormatter.ofPattern("EEE MMM ppd HH:mm:ss yyyy", Locale.US)
+              .withZone(ZoneOffset.UTC));
 
   private final int maxAttempts;
   private final long baseNanos;
@@ -49,8 +51,14 @@ public final class RetrySchedule {
    * @param budget no attempt starts later than this after the first, or {@code null}
    * @param jitter uniform random numbers in [0, 1)
    */
-  public RetrySchedule(int maxAttempts, Duration base, Duration max, Set<Integer> statuses,
-      boolean nonIdempotent, @Nullable Duration budget, DoubleSupplier jitter) {
+  public RetrySchedule(
+      int maxAttempts,
+      Duration base,
+      Duration max,
+      Set<Integer> statuses,
+      boolean nonIdempotent,
+      @Nullable Duration budget,
+      DoubleSupplier jitter) {
     this.maxAttempts = maxAttempts;
     this.baseNanos = saturatedNanos(base);
     this.maxNanos = saturatedNanos(max);
@@ -97,13 +105,15 @@ public final class RetrySchedule {
    * @param retryAfter the server's {@code Retry-After}, or {@code null}; replaces the backoff, capped at
    *     the maximum delay
    */
-  public @Nullable Duration nextDelay(int attemptsMade, Duration elapsed, @Nullable Duration retryAfter) {
+  public @Nullable Duration nextDelay(
+      int attemptsMade, Duration elapsed, @Nullable Duration retryAfter) {
     if (attemptsMade >= maxAttempts) {
       return null;
     }
-    Duration delay = retryAfter != null
-        ? Duration.ofNanos(Math.min(saturatedNanos(retryAfter), maxNanos))
-        : backoff(attemptsMade);
+    Duration delay =
+        retryAfter != null
+            ? Duration.ofNanos(Math.min(saturatedNanos(retryAfter), maxNanos))
+            : backoff(attemptsMade);
     if (budget != null && elapsed.plus(delay).compareTo(budget) > 0) {
       return null;
     }

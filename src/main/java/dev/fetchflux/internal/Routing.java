@@ -43,8 +43,12 @@ final class Routing {
   private final @Nullable HttpClient forHttps;
   private final @Nullable DnsAddressResolverGroup dns;
 
-  private Routing(ProxySettings proxies, HttpClient direct, @Nullable HttpClient forHttp,
-      @Nullable HttpClient forHttps, @Nullable DnsAddressResolverGroup dns) {
+  private Routing(
+      ProxySettings proxies,
+      HttpClient direct,
+      @Nullable HttpClient forHttp,
+      @Nullable HttpClient forHttps,
+      @Nullable DnsAddressResolverGroup dns) {
     this.proxies = proxies;
     this.direct = direct;
     this.forHttp = forHttp;
@@ -57,21 +61,35 @@ final class Routing {
    *
    * @param base the engine's configured client (headers, timeouts, TLS)
    */
-  static Routing create(HttpClient base, ProxySettings proxies, NameRules rules,
-      LoopResources loops, Duration connectTimeout) {
+  static Routing create(
+      HttpClient base,
+      ProxySettings proxies,
+      NameRules rules,
+      LoopResources loops,
+      Duration connectTimeout) {
     if (proxies.isDirect() && rules.isEmpty()) {
       return new Routing(proxies, base, null, null, null);
     }
     // reactor-netty's default resolver, but on this engine's loops so that close() releases it.
-    DnsAddressResolverGroup dns = NameResolverProvider.builder().build()
-        .newNameResolverGroup(loops, base.configuration().isPreferNative());
-    HttpClient direct = rules.isEmpty() ? base
-        : base.resolver(new RoutingResolverGroup(rules, RoutingResolverGroup.Mode.RESOLVE, null,
-            "", dns));
-    HttpClient forHttp = proxies.httpProxy()
-        .map(p -> viaProxy(base, p, false, rules, dns, connectTimeout)).orElse(null);
-    HttpClient forHttps = proxies.httpsProxy()
-        .map(p -> viaProxy(base, p, true, rules, dns, connectTimeout)).orElse(null);
+    DnsAddressResolverGroup dns =
+        NameResolverProvider.builder()
+            .build()
+            .newNameResolverGroup(loops, base.configuration().isPreferNative());
+    HttpClient direct =
+        rules.isEmpty()
+            ? base
+            : base.resolver(
+                new RoutingResolverGroup(rules, RoutingResolverGroup.Mode.RESOLVE, null, "", dns));
+    HttpClient forHttp =
+        proxies
+            .httpProxy()
+            .map(p -> viaProxy(base, p, false, rules, dns, connectTimeout))
+            .orElse(null);
+    HttpClient forHttps =
+        proxies
+            .httpsProxy()
+            .map(p -> viaProxy(base, p, true, rules, dns, connectTimeout))
+            .orElse(null);
     return new Routing(proxies, direct, forHttp, forHttps, dns);
   }
 
@@ -91,8 +109,13 @@ final class Routing {
     return d == null ? Mono.empty() : Mono.fromRunnable(d::close);
   }
 
-  private static HttpClient viaProxy(HttpClient base, Proxy proxy, boolean secure, NameRules rules,
-      DnsAddressResolverGroup dns, Duration connectTimeout) {
+  private static HttpClient viaProxy(
+      HttpClient base,
+      Proxy proxy,
+      boolean secure,
+      NameRules rules,
+      DnsAddressResolverGroup dns,
+      Duration connectTimeout) {
     String name = proxy.toString();
     InetSocketAddress address = InetSocketAddress.createUnresolved(proxy.host(), proxy.port());
     InetAddress literal = NameRules.literal(proxy.host());
@@ -100,43 +123,69 @@ final class Routing {
     InetSocketAddress tunnelAddress =
         literal == null ? address : new InetSocketAddress(literal, proxy.port());
     // The proxy's own name obeys --resolve (as in curl), never --connect-to.
-    RoutingResolverGroup proxyNames = new RoutingResolverGroup(
-        rules.withoutConnectTo(),
-        RoutingResolverGroup.Mode.RESOLVE, null, name, dns);
+    RoutingResolverGroup proxyNames =
+        new RoutingResolverGroup(
+            rules.withoutConnectTo(), RoutingResolverGroup.Mode.RESOLVE, null, name, dns);
     HttpClient c;
     if (proxy.type() == Proxy.Type.HTTP && !secure) {
-      String authorization = proxy.username()
-          .map(u -> "Basic " + Base64.getEncoder().encodeToString(
-              (u + ":" + proxy.password().orElse("")).getBytes(StandardCharsets.UTF_8)))
-          .orElse(null);
-      c = base
-          .resolver(new RoutingResolverGroup(rules, RoutingResolverGroup.Mode.TO_PROXY, address,
-              name, dns))
-          .doOnChannelInit((observer, channel, remote) ->
-              channel.pipeline().addBefore(NettyPipeline.ReactiveBridge, AbsoluteFormRequests.NAME,
-                  new AbsoluteFormRequests(origin(remote), authorization)));
+      String authorization =
+          proxy
+              .username()
+              .map(
+                  u ->
+                      "Basic "
+                          + Base64.getEncoder()
+                              .encodeToString(
+                                  (u + ":" + proxy.password().orElse(""))
+                                      .getBytes(StandardCharsets.UTF_8)))
+              .orElse(null);
+      c =
+          base.resolver(
+                  new RoutingResolverGroup(
+                      rules, RoutingResolverGroup.Mode.TO_PROXY, address, name, dns))
+              .doOnChannelInit(
+                  (observer, channel, remote) ->
+                      channel
+                          .pipeline()
+                          .addBefore(
+                              NettyPipeline.ReactiveBridge,
+                              AbsoluteFormRequests.NAME,
+                              new AbsoluteFormRequests(origin(remote), authorization)));
     } else {
-      RoutingResolverGroup.Mode mode = proxy.type() == Proxy.Type.SOCKS5
-          ? RoutingResolverGroup.Mode.RESOLVE : RoutingResolverGroup.Mode.PROXY_RESOLVES;
-      c = base
-          .proxy(spec -> {
-            ProxyProvider.Builder b = spec
-                .type(proxy.type() == Proxy.Type.HTTP ? ProxyProvider.Proxy.HTTP
-                    : ProxyProvider.Proxy.SOCKS5)
-                .socketAddress(() -> tunnelAddress)
-                .connectTimeoutMillis(connectTimeout.toMillis());
-            proxy.username().ifPresent(u -> {
-              String password = proxy.password().orElse("");
-              b.username(u).password(user -> password);
-            });
-          })
-          .resolver(new RoutingResolverGroup(rules, mode, null, name, dns))
-          .doOnChannelInit((observer, channel, remote) -> {
-            if (channel.pipeline().get(NettyPipeline.ProxyHandler) != null) {
-              channel.pipeline().addBefore(NettyPipeline.ProxyHandler, ProxyConnectResolver.NAME,
-                  new ProxyConnectResolver(proxyNames, name));
-            }
-          });
+      RoutingResolverGroup.Mode mode =
+          proxy.type() == Proxy.Type.SOCKS5
+              ? RoutingResolverGroup.Mode.RESOLVE
+              : RoutingResolverGroup.Mode.PROXY_RESOLVES;
+      c =
+          base.proxy(
+                  spec -> {
+                    ProxyProvider.Builder b =
+                        spec.type(
+                                proxy.type() == Proxy.Type.HTTP
+                                    ? ProxyProvider.Proxy.HTTP
+                                    : ProxyProvider.Proxy.SOCKS5)
+                            .socketAddress(() -> tunnelAddress)
+                            .connectTimeoutMillis(connectTimeout.toMillis());
+                    proxy
+                        .username()
+                        .ifPresent(
+                            u -> {
+                              String password = proxy.password().orElse("");
+                              b.username(u).password(user -> password);
+                            });
+                  })
+              .resolver(new RoutingResolverGroup(rules, mode, null, name, dns))
+              .doOnChannelInit(
+                  (observer, channel, remote) -> {
+                    if (channel.pipeline().get(NettyPipeline.ProxyHandler) != null) {
+                      channel
+                          .pipeline()
+                          .addBefore(
+                              NettyPipeline.ProxyHandler,
+                              ProxyConnectResolver.NAME,
+                              new ProxyConnectResolver(proxyNames, name));
+                    }
+                  });
     }
     return c.mapConnect(connection -> connection.onErrorMap(e -> proxyFailure(name, e)));
   }
@@ -146,12 +195,15 @@ final class Routing {
     if (!(remote instanceof InetSocketAddress address)) {
       throw new IllegalStateException("not an internet address: " + remote);
     }
-    String host = address.isUnresolved() || address.getAddress() == null
-        ? address.getHostString() : NetUtil.toAddressString(address.getAddress());
+    String host =
+        address.isUnresolved() || address.getAddress() == null
+            ? address.getHostString()
+            : NetUtil.toAddressString(address.getAddress());
     if (host.indexOf(':') >= 0) {
       host = "[" + host + "]";
     }
-    return "http://" + host.toLowerCase(Locale.ROOT)
+    return "http://"
+        + host.toLowerCase(Locale.ROOT)
         + (address.getPort() == 80 ? "" : ":" + address.getPort());
   }
 
@@ -170,12 +222,12 @@ final class Routing {
         return new TransportException(kind, "proxy " + proxy + " failed: " + what, 0, 0, e);
       }
       if (t instanceof ConnectTimeoutException) {
-        return new TransportException(Kind.CONNECT_TIMEOUT,
-            "proxy " + proxy + ": " + t.getMessage(), 0, 0, e);
+        return new TransportException(
+            Kind.CONNECT_TIMEOUT, "proxy " + proxy + ": " + t.getMessage(), 0, 0, e);
       }
       if (t instanceof ConnectException) {
-        return new TransportException(Kind.CONNECT_REFUSED,
-            "proxy " + proxy + ": " + t.getMessage(), 0, 0, e);
+        return new TransportException(
+            Kind.CONNECT_REFUSED, "proxy " + proxy + ": " + t.getMessage(), 0, 0, e);
       }
     }
     return e;

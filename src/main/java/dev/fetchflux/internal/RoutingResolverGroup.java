@@ -45,8 +45,12 @@ final class RoutingResolverGroup extends AddressResolverGroup<InetSocketAddress>
    * @param proxyName the proxy as users know it (no credentials), for messages
    * @param dns the resolver for names no rule answers
    */
-  RoutingResolverGroup(NameRules rules, Mode mode, @Nullable InetSocketAddress proxy,
-      String proxyName, AddressResolverGroup<InetSocketAddress> dns) {
+  RoutingResolverGroup(
+      NameRules rules,
+      Mode mode,
+      @Nullable InetSocketAddress proxy,
+      String proxyName,
+      AddressResolverGroup<InetSocketAddress> dns) {
     this.rules = rules;
     this.mode = mode;
     this.proxy = proxy;
@@ -81,7 +85,8 @@ final class RoutingResolverGroup extends AddressResolverGroup<InetSocketAddress>
 
   private static String hostOf(InetSocketAddress address) {
     InetAddress ip = address.getAddress();
-    return address.isUnresolved() || ip == null ? address.getHostString()
+    return address.isUnresolved() || ip == null
+        ? address.getHostString()
         : NetUtil.toAddressString(ip);
   }
 
@@ -107,13 +112,15 @@ final class RoutingResolverGroup extends AddressResolverGroup<InetSocketAddress>
 
     @Override
     protected void doResolve(InetSocketAddress address, Promise<InetSocketAddress> promise) {
-      resolveAll(address).addListener((Future<List<InetSocketAddress>> f) -> {
-        if (f.isSuccess()) {
-          promise.trySuccess(f.getNow().get(0));
-        } else {
-          promise.tryFailure(f.cause());
-        }
-      });
+      resolveAll(address)
+          .addListener(
+              (Future<List<InetSocketAddress>> f) -> {
+                if (f.isSuccess()) {
+                  promise.trySuccess(f.getNow().get(0));
+                } else {
+                  promise.tryFailure(f.cause());
+                }
+              });
     }
 
     @Override
@@ -132,19 +139,25 @@ final class RoutingResolverGroup extends AddressResolverGroup<InetSocketAddress>
           result = lookup(target.getHostString(), target.getPort(), executor());
         } else {
           InetAddress literal = NameRules.literal(target.getHostString());
-          result = executor().newSucceededFuture(List.of(literal != null
-              ? new InetSocketAddress(literal, target.getPort()) : target));
+          result =
+              executor()
+                  .newSucceededFuture(
+                      List.of(
+                          literal != null
+                              ? new InetSocketAddress(literal, target.getPort())
+                              : target));
         }
       }
-      result.addListener((Future<List<InetSocketAddress>> f) -> {
-        if (f.isSuccess()) {
-          promise.trySuccess(f.getNow());
-        } else if (mode == Mode.TO_PROXY) {
-          promise.tryFailure(new ProxyHostUnknownException(proxyName, f.cause()));
-        } else {
-          promise.tryFailure(f.cause());
-        }
-      });
+      result.addListener(
+          (Future<List<InetSocketAddress>> f) -> {
+            if (f.isSuccess()) {
+              promise.trySuccess(f.getNow());
+            } else if (mode == Mode.TO_PROXY) {
+              promise.tryFailure(new ProxyHostUnknownException(proxyName, f.cause()));
+            } else {
+              promise.tryFailure(f.cause());
+            }
+          });
     }
   }
 }

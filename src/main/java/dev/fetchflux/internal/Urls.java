@@ -202,8 +202,14 @@ public final class Urls {
     try {
       return new URI(text);
     } catch (URISyntaxException e) {
-      throw new IllegalArgumentException("malformed URL " + quote(original.toString()) + ": "
-          + e.getReason() + " at index " + e.getIndex(), e);
+      throw new IllegalArgumentException(
+          "malformed URL "
+              + quote(original.toString())
+              + ": "
+              + e.getReason()
+              + " at index "
+              + e.getIndex(),
+          e);
     }
   }
 

@@ -60,6 +60,7 @@ public final class FetcherMetrics implements MeterBinder, AutoCloseable {
 
   /** The default {@code maxHosts}: the 10 busiest hosts get gauges. */
   public static final int DEFAULT_MAX_HOSTS = 10;
+
   /** The default {@code hostRefresh}: the set of hosts with gauges is renewed every 10 seconds. */
   public static final Duration DEFAULT_HOST_REFRESH = Duration.ofSeconds(10);
 
@@ -98,17 +99,25 @@ public final class FetcherMetrics implements MeterBinder, AutoCloseable {
   @Override
   public void bindTo(MeterRegistry registry) {
     gauge(registry, "fetchflux.in.flight", "requests on the wire", FetcherStats::inFlight);
-    gauge(registry, "fetchflux.reorder.waiting", "finished results waiting to be emitted",
+    gauge(
+        registry,
+        "fetchflux.reorder.waiting",
+        "finished results waiting to be emitted",
         FetcherStats::waiting);
     Gauge.builder("fetchflux.reorder.waiting.bytes", fetcher, f -> f.stats().waitingBytes())
-        .description("body bytes held by waiting results").baseUnit("bytes").tags(tags)
+        .description("body bytes held by waiting results")
+        .baseUnit("bytes")
+        .tags(tags)
         .register(registry);
     counter(registry, "fetchflux.results", Tags.of("outcome", "success"), FetcherStats::succeeded);
     counter(registry, "fetchflux.results", Tags.of("outcome", "failure"), FetcherStats::failed);
     counter(registry, "fetchflux.retries", Tags.empty(), FetcherStats::retries);
     counter(registry, "fetchflux.admitted", Tags.empty(), FetcherStats::admitted);
     FunctionCounter.builder("fetchflux.body.bytes", fetcher, f -> f.stats().bodyBytes())
-        .description("body bytes received").baseUnit("bytes").tags(tags).register(registry);
+        .description("body bytes received")
+        .baseUnit("bytes")
+        .tags(tags)
+        .register(registry);
     if (maxHosts > 0) {
       HostGauges hosts = new HostGauges(registry, fetcher, tags, maxHosts);
       hostGauges.add(hosts);
@@ -127,16 +136,22 @@ public final class FetcherMetrics implements MeterBinder, AutoCloseable {
     hostGauges.forEach(HostGauges::dispose);
   }
 
-  private void gauge(MeterRegistry registry, String name, String description,
+  private void gauge(
+      MeterRegistry registry,
+      String name,
+      String description,
       ToDoubleFunction<FetcherStats> value) {
     Gauge.builder(name, fetcher, f -> value.applyAsDouble(f.stats()))
-        .description(description).tags(tags).register(registry);
+        .description(description)
+        .tags(tags)
+        .register(registry);
   }
 
-  private void counter(MeterRegistry registry, String name, Tags extra,
-      ToDoubleFunction<FetcherStats> value) {
+  private void counter(
+      MeterRegistry registry, String name, Tags extra, ToDoubleFunction<FetcherStats> value) {
     FunctionCounter.builder(name, fetcher, f -> value.applyAsDouble(f.stats()))
-        .tags(tags.and(extra)).register(registry);
+        .tags(tags.and(extra))
+        .register(registry);
   }
 
   /**
@@ -160,18 +175,26 @@ public final class FetcherMetrics implements MeterBinder, AutoCloseable {
     HostGauges(MeterRegistry registry, Fetcher fetcher, Tags tags, int maxHosts) {
       this.fetcher = new WeakReference<>(fetcher);
       this.maxHosts = maxHosts;
-      this.queued = MultiGauge.builder("fetchflux.host.queued").tags(tags)
-          .description("requests waiting for this host's politeness permits").register(registry);
-      this.inFlight = MultiGauge.builder("fetchflux.host.in.flight").tags(tags)
-          .description("requests in flight to this host").register(registry);
-      this.rateLimit = MultiGauge.builder("fetchflux.host.rate.limit").tags(tags)
-          .description("requests per second allowed to this host now (0: no rate limit)")
-          .baseUnit("requests/s").register(registry);
+      this.queued =
+          MultiGauge.builder("fetchflux.host.queued")
+              .tags(tags)
+              .description("requests waiting for this host's politeness permits")
+              .register(registry);
+      this.inFlight =
+          MultiGauge.builder("fetchflux.host.in.flight")
+              .tags(tags)
+              .description("requests in flight to this host")
+              .register(registry);
+      this.rateLimit =
+          MultiGauge.builder("fetchflux.host.rate.limit")
+              .tags(tags)
+              .description("requests per second allowed to this host now (0: no rate limit)")
+              .baseUnit("requests/s")
+              .register(registry);
     }
 
     void start(Duration every) {
-      timer = Flux.interval(every, every, Schedulers.parallel())
-          .subscribe(tick -> refresh());
+      timer = Flux.interval(every, every, Schedulers.parallel()).subscribe(tick -> refresh());
     }
 
     /** Registers gauges for the busiest hosts and removes those of hosts no longer among them. */

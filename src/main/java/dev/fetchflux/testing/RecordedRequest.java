@@ -16,7 +16,12 @@ import java.time.Instant;
  * @param protocol the HTTP version it came over: {@code HTTP/1.1} or {@code HTTP/2.0}
  */
 public record RecordedRequest(
-    String method, String uri, String path, Headers headers, Body body, Instant received,
+    String method,
+    String uri,
+    String path,
+    Headers headers,
+    Body body,
+    Instant received,
     String protocol) {
 
   /** A request that came over HTTP/1.1. */

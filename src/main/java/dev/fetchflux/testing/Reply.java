@@ -60,7 +60,13 @@ public final class Reply {
   private final int sendBytes;
   private final Duration interval;
 
-  private Reply(Mode mode, int status, Headers headers, byte[] body, Duration delay, int sendBytes,
+  private Reply(
+      Mode mode,
+      int status,
+      Headers headers,
+      byte[] body,
+      Duration delay,
+      int sendBytes,
       Duration interval) {
     this.mode = mode;
     this.status = status;
@@ -109,8 +115,8 @@ public final class Reply {
     if (chunkSize < 1) {
       throw new IllegalArgumentException("chunkSize < 1: " + chunkSize);
     }
-    return new Reply(Mode.CHUNKED, 200, Headers.empty(), body.clone(), Duration.ZERO, chunkSize,
-        Duration.ZERO);
+    return new Reply(
+        Mode.CHUNKED, 200, Headers.empty(), body.clone(), Duration.ZERO, chunkSize, Duration.ZERO);
   }
 
   /** {@code plain} gzip-compressed. */
@@ -136,14 +142,20 @@ public final class Reply {
 
   /** Sends 200 and headers announcing a body, then resets. */
   public static Reply resetAfterHeaders(int announcedLength) {
-    return new Reply(Mode.RESET_AFTER_HEADERS, 200, Headers.empty(), new byte[announcedLength],
-        Duration.ZERO, 0, Duration.ZERO);
+    return new Reply(
+        Mode.RESET_AFTER_HEADERS,
+        200,
+        Headers.empty(),
+        new byte[announcedLength],
+        Duration.ZERO,
+        0,
+        Duration.ZERO);
   }
 
   /** Announces {@code length} bytes, sends {@code sent} of them and closes cleanly. */
   public static Reply truncated(int length, int sent) {
-    return new Reply(Mode.TRUNCATED, 200, Headers.empty(), pattern(length), Duration.ZERO, sent,
-        Duration.ZERO);
+    return new Reply(
+        Mode.TRUNCATED, 200, Headers.empty(), pattern(length), Duration.ZERO, sent, Duration.ZERO);
   }
 
   /**
@@ -156,8 +168,15 @@ public final class Reply {
       throw new IllegalArgumentException(
           "need 0 <= sent <= announcedLength: sent " + sent + ", announced " + announcedLength);
     }
-    return new Reply(Mode.STALL_AFTER, 200, Headers.empty(), pattern(sent), Duration.ZERO, sent,
-        Duration.ZERO).withHeader("Content-Length", Long.toString(announcedLength));
+    return new Reply(
+            Mode.STALL_AFTER,
+            200,
+            Headers.empty(),
+            pattern(sent),
+            Duration.ZERO,
+            sent,
+            Duration.ZERO)
+        .withHeader("Content-Length", Long.toString(announcedLength));
   }
 
   /** Chunked body of {@code length} bytes whose terminating chunk never comes; then closes. */
@@ -167,8 +186,14 @@ public final class Reply {
 
   /** Close-delimited body: sends {@code sent} of {@code length} bytes, then resets. */
   public static Reply closeDelimitedReset(int length, int sent) {
-    return new Reply(Mode.CLOSE_DELIMITED_RESET, 200, Headers.empty(), pattern(length),
-        Duration.ZERO, sent, Duration.ZERO);
+    return new Reply(
+        Mode.CLOSE_DELIMITED_RESET,
+        200,
+        Headers.empty(),
+        pattern(length),
+        Duration.ZERO,
+        sent,
+        Duration.ZERO);
   }
 
   /** Close-delimited body sent whole, then a clean close. */
@@ -178,14 +203,20 @@ public final class Reply {
 
   /** {@code length} bytes, one every {@code interval}. */
   public static Reply dribble(int length, Duration interval) {
-    return new Reply(Mode.DRIBBLE, 200, Headers.empty(), pattern(length), Duration.ZERO, length,
+    return new Reply(
+        Mode.DRIBBLE,
+        200,
+        Headers.empty(),
+        pattern(length),
+        Duration.ZERO,
+        length,
         Objects.requireNonNull(interval, "interval"));
   }
 
   /** A header line every {@code interval}, forever. */
   public static Reply endlessHeaders(Duration interval) {
-    return new Reply(Mode.ENDLESS_HEADERS, 200, Headers.empty(), new byte[0], Duration.ZERO, 0,
-        interval);
+    return new Reply(
+        Mode.ENDLESS_HEADERS, 200, Headers.empty(), new byte[0], Duration.ZERO, 0, interval);
   }
 
   /** Answers with a status line that is not HTTP. */
@@ -204,8 +235,8 @@ public final class Reply {
 
   /** A copy that waits {@code delay} before answering. */
   public Reply withDelay(Duration delay) {
-    return new Reply(mode, status, headers, body, Objects.requireNonNull(delay, "delay"), sendBytes,
-        interval);
+    return new Reply(
+        mode, status, headers, body, Objects.requireNonNull(delay, "delay"), sendBytes, interval);
   }
 
   /** A copy with one more response header. */

@@ -166,29 +166,33 @@ public final class StubFetcher {
 
   private Mono<Transport.Response> exchange(FetchRequest request) {
     Objects.requireNonNull(request, "request");
-    return Mono.defer(() -> {
-      requests.add(request);
-      peakInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
-      AtomicBoolean open = new AtomicBoolean(true);
-      Mono<Transport.Response> answer;
-      try {
-        answer = answer(request, replyFor(request));
-      } catch (Throwable e) {
-        // A handler that throws is a bug in the test: report it against the request, as a failure.
-        Exceptions.throwIfJvmFatal(e);
-        answer = Mono.error(e);
-      }
-      // Count the exchange as finished before its signal goes downstream: the ordering stage admits
-      // the next request in the same call stack, and the peak must not see both at once.
-      return answer
-          .doOnSuccess(r -> finish(open))
-          .doOnError(e -> finish(open))
-          .doOnCancel(() -> {
-            if (finish(open)) {
-              cancelled.add(request);
-            }
-          });
-    });
+    return Mono.defer(
+        () -> {
+          requests.add(request);
+          peakInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+          AtomicBoolean open = new AtomicBoolean(true);
+          Mono<Transport.Response> answer;
+          try {
+            answer = answer(request, replyFor(request));
+          } catch (Throwable e) {
+            // A handler that throws is a bug in the test: report it against the request, as a
+            // failure.
+            Exceptions.throwIfJvmFatal(e);
+            answer = Mono.error(e);
+          }
+          // Count the exchange as finished before its signal goes downstream: the ordering stage
+          // admits
+          // the next request in the same call stack, and the peak must not see both at once.
+          return answer
+              .doOnSuccess(r -> finish(open))
+              .doOnError(e -> finish(open))
+              .doOnCancel(
+                  () -> {
+                    if (finish(open)) {
+                      cancelled.add(request);
+                    }
+                  });
+        });
   }
 
   private boolean finish(AtomicBoolean open) {
@@ -223,9 +227,14 @@ public final class StubFetcher {
     if (otherwise != null) {
       return otherwise;
     }
-    return StubReply.error(new TransportException(FetchException.Kind.OTHER,
-        "no stub reply for " + request.method() + " " + request.uri()
-            + " (script it with StubFetcher.Builder.on, handler or otherwise)"));
+    return StubReply.error(
+        new TransportException(
+            FetchException.Kind.OTHER,
+            "no stub reply for "
+                + request.method()
+                + " "
+                + request.uri()
+                + " (script it with StubFetcher.Builder.on, handler or otherwise)"));
   }
 
   private static Mono<Transport.Response> answer(FetchRequest request, StubReply reply) {
@@ -235,9 +244,16 @@ public final class StubFetcher {
     Mono<Transport.Response> now;
     if (reply.isResponse()) {
       URI finalUri = reply.finalUri();
-      now = Mono.fromSupplier(() -> new Transport.Response(
-          finalUri == null ? request.uri() : finalUri, reply.status(), reply.headers(),
-          reply.body(), System.nanoTime(), reply.redirects()));
+      now =
+          Mono.fromSupplier(
+              () ->
+                  new Transport.Response(
+                      finalUri == null ? request.uri() : finalUri,
+                      reply.status(),
+                      reply.headers(),
+                      reply.body(),
+                      System.nanoTime(),
+                      reply.redirects()));
     } else {
       now = Mono.error(reply::newError);
     }
@@ -248,8 +264,13 @@ public final class StubFetcher {
 
   @Override
   public String toString() {
-    return "StubFetcher[" + exact.size() + " URLs, " + predicates.size() + " predicates, "
-        + requests.size() + " requests]";
+    return "StubFetcher["
+        + exact.size()
+        + " URLs, "
+        + predicates.size()
+        + " predicates, "
+        + requests.size()
+        + " requests]";
   }
 
   /** Replies for the requests one rule matches: each in turn, the last repeated. */

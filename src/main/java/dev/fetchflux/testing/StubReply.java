@@ -45,8 +45,15 @@ public final class StubReply {
   private final @Nullable URI finalUri;
   private final int redirects;
 
-  private StubReply(Mode mode, int status, Headers headers, Body body, Duration delay,
-      @Nullable Supplier<? extends Throwable> error, @Nullable URI finalUri, int redirects) {
+  private StubReply(
+      Mode mode,
+      int status,
+      Headers headers,
+      Body body,
+      Duration delay,
+      @Nullable Supplier<? extends Throwable> error,
+      @Nullable URI finalUri,
+      int redirects) {
     this.mode = mode;
     this.status = status;
     this.headers = headers;
@@ -144,8 +151,8 @@ public final class StubReply {
    */
   public StubReply withHeader(String name, String value) {
     requireResponse("withHeader");
-    return new StubReply(mode, status, headers.with(name, value), body, delay, error, finalUri,
-        redirects);
+    return new StubReply(
+        mode, status, headers.with(name, value), body, delay, error, finalUri, redirects);
   }
 
   /**

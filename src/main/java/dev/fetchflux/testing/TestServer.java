@@ -73,37 +73,46 @@ public final class TestServer implements AutoCloseable {
   private final AtomicLong bytesSent = new AtomicLong();
   private final AtomicInteger connectionsOpened = new AtomicInteger();
   private final AtomicInteger connectionsOpen = new AtomicInteger();
+
   /** Accepted connections still open, to close on {@link #close()}. */
   private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
   private TestServer(Builder b) {
     this.tls = b.key != null;
     this.loops = LoopResources.create("test-server", b.threads, true);
-    HttpServer s = HttpServer.create()
-        .host("127.0.0.1")
-        .port(b.port)
-        .runOn(loops)
-        .childOption(ChannelOption.SO_LINGER, -1)
-        // Called once per accepted TCP connection (HTTP/2 streams are not connections).
-        .doOnChannelInit((observer, channel, remote) -> {
-          accepted.add(channel);
-          connectionsOpened.incrementAndGet();
-          connectionsOpen.incrementAndGet();
-          channel.closeFuture().addListener(f -> connectionsOpen.decrementAndGet());
-        })
-        .handle(this::serve);
+    HttpServer s =
+        HttpServer.create()
+            .host("127.0.0.1")
+            .port(b.port)
+            .runOn(loops)
+            .childOption(ChannelOption.SO_LINGER, -1)
+            // Called once per accepted TCP connection (HTTP/2 streams are not connections).
+            .doOnChannelInit(
+                (observer, channel, remote) -> {
+                  accepted.add(channel);
+                  connectionsOpened.incrementAndGet();
+                  connectionsOpen.incrementAndGet();
+                  channel.closeFuture().addListener(f -> connectionsOpen.decrementAndGet());
+                })
+            .handle(this::serve);
     if (b.key != null) {
       PrivateKey key = b.key;
       X509Certificate[] chain = b.chain;
       if (b.http2) {
-        s = s.protocol(HttpProtocol.H2, HttpProtocol.HTTP11)
-            .secure(spec -> spec.sslContext(
-                (reactor.netty.tcp.SslProvider.GenericSslContextSpec<?>)
-                    Http2SslContextSpec.forServer(key, chain)));
+        s =
+            s.protocol(HttpProtocol.H2, HttpProtocol.HTTP11)
+                .secure(
+                    spec ->
+                        spec.sslContext(
+                            (reactor.netty.tcp.SslProvider.GenericSslContextSpec<?>)
+                                Http2SslContextSpec.forServer(key, chain)));
       } else {
-        s = s.secure(spec -> spec.sslContext(
-            (reactor.netty.tcp.SslProvider.GenericSslContextSpec<?>)
-                Http11SslContextSpec.forServer(key, chain)));
+        s =
+            s.secure(
+                spec ->
+                    spec.sslContext(
+                        (reactor.netty.tcp.SslProvider.GenericSslContextSpec<?>)
+                            Http11SslContextSpec.forServer(key, chain)));
       }
     }
     this.server = s.bindNow(Duration.ofSeconds(10));
@@ -229,31 +238,44 @@ public final class TestServer implements AutoCloseable {
     String path = q < 0 ? uri : uri.substring(0, q);
     List<Map.Entry<String, String>> hs = new ArrayList<>();
     request.requestHeaders().forEach(e -> hs.add(Map.entry(e.getKey(), e.getValue())));
-    return request.receive().aggregate().asByteArray().defaultIfEmpty(new byte[0])
-        .flatMap(bytes -> {
-          RecordedRequest recorded = new RecordedRequest(request.method().name(), uri, path,
-              Headers.ofDecoded(hs), Body.of(bytes), Instant.now(), request.protocol());
-          requests.add(recorded);
-          Reply reply = routes.get(path);
-          Function<RecordedRequest, @Nullable Reply> h = handler;
-          if (reply == null && h != null) {
-            reply = h.apply(recorded);
-          }
-          if (reply == null) {
-            reply = builtin(recorded);
-          }
-          Reply chosen = reply;
-          Exchange exchange = new Exchange();
-          // A closed connection ends its exchange at once: the close future completes as the
-          // channel closes, before the channel-inactive events that cancel the reply run, and
-          // before a request the client sent next (on another connection) may be counted.
-          response.withConnection(c -> c.channel().closeFuture()
-              .addListener(f -> exchange.lastBytes()));
-          Mono<Void> delay = chosen.delay().isZero() ? Mono.empty()
-              : Mono.delay(chosen.delay()).then();
-          return delay.then(Mono.defer(() -> reply(chosen, response, exchange)))
-              .doFinally(signal -> exchange.end());
-        });
+    return request
+        .receive()
+        .aggregate()
+        .asByteArray()
+        .defaultIfEmpty(new byte[0])
+        .flatMap(
+            bytes -> {
+              RecordedRequest recorded =
+                  new RecordedRequest(
+                      request.method().name(),
+                      uri,
+                      path,
+                      Headers.ofDecoded(hs),
+                      Body.of(bytes),
+                      Instant.now(),
+                      request.protocol());
+              requests.add(recorded);
+              Reply reply = routes.get(path);
+              Function<RecordedRequest, @Nullable Reply> h = handler;
+              if (reply == null && h != null) {
+                reply = h.apply(recorded);
+              }
+              if (reply == null) {
+                reply = builtin(recorded);
+              }
+              Reply chosen = reply;
+              Exchange exchange = new Exchange();
+              // A closed connection ends its exchange at once: the close future completes as the
+              // channel closes, before the channel-inactive events that cancel the reply run, and
+              // before a request the client sent next (on another connection) may be counted.
+              response.withConnection(
+                  c -> c.channel().closeFuture().addListener(f -> exchange.lastBytes()));
+              Mono<Void> delay =
+                  chosen.delay().isZero() ? Mono.empty() : Mono.delay(chosen.delay()).then();
+              return delay
+                  .then(Mono.defer(() -> reply(chosen, response, exchange)))
+                  .doFinally(signal -> exchange.end());
+            });
   }
 
   /**
@@ -303,30 +325,40 @@ public final class TestServer implements AutoCloseable {
   private Mono<Void> reply(Reply reply, HttpServerResponse response, Exchange exchange) {
     byte[] body = reply.bodyUnsafe();
     switch (reply.mode()) {
-      case NORMAL: {
-        response.status(reply.status());
-        reply.headers().entries().forEach(e -> response.addHeader(e.getKey(), e.getValue()));
-        response.header("Content-Length", Integer.toString(body.length));
-        bytesSent.addAndGet(body.length);
-        return response.sendByteArray(Mono.fromSupplier(() -> {
-              exchange.lastBytes();
-              return body;
-            }))
-            .then()
-            .doOnSuccess(v -> exchange.completed());
-      }
-      case CHUNKED: {
-        response.status(reply.status());
-        reply.headers().entries().forEach(e -> response.addHeader(e.getKey(), e.getValue()));
-        int chunk = reply.sendBytes();
-        bytesSent.addAndGet(body.length);
-        // A publisher of several buffers and no Content-Length: reactor-netty sends it chunked.
-        int chunks = (body.length + chunk - 1) / chunk;
-        return sendStream(response, exchange, chunks,
-            Flux.range(0, chunks)
-                .map(i -> Unpooled.wrappedBuffer(body, i * chunk,
-                    Math.min(chunk, body.length - i * chunk))));
-      }
+      case NORMAL:
+        {
+          response.status(reply.status());
+          reply.headers().entries().forEach(e -> response.addHeader(e.getKey(), e.getValue()));
+          response.header("Content-Length", Integer.toString(body.length));
+          bytesSent.addAndGet(body.length);
+          return response
+              .sendByteArray(
+                  Mono.fromSupplier(
+                      () -> {
+                        exchange.lastBytes();
+                        return body;
+                      }))
+              .then()
+              .doOnSuccess(v -> exchange.completed());
+        }
+      case CHUNKED:
+        {
+          response.status(reply.status());
+          reply.headers().entries().forEach(e -> response.addHeader(e.getKey(), e.getValue()));
+          int chunk = reply.sendBytes();
+          bytesSent.addAndGet(body.length);
+          // A publisher of several buffers and no Content-Length: reactor-netty sends it chunked.
+          int chunks = (body.length + chunk - 1) / chunk;
+          return sendStream(
+              response,
+              exchange,
+              chunks,
+              Flux.range(0, chunks)
+                  .map(
+                      i ->
+                          Unpooled.wrappedBuffer(
+                              body, i * chunk, Math.min(chunk, body.length - i * chunk))));
+        }
       case STALL:
         return Mono.never();
       case RESET_BEFORE_RESPONSE:
@@ -334,17 +366,25 @@ public final class TestServer implements AutoCloseable {
       case RESET_AFTER_HEADERS:
         return raw(response, head(200, "Content-Length: " + body.length), true);
       case TRUNCATED:
-        return raw(response, concat(head(200, "Content-Length: " + body.length),
-            slice(body, reply.sendBytes())), false);
-      case CHUNKED_WITHOUT_LAST_CHUNK: {
-        String chunk = Integer.toHexString(body.length) + "\r\n";
-        return raw(response, concat(head(200, "Transfer-Encoding: chunked"),
-            chunk.getBytes(StandardCharsets.US_ASCII), body,
-            "\r\n".getBytes(StandardCharsets.US_ASCII)), false);
-      }
+        return raw(
+            response,
+            concat(head(200, "Content-Length: " + body.length), slice(body, reply.sendBytes())),
+            false);
+      case CHUNKED_WITHOUT_LAST_CHUNK:
+        {
+          String chunk = Integer.toHexString(body.length) + "\r\n";
+          return raw(
+              response,
+              concat(
+                  head(200, "Transfer-Encoding: chunked"),
+                  chunk.getBytes(StandardCharsets.US_ASCII),
+                  body,
+                  "\r\n".getBytes(StandardCharsets.US_ASCII)),
+              false);
+        }
       case CLOSE_DELIMITED_RESET:
-        return raw(response, concat(head(200, "Connection: close"), slice(body, reply.sendBytes())),
-            true);
+        return raw(
+            response, concat(head(200, "Connection: close"), slice(body, reply.sendBytes())), true);
       case CLOSE_DELIMITED:
         return raw(response, concat(head(200, "Connection: close"), body), false, exchange);
       case DRIBBLE:
@@ -354,16 +394,23 @@ public final class TestServer implements AutoCloseable {
       case INVALID_STATUS_LINE:
         return raw(response, "HTTTP/9.9 banana\r\n\r\n".getBytes(StandardCharsets.US_ASCII), false);
       case STALL_AFTER:
-        return rawThenStall(response, concat(
-            head(200, "Content-Length: " + reply.headers().first("Content-Length")), body));
+        return rawThenStall(
+            response,
+            concat(head(200, "Content-Length: " + reply.headers().first("Content-Length")), body));
       default:
         throw new IllegalStateException("unknown mode " + reply.mode());
     }
   }
 
   private static byte[] head(int status, String extraHeader) {
-    return ("HTTP/1.1 " + status + " " + HttpResponseStatus.valueOf(status).reasonPhrase() + "\r\n"
-        + extraHeader + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+    return ("HTTP/1.1 "
+            + status
+            + " "
+            + HttpResponseStatus.valueOf(status).reasonPhrase()
+            + "\r\n"
+            + extraHeader
+            + "\r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII);
   }
 
   private static byte[] slice(byte[] b, int n) {
@@ -393,37 +440,55 @@ public final class TestServer implements AutoCloseable {
   }
 
   /** Like {@link #raw(HttpServerResponse, byte[], boolean)}; a whole reply tells {@code whole}. */
-  private Mono<Void> raw(HttpServerResponse response, byte @Nullable [] bytes, boolean reset,
+  private Mono<Void> raw(
+      HttpServerResponse response,
+      byte @Nullable [] bytes,
+      boolean reset,
       @Nullable Exchange whole) {
-    return Mono.<Void>create(sink -> response.withConnection(conn -> {
-      Channel ch = conn.channel();
-      Runnable close = () -> {
-        if (reset) {
-          ch.config().setOption(ChannelOption.SO_LINGER, 0);
-        }
-        ch.close();
-      };
-      if (bytes == null) {
-        close.run();
-      } else {
-        ByteBuf buf = Unpooled.wrappedBuffer(bytes);
-        if (whole != null) {
-          whole.lastBytes();
-        }
-        ch.pipeline().firstContext().writeAndFlush(buf).addListener(f -> {
-          if (whole != null && f.isSuccess()) {
-            whole.completed();
-          }
-          close.run();
-        });
-      }
-    })).then(Mono.never());
+    return Mono.<Void>create(
+            sink ->
+                response.withConnection(
+                    conn -> {
+                      Channel ch = conn.channel();
+                      Runnable close =
+                          () -> {
+                            if (reset) {
+                              ch.config().setOption(ChannelOption.SO_LINGER, 0);
+                            }
+                            ch.close();
+                          };
+                      if (bytes == null) {
+                        close.run();
+                      } else {
+                        ByteBuf buf = Unpooled.wrappedBuffer(bytes);
+                        if (whole != null) {
+                          whole.lastBytes();
+                        }
+                        ch.pipeline()
+                            .firstContext()
+                            .writeAndFlush(buf)
+                            .addListener(
+                                f -> {
+                                  if (whole != null && f.isSuccess()) {
+                                    whole.completed();
+                                  }
+                                  close.run();
+                                });
+                      }
+                    }))
+        .then(Mono.never());
   }
 
   /** Writes {@code bytes} below the HTTP codec and keeps the connection open, silent. */
   private static Mono<Void> rawThenStall(HttpServerResponse response, byte[] bytes) {
-    return Mono.<Void>create(sink -> response.withConnection(conn ->
-        conn.channel().pipeline().firstContext().writeAndFlush(Unpooled.wrappedBuffer(bytes))))
+    return Mono.<Void>create(
+            sink ->
+                response.withConnection(
+                    conn ->
+                        conn.channel()
+                            .pipeline()
+                            .firstContext()
+                            .writeAndFlush(Unpooled.wrappedBuffer(bytes))))
         .then(Mono.never());
   }
 
@@ -431,7 +496,10 @@ public final class TestServer implements AutoCloseable {
       HttpServerResponse response, byte[] body, Duration interval, Exchange exchange) {
     response.status(200);
     response.header("Content-Length", Integer.toString(body.length));
-    return sendStream(response, exchange, body.length,
+    return sendStream(
+        response,
+        exchange,
+        body.length,
         Flux.range(0, body.length)
             .delayElements(interval)
             .map(i -> Unpooled.wrappedBuffer(body, i, 1)));
@@ -441,33 +509,49 @@ public final class TestServer implements AutoCloseable {
       HttpServerResponse response, Exchange exchange, int count, Flux<ByteBuf> chunks) {
     AtomicBoolean allSent = new AtomicBoolean();
     AtomicInteger produced = new AtomicInteger();
-    Flux<ByteBuf> counted = chunks
-        .doOnNext(c -> {
-          if (produced.incrementAndGet() == count) {
-            exchange.lastBytes();
-          }
-        })
-        .doOnComplete(() -> allSent.set(true));
-    return response.sendObject(counted)
+    Flux<ByteBuf> counted =
+        chunks
+            .doOnNext(
+                c -> {
+                  if (produced.incrementAndGet() == count) {
+                    exchange.lastBytes();
+                  }
+                })
+            .doOnComplete(() -> allSent.set(true));
+    return response
+        .sendObject(counted)
         .then()
-        .doOnSuccess(v -> {
-          if (allSent.get()) {
-            exchange.completed();
-          }
-        });
+        .doOnSuccess(
+            v -> {
+              if (allSent.get()) {
+                exchange.completed();
+              }
+            });
   }
 
   private Mono<Void> endlessHeaders(HttpServerResponse response, Duration interval) {
-    return Mono.<Void>create(sink -> response.withConnection(conn -> {
-      Channel ch = conn.channel();
-      ch.pipeline().firstContext().writeAndFlush(
-          Unpooled.wrappedBuffer("HTTP/1.1 200 OK\r\n".getBytes(StandardCharsets.US_ASCII)));
-      Flux.interval(interval)
-          .takeWhile(i -> ch.isActive())
-          .subscribe(i -> ch.pipeline().firstContext().writeAndFlush(Unpooled.wrappedBuffer(
-              ("X-Filler-" + i + ": " + "x".repeat(100) + "\r\n")
-                  .getBytes(StandardCharsets.US_ASCII))));
-    })).then(Mono.never());
+    return Mono.<Void>create(
+            sink ->
+                response.withConnection(
+                    conn -> {
+                      Channel ch = conn.channel();
+                      ch.pipeline()
+                          .firstContext()
+                          .writeAndFlush(
+                              Unpooled.wrappedBuffer(
+                                  "HTTP/1.1 200 OK\r\n".getBytes(StandardCharsets.US_ASCII)));
+                      Flux.interval(interval)
+                          .takeWhile(i -> ch.isActive())
+                          .subscribe(
+                              i ->
+                                  ch.pipeline()
+                                      .firstContext()
+                                      .writeAndFlush(
+                                          Unpooled.wrappedBuffer(
+                                              ("X-Filler-" + i + ": " + "x".repeat(100) + "\r\n")
+                                                  .getBytes(StandardCharsets.US_ASCII))));
+                    }))
+        .then(Mono.never());
   }
 
   /**
@@ -493,20 +577,22 @@ public final class TestServer implements AutoCloseable {
     long n = parts.length > 2 ? number(parts[2]) : -1;
     switch (head) {
       case "delay":
-        return n < 0 ? notFound(request)
-            : Reply.ok(request.uri()).withDelay(Duration.ofMillis(n));
+        return n < 0 ? notFound(request) : Reply.ok(request.uri()).withDelay(Duration.ofMillis(n));
       case "bytes":
-        return n < 0 || n > Integer.MAX_VALUE - 8 ? notFound(request)
+        return n < 0 || n > Integer.MAX_VALUE - 8
+            ? notFound(request)
             : Reply.ok(Reply.pattern((int) n));
       case "status":
         return n < 100 || n > 599 ? notFound(request) : Reply.status((int) n, request.uri());
       case "redirect":
-        return n < 0 ? notFound(request)
+        return n < 0
+            ? notFound(request)
             : n == 0 ? Reply.ok(request.uri()) : Reply.redirect(302, "/redirect/" + (n - 1));
       case "loop":
         return Reply.redirect(302, request.path());
       case "gzip":
-        return n < 0 || n > Integer.MAX_VALUE - 8 ? notFound(request)
+        return n < 0 || n > Integer.MAX_VALUE - 8
+            ? notFound(request)
             : Reply.gzip(new byte[(int) n]);
       case "stall":
         return Reply.stall();

@@ -48,11 +48,15 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * the test class path, which every JUnit 5 project has.
  */
 public final class TestServerExtension
-    implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback,
+    implements BeforeAllCallback,
+        AfterAllCallback,
+        BeforeEachCallback,
+        AfterEachCallback,
         ParameterResolver {
 
   private final Supplier<TestServer> factory;
   private volatile @Nullable TestServer server;
+
   /** Unique id of the extension context that started the server, which also closes it. */
   private volatile @Nullable String owner;
 
@@ -129,8 +133,9 @@ public final class TestServerExtension
   public TestServer get() {
     TestServer s = server;
     if (s == null) {
-      throw new IllegalStateException("no TestServer running: register the extension with "
-          + "@RegisterExtension and use it in a test");
+      throw new IllegalStateException(
+          "no TestServer running: register the extension with "
+              + "@RegisterExtension and use it in a test");
     }
     return s;
   }

@@ -30,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CliProcessTest {
   private static final Duration EXIT = Duration.ofSeconds(30);
   private static final ObjectMapper JSON = new ObjectMapper();
+
   @RegisterExtension
   static final TestServerExtension server = new TestServerExtension(() -> DemoServer.start(0));
 
@@ -56,7 +57,8 @@ class CliProcessTest {
   @Test
   void stdinIsStreamedSoOutputStartsBeforeInputEnds() throws IOException {
     try (LauncherProcess p = LauncherProcess.start("-s")) {
-      p.stdin().write((url("/item/0") + "\n" + url("/item/1") + "\n").getBytes(StandardCharsets.UTF_8));
+      p.stdin()
+          .write((url("/item/0") + "\n" + url("/item/1") + "\n").getBytes(StandardCharsets.UTF_8));
       p.stdin().flush();
       // stdin is still open: both results must be out already.
       p.awaitStdout(out -> out.contains("item   1"), EXIT);
@@ -70,11 +72,15 @@ class CliProcessTest {
 
   @Test
   void jsonlRequestsAreStreamedFromStdinAndTheirRecordsCarryTheBodies() throws IOException {
-    try (LauncherProcess p = LauncherProcess.start("-s", "--input-format", "jsonl", "--jsonl",
-        "--jsonl-body")) {
-      p.stdin().write(("{\"url\": \"" + url("/echo?posted") + "\", \"method\": \"POST\", "
-          + "\"headers\": {\"X-Batch\": \"7\"}, \"body\": \"payload\"}\n")
-          .getBytes(StandardCharsets.UTF_8));
+    try (LauncherProcess p =
+        LauncherProcess.start("-s", "--input-format", "jsonl", "--jsonl", "--jsonl-body")) {
+      p.stdin()
+          .write(
+              ("{\"url\": \""
+                      + url("/echo?posted")
+                      + "\", \"method\": \"POST\", "
+                      + "\"headers\": {\"X-Batch\": \"7\"}, \"body\": \"payload\"}\n")
+                  .getBytes(StandardCharsets.UTF_8));
       p.stdin().flush();
       // stdin is still open: the first request went out and its record came back already.
       p.awaitStdout(out -> out.contains("\n"), EXIT);
@@ -101,19 +107,29 @@ class CliProcessTest {
   @Test
   void keepsGoingThroughMixedFailuresWithOneStderrLineEach() throws IOException {
     int closed = Ports.closedPort();
-    try (LauncherProcess p = LauncherProcess.start("-f", url("/echo?a"), url("/reset"),
-        "http://bad host/", url("/status/404"), "http://127.0.0.1:" + closed + "/x",
-        url("/truncate/100"), url("/echo?b"))) {
+    try (LauncherProcess p =
+        LauncherProcess.start(
+            "-f",
+            url("/echo?a"),
+            url("/reset"),
+            "http://bad host/",
+            url("/status/404"),
+            "http://127.0.0.1:" + closed + "/x",
+            url("/truncate/100"),
+            url("/echo?b"))) {
       assertThat(p.waitFor(EXIT)).isEqualTo(1);
       assertThat(p.stdoutBytes()).isEqualTo("/echo?a/echo?b".getBytes(StandardCharsets.UTF_8));
       List<String> lines = p.stderrLines();
       // Exactly one line per failure and the summary: no reactor or Netty log lines.
       assertThat(lines).hasSize(6);
-      assertThat(lines.get(0)).startsWith("fetchflux: #1 GET " + url("/reset") + ": connection reset");
-      assertThat(lines.get(1)).isEqualTo("fetchflux: #2 GET http://bad host/: invalid request: "
-          + "malformed URL 'http://bad host/': Illegal character in authority at index 7");
-      assertThat(lines.get(2)).isEqualTo("fetchflux: #3 GET " + url("/status/404")
-          + ": HTTP error status: 404");
+      assertThat(lines.get(0))
+          .startsWith("fetchflux: #1 GET " + url("/reset") + ": connection reset");
+      assertThat(lines.get(1))
+          .isEqualTo(
+              "fetchflux: #2 GET http://bad host/: invalid request: "
+                  + "malformed URL 'http://bad host/': Illegal character in authority at index 7");
+      assertThat(lines.get(2))
+          .isEqualTo("fetchflux: #3 GET " + url("/status/404") + ": HTTP error status: 404");
       assertThat(lines.get(3))
           .startsWith("fetchflux: #4 GET http://127.0.0.1:" + closed + "/x: connection refused");
       assertThat(lines.get(4)).startsWith("fetchflux: #5 GET " + url("/truncate/100") + ": ");
@@ -123,15 +139,29 @@ class CliProcessTest {
 
   @Test
   void jsonlRecordsParseBackWithEveryField() throws IOException {
-    try (LauncherProcess p = LauncherProcess.start("-s", "--jsonl", url("/item/3"), url("/reset"))) {
+    try (LauncherProcess p =
+        LauncherProcess.start("-s", "--jsonl", url("/item/3"), url("/reset"))) {
       assertThat(p.waitFor(EXIT)).isEqualTo(1);
       List<String> lines = p.stdout().lines().toList();
       assertThat(lines).hasSize(2);
       JsonNode ok = JSON.readTree(lines.get(0));
-      assertThat(ok.fieldNames()).toIterable().containsExactly("index", "url", "method", "ok",
-          "final_url", "status", "headers", "bytes", "timings", "attempts", "redirects", "error");
-      assertThat(ok.get("bytes").asLong()).isEqualTo(ok.get("headers").get("content-length").get(0)
-          .asLong());
+      assertThat(ok.fieldNames())
+          .toIterable()
+          .containsExactly(
+              "index",
+              "url",
+              "method",
+              "ok",
+              "final_url",
+              "status",
+              "headers",
+              "bytes",
+              "timings",
+              "attempts",
+              "redirects",
+              "error");
+      assertThat(ok.get("bytes").asLong())
+          .isEqualTo(ok.get("headers").get("content-length").get(0).asLong());
       assertThat(ok.get("timings").get("ttfb_ms").asDouble())
           .isGreaterThanOrEqualTo(DemoServer.latencyMillis(3));
       JsonNode failed = JSON.readTree(lines.get(1));
@@ -147,12 +177,13 @@ class CliProcessTest {
       throws IOException {
     Path dir = Files.createDirectory(tmp.resolve("out"));
     Path victim = Files.writeString(tmp.resolve("victim"), "precious");
-    List<String> urls = List.of(
-        url("/echo/../../../victim"),
-        url("/echo/%2e%2e/%2e%2e/%2E%2E%2Fvictim"),
-        url("/echo/" + "a".repeat(1500)),
-        url("/echo/dup"),
-        url("/echo/dup"));
+    List<String> urls =
+        List.of(
+            url("/echo/../../../victim"),
+            url("/echo/%2e%2e/%2e%2e/%2E%2E%2Fvictim"),
+            url("/echo/" + "a".repeat(1500)),
+            url("/echo/dup"),
+            url("/echo/dup"));
     // Links planted where the first body and the manifest will go, pointing outside.
     Files.createSymbolicLink(dir.resolve(SafeNames.of(0, URI.create(urls.get(0)))), victim);
     Files.createSymbolicLink(dir.resolve("manifest.jsonl"), victim);
@@ -191,22 +222,30 @@ class CliProcessTest {
 
   @Test
   void failFastStopsAtTheFirstFailureInInputOrder() {
-    try (LauncherProcess p = LauncherProcess.start("--fail-fast", "-f", url("/item/0"),
-        url("/delay/200?1"), url("/status/500"), url("/stall"), url("/stall"))) {
+    try (LauncherProcess p =
+        LauncherProcess.start(
+            "--fail-fast",
+            "-f",
+            url("/item/0"),
+            url("/delay/200?1"),
+            url("/status/500"),
+            url("/stall"),
+            url("/stall"))) {
       // The stalled URLs never answer: the run ends only because they are cancelled.
       assertThat(p.waitFor(EXIT)).isEqualTo(1);
       assertThat(p.stdout()).startsWith("item   0").endsWith("/delay/200?1");
       assertThat(p.stderrLines()).hasSize(2);
-      assertThat(p.stderrLines().get(0)).isEqualTo("fetchflux: #2 GET " + url("/status/500")
-          + ": HTTP error status: 500");
+      assertThat(p.stderrLines().get(0))
+          .isEqualTo("fetchflux: #2 GET " + url("/status/500") + ": HTTP error status: 500");
       assertThat(p.stderrLines().get(1)).startsWith("3 URLs, 2 ok, 1 failed");
     }
   }
 
   @Test
   void sigintStopsPromptlyWithACleanPrefixTheSummaryAndStatus130() {
-    try (LauncherProcess p = LauncherProcess.start(url("/echo?0"), url("/echo?1"), url("/stall"),
-        url("/echo?3"), url("/echo?4"))) {
+    try (LauncherProcess p =
+        LauncherProcess.start(
+            url("/echo?0"), url("/echo?1"), url("/stall"), url("/echo?3"), url("/echo?4"))) {
       p.awaitStdout(out -> out.equals("/echo?0/echo?1"), EXIT);
       assumeFalse(p.ignoresSigint(), "SIGINT is ignored in this environment (background job)");
       p.signal("INT");
@@ -214,7 +253,9 @@ class CliProcessTest {
       // Results 3 and 4 are done but behind the stalled one: never written, so the output stays
       // a prefix of the full run's.
       assertThat(p.stdout()).isEqualTo("/echo?0/echo?1");
-      assertThat(p.stderrLines()).singleElement().asString()
+      assertThat(p.stderrLines())
+          .singleElement()
+          .asString()
           .matches("2 URLs, 2 ok, 0 failed, 14 B, [0-9.]+ s \\(interrupted\\)");
     }
   }
@@ -224,10 +265,16 @@ class CliProcessTest {
       throws IOException {
     Path dir = tmp.resolve("out");
     Path manifest = dir.resolve("manifest.jsonl");
-    try (LauncherProcess p = LauncherProcess.start("-s", "-o", dir.toString(),
-        url("/bytes/300000?0"), url("/bytes/300000?1"), url("/stall"), url("/bytes/300000?3"))) {
-      Await.until("the manifest lists two files", EXIT, () -> lineCount(manifest) >= 2,
-          p::stderr);
+    try (LauncherProcess p =
+        LauncherProcess.start(
+            "-s",
+            "-o",
+            dir.toString(),
+            url("/bytes/300000?0"),
+            url("/bytes/300000?1"),
+            url("/stall"),
+            url("/bytes/300000?3"))) {
+      Await.until("the manifest lists two files", EXIT, () -> lineCount(manifest) >= 2, p::stderr);
       assumeFalse(p.ignoresSigint(), "SIGINT is ignored in this environment (background job)");
       p.signal("INT");
       assertThat(p.waitFor(Duration.ofSeconds(15))).isEqualTo(130);
@@ -260,8 +307,11 @@ class CliProcessTest {
     try (LauncherProcess p = LauncherProcess.start("-c", "0", url("/echo?never"))) {
       assertThat(p.waitFor(EXIT)).isEqualTo(2);
       assertThat(p.stdout()).isEmpty();
-      assertThat(p.stderrLines()).singleElement().asString()
-          .startsWith("fetchflux: Invalid value for option '--concurrency': '0' must be at least 1");
+      assertThat(p.stderrLines())
+          .singleElement()
+          .asString()
+          .startsWith(
+              "fetchflux: Invalid value for option '--concurrency': '0' must be at least 1");
     }
     assertThat(server.requests()).noneMatch(r -> r.uri().equals("/echo?never"));
   }
@@ -275,8 +325,12 @@ class CliProcessTest {
       for (int i = 0; i < 60; i++) {
         assertThat(items.get(i)).startsWith(String.format("item %3d ", i));
       }
-      assertThat(p.stderr()).contains("60 URLs, 60 ok, 0 failed", "ordered stream",
-          "sequential loop", "extrapolated: 10 URLs");
+      assertThat(p.stderr())
+          .contains(
+              "60 URLs, 60 ok, 0 failed",
+              "ordered stream",
+              "sequential loop",
+              "extrapolated: 10 URLs");
     }
   }
 

@@ -38,8 +38,8 @@ record CliRun(int status, byte[] stdoutBytes, String stdoutText, String stderr) 
   }
 
   /** Bodies go to {@code stdout}; {@link #stdoutBytes()} is then empty. */
-  static CliRun withStreams(InputStream stdin, OutputStream stdout, Map<String, String> environment,
-      String... args) {
+  static CliRun withStreams(
+      InputStream stdin, OutputStream stdout, Map<String, String> environment, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     CommandLine cl = FetchCommand.commandLine(stdin, stdout, environment);

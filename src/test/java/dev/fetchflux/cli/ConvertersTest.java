@@ -26,11 +26,14 @@ class ConvertersTest {
   @Test
   void negativeZeroAndMalformedTimesAreRefusedQuotingTheValue() {
     assertThatThrownBy(() -> duration.convert("-1"))
-        .isInstanceOf(TypeConversionException.class).hasMessageContaining("'-1' is negative");
+        .isInstanceOf(TypeConversionException.class)
+        .hasMessageContaining("'-1' is negative");
     assertThatThrownBy(() -> duration.convert("0"))
-        .isInstanceOf(TypeConversionException.class).hasMessageContaining("'0' is zero");
+        .isInstanceOf(TypeConversionException.class)
+        .hasMessageContaining("'0' is zero");
     assertThatThrownBy(() -> duration.convert("10 parsecs"))
-        .isInstanceOf(TypeConversionException.class).hasMessageContaining("'10 parsecs' is not a time");
+        .isInstanceOf(TypeConversionException.class)
+        .hasMessageContaining("'10 parsecs' is not a time");
   }
 
   @Test
@@ -71,7 +74,8 @@ class ConvertersTest {
 
   @Test
   void headerNameThatIsNotATokenIsRefused() {
-    assertThatThrownBy(() -> header.convert("Bad Name: x")).hasMessageContaining("invalid character");
+    assertThatThrownBy(() -> header.convert("Bad Name: x"))
+        .hasMessageContaining("invalid character");
   }
 
   @Test

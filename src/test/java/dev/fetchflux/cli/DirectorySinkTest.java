@@ -21,8 +21,8 @@ class DirectorySinkTest {
   private static final URI URL = URI.create("http://h/a.txt");
 
   private static FetchResult.Success success(long index, Body body) {
-    return new FetchResult.Success(index, FetchRequest.get(URL), URL, 200, Headers.empty(), body,
-        Timings.none(), 1, 0);
+    return new FetchResult.Success(
+        index, FetchRequest.get(URL), URL, 200, Headers.empty(), body, Timings.none(), 1, 0);
   }
 
   @Test

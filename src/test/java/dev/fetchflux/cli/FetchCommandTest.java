@@ -31,8 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(60)
 class FetchCommandTest {
-  @RegisterExtension
-  static final TestServerExtension server = new TestServerExtension();
+  @RegisterExtension static final TestServerExtension server = new TestServerExtension();
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @BeforeAll
@@ -55,8 +54,8 @@ class FetchCommandTest {
 
   @Test
   void negativeTimeIsAUsageErrorNamingOptionAndValue() {
-    assertUsageError(CliRun.of("--connect-timeout", "-1", url("/echo")), "'--connect-timeout'",
-        "'-1'");
+    assertUsageError(
+        CliRun.of("--connect-timeout", "-1", url("/echo")), "'--connect-timeout'", "'-1'");
     assertUsageError(CliRun.of("-m", "-2.5", url("/echo")), "'--max-time'", "'-2.5'");
   }
 
@@ -73,15 +72,17 @@ class FetchCommandTest {
 
   @Test
   void unreadableInputFileIsAUsageErrorNamingIt(@TempDir Path dir) {
-    assertUsageError(CliRun.of("-i", dir.resolve("missing.txt").toString()), "'--input'",
+    assertUsageError(
+        CliRun.of("-i", dir.resolve("missing.txt").toString()),
+        "'--input'",
         "missing.txt': no such file");
     assertUsageError(CliRun.of("-i", dir.toString()), "'--input'", "is a directory");
   }
 
   @Test
   void malformedSizeIsAUsageError() {
-    assertUsageError(CliRun.of("--max-filesize", "lots", url("/echo")), "'--max-filesize'",
-        "'lots'");
+    assertUsageError(
+        CliRun.of("--max-filesize", "lots", url("/echo")), "'--max-filesize'", "'lots'");
   }
 
   @Test
@@ -96,8 +97,8 @@ class FetchCommandTest {
 
   @Test
   void retryMaxTimeWithoutRetryIsAUsageError() {
-    assertUsageError(CliRun.of("--retry-max-time", "5s", url("/echo")), "'--retry-max-time'",
-        "--retry N");
+    assertUsageError(
+        CliRun.of("--retry-max-time", "5s", url("/echo")), "'--retry-max-time'", "--retry N");
   }
 
   private static void assertUsageError(CliRun run, String option, String value) {
@@ -114,11 +115,35 @@ class FetchCommandTest {
     assertThat(version.stdoutText()).startsWith("fetchflux 0.");
     CliRun help = CliRun.of("--help");
     assertThat(help.status()).isZero();
-    assertThat(help.stdoutText()).contains("--concurrency", "--unordered", "--fail-fast", "--fail",
-        "--output-dir", "--jsonl", "--header", "--user-agent", "--location", "--max-redirs",
-        "--connect-timeout", "--max-time", "--retry", "--rate", "--per-host", "--max-filesize",
-        "--retry-max-time", "--rate-per-host", "--adaptive-rate", "--spill-threshold",
-        "--compressed", "--insecure", "--silent", "--progress", "--verbose", "demo", "serve");
+    assertThat(help.stdoutText())
+        .contains(
+            "--concurrency",
+            "--unordered",
+            "--fail-fast",
+            "--fail",
+            "--output-dir",
+            "--jsonl",
+            "--header",
+            "--user-agent",
+            "--location",
+            "--max-redirs",
+            "--connect-timeout",
+            "--max-time",
+            "--retry",
+            "--rate",
+            "--per-host",
+            "--max-filesize",
+            "--retry-max-time",
+            "--rate-per-host",
+            "--adaptive-rate",
+            "--spill-threshold",
+            "--compressed",
+            "--insecure",
+            "--silent",
+            "--progress",
+            "--verbose",
+            "demo",
+            "serve");
   }
 
   // ---- runs ----
@@ -135,7 +160,9 @@ class FetchCommandTest {
     CliRun run = CliRun.of(urls.toArray(String[]::new));
     assertThat(run.status()).isZero();
     assertThat(run.stdout()).isEqualTo(expected.toString());
-    assertThat(run.stderrLines()).singleElement().asString()
+    assertThat(run.stderrLines())
+        .singleElement()
+        .asString()
         .startsWith("20 URLs, 20 ok, 0 failed, ");
   }
 
@@ -147,8 +174,15 @@ class FetchCommandTest {
     Path file = dir.resolve("stdout");
     CliRun run;
     try (FileOutputStream out = new FileOutputStream(file.toFile())) {
-      run = CliRun.withStreams(InputStream.nullInputStream(), out, Map.of(),
-          "-s", url("/echo?1"), url("/big"), url("/echo?2"));
+      run =
+          CliRun.withStreams(
+              InputStream.nullInputStream(),
+              out,
+              Map.of(),
+              "-s",
+              url("/echo?1"),
+              url("/big"),
+              url("/echo?2"));
     }
     assertThat(run.status()).isZero();
     assertThat(run.stderr()).isEmpty();
@@ -158,15 +192,24 @@ class FetchCommandTest {
   @Test
   void keepsGoingPastFailuresAndReportsEachOnOneLine() throws IOException {
     int closed = Ports.closedPort();
-    CliRun run = CliRun.of(url("/echo?a"), url("/reset"), "not a url", url("/status/404"),
-        "http://127.0.0.1:" + closed + "/x", url("/echo?c"));
+    CliRun run =
+        CliRun.of(
+            url("/echo?a"),
+            url("/reset"),
+            "not a url",
+            url("/status/404"),
+            "http://127.0.0.1:" + closed + "/x",
+            url("/echo?c"));
     assertThat(run.status()).isEqualTo(1);
     assertThat(run.stdout()).isEqualTo("/echo?a/status/404/echo?c");
     List<String> lines = run.stderrLines();
     assertThat(lines).hasSize(4);
-    assertThat(lines.get(0)).startsWith("fetchflux: #1 GET " + url("/reset") + ": connection reset");
-    assertThat(lines.get(1)).isEqualTo("fetchflux: #2 GET not a url: invalid request: malformed URL"
-        + " 'not a url': Illegal character in path at index 3");
+    assertThat(lines.get(0))
+        .startsWith("fetchflux: #1 GET " + url("/reset") + ": connection reset");
+    assertThat(lines.get(1))
+        .isEqualTo(
+            "fetchflux: #2 GET not a url: invalid request: malformed URL"
+                + " 'not a url': Illegal character in path at index 3");
     assertThat(lines.get(2))
         .startsWith("fetchflux: #4 GET http://127.0.0.1:" + closed + "/x: connection refused");
     assertThat(lines.get(3)).startsWith("6 URLs, 3 ok, 3 failed, ");
@@ -177,7 +220,8 @@ class FetchCommandTest {
     CliRun run = CliRun.of("-f", url("/status/404"), url("/echo"));
     assertThat(run.status()).isEqualTo(1);
     assertThat(run.stdout()).isEqualTo("/echo");
-    assertThat(run.stderrLines().get(0)).startsWith("fetchflux: #0 GET " + url("/status/404") + ": ")
+    assertThat(run.stderrLines().get(0))
+        .startsWith("fetchflux: #0 GET " + url("/status/404") + ": ")
         .contains("404");
   }
 
@@ -201,9 +245,13 @@ class FetchCommandTest {
   @Test
   void verboseAddsTheCauseStackTrace() {
     CliRun run = CliRun.of("-v", url("/reset"), "not a url");
-    assertThat(run.stderr()).contains("fetchflux: #0 GET " + url("/reset"),
-        "Caused by: io.netty", "fetchflux: #1 GET not a url",
-        "Caused by: java.lang.IllegalArgumentException", "\tat java.base/java.net.URI");
+    assertThat(run.stderr())
+        .contains(
+            "fetchflux: #0 GET " + url("/reset"),
+            "Caused by: io.netty",
+            "fetchflux: #1 GET not a url",
+            "Caused by: java.lang.IllegalArgumentException",
+            "\tat java.base/java.net.URI");
   }
 
   @Test
@@ -212,7 +260,8 @@ class FetchCommandTest {
     CliRun run = CliRun.withStdin(input);
     assertThat(run.status()).isEqualTo(1);
     assertThat(run.stdout()).isEqualTo("/echo?1/echo?2");
-    assertThat(run.stderrLines().get(0)).startsWith("fetchflux: #1 GET not a url: ")
+    assertThat(run.stderrLines().get(0))
+        .startsWith("fetchflux: #1 GET not a url: ")
         .endsWith(" (stdin line 5)");
   }
 
@@ -221,8 +270,9 @@ class FetchCommandTest {
     CliRun run = CliRun.withStdin(url("/echo?2") + "\n", url("/echo?1"), "-");
     assertThat(run.stdout()).isEqualTo("/echo?1/echo?2");
     Path file = Files.writeString(dir.resolve("urls"), url("/echo?3") + "\n");
-    CliRun twice = CliRun.withStdin(url("/echo?2") + "\n", "-i", file.toString(), "-i", "-",
-        "-", url("/echo?1"));
+    CliRun twice =
+        CliRun.withStdin(
+            url("/echo?2") + "\n", "-i", file.toString(), "-i", "-", "-", url("/echo?1"));
     assertThat(twice.stdout()).isEqualTo("/echo?1/echo?2/echo?3");
   }
 
@@ -233,7 +283,8 @@ class FetchCommandTest {
     Files.writeString(file, "# urls\n" + url("/echo?1") + "\r\n\nftp://nope\n" + url("/echo?2"));
     CliRun run = CliRun.of("-i", file.toString());
     assertThat(run.stdout()).isEqualTo("/echo?1/echo?2");
-    assertThat(run.stderrLines().get(0)).startsWith("fetchflux: #1 GET ftp://nope: ")
+    assertThat(run.stderrLines().get(0))
+        .startsWith("fetchflux: #1 GET ftp://nope: ")
         .endsWith(" (" + file + " line 4)");
     assertThat(run.stderrLines().get(1)).startsWith("3 URLs, 2 ok, 1 failed");
   }
@@ -243,8 +294,10 @@ class FetchCommandTest {
     String input = url("/echo?1") + "\n" + "x".repeat(Inputs.MAX_LINE + 10) + "\n" + url("/echo?2");
     CliRun run = CliRun.withStdin(input);
     assertThat(run.stdout()).isEqualTo("/echo?1/echo?2");
-    assertThat(run.stderrLines().get(0)).startsWith("fetchflux: #1 ")
-        .contains((Inputs.MAX_LINE + 10) + " characters").endsWith("(stdin line 2)");
+    assertThat(run.stderrLines().get(0))
+        .startsWith("fetchflux: #1 ")
+        .contains((Inputs.MAX_LINE + 10) + " characters")
+        .endsWith("(stdin line 2)");
   }
 
   @Test
@@ -276,26 +329,46 @@ class FetchCommandTest {
 
   @Test
   void unorderedWritesEveryBodyExactlyOnce() {
-    List<String> paths = IntStream.range(0, 30).mapToObj(i -> "/delay/" + (i % 7) * 5 + "?i=" + i)
-        .collect(Collectors.toList());
-    CliRun run = CliRun.of(concat(List.of("--unordered", "--jsonl"),
-        paths.stream().map(FetchCommandTest::url).collect(Collectors.toList())));
+    List<String> paths =
+        IntStream.range(0, 30)
+            .mapToObj(i -> "/delay/" + (i % 7) * 5 + "?i=" + i)
+            .collect(Collectors.toList());
+    CliRun run =
+        CliRun.of(
+            concat(
+                List.of("--unordered", "--jsonl"),
+                paths.stream().map(FetchCommandTest::url).collect(Collectors.toList())));
     assertThat(run.status()).isZero();
-    List<Long> indexes = run.stdout().lines().map(l -> {
-      try {
-        return JSON.readTree(l).get("index").asLong();
-      } catch (IOException e) {
-        throw new AssertionError(e);
-      }
-    }).sorted().collect(Collectors.toList());
-    assertThat(indexes).containsExactlyElementsOf(
-        LongStream.range(0, 30).boxed().collect(Collectors.toList()));
+    List<Long> indexes =
+        run.stdout()
+            .lines()
+            .map(
+                l -> {
+                  try {
+                    return JSON.readTree(l).get("index").asLong();
+                  } catch (IOException e) {
+                    throw new AssertionError(e);
+                  }
+                })
+            .sorted()
+            .collect(Collectors.toList());
+    assertThat(indexes)
+        .containsExactlyElementsOf(LongStream.range(0, 30).boxed().collect(Collectors.toList()));
   }
 
   @Test
   void failFastStopsAtTheFirstFailureAndCancelsTheRest() {
-    CliRun run = CliRun.of("--fail-fast", "-f", "-c", "4", url("/echo?0"), url("/echo?1"),
-        url("/status/500"), url("/stall?3"), url("/stall?4"));
+    CliRun run =
+        CliRun.of(
+            "--fail-fast",
+            "-f",
+            "-c",
+            "4",
+            url("/echo?0"),
+            url("/echo?1"),
+            url("/status/500"),
+            url("/stall?3"),
+            url("/stall?4"));
     assertThat(run.status()).isEqualTo(1);
     assertThat(run.stdout()).isEqualTo("/echo?0/echo?1");
     assertThat(run.stderrLines()).hasSize(2);
@@ -326,17 +399,22 @@ class FetchCommandTest {
   @Test
   void resolveAndConnectToPointANameAtTheLocalServer() {
     int port = server.port();
-    CliRun resolved = CliRun.of("--resolve", "staging.test:" + port + ":127.0.0.1",
-        "http://staging.test:" + port + "/echo?resolved");
+    CliRun resolved =
+        CliRun.of(
+            "--resolve",
+            "staging.test:" + port + ":127.0.0.1",
+            "http://staging.test:" + port + "/echo?resolved");
     assertThat(resolved.status()).isZero();
     assertThat(resolved.stdout()).isEqualTo("/echo?resolved");
-    CliRun moved = CliRun.of("--connect-to", "api.test:80:127.0.0.1:" + port,
-        "http://api.test/echo?moved");
+    CliRun moved =
+        CliRun.of("--connect-to", "api.test:80:127.0.0.1:" + port, "http://api.test/echo?moved");
     assertThat(moved.stdout()).isEqualTo("/echo?moved");
-    assertThat(server.requests("/echo")).anySatisfy(r -> {
-      assertThat(r.uri()).isEqualTo("/echo?moved");
-      assertThat(r.headers().first("Host")).isEqualTo("api.test");
-    });
+    assertThat(server.requests("/echo"))
+        .anySatisfy(
+            r -> {
+              assertThat(r.uri()).isEqualTo("/echo?moved");
+              assertThat(r.headers().first("Host")).isEqualTo("api.test");
+            });
   }
 
   @Test
@@ -349,13 +427,14 @@ class FetchCommandTest {
     // The test server, asked for an absolute URL as a proxy is, answers 404 naming it: proof that
     // the request went to the proxy rather than to proxied.test.
     String proxy = "http://127.0.0.1:" + server.port();
-    CliRun viaEnvironment = CliRun.withEnvironment(Map.of("http_proxy", proxy),
-        "http://proxied.test/x");
+    CliRun viaEnvironment =
+        CliRun.withEnvironment(Map.of("http_proxy", proxy), "http://proxied.test/x");
     assertThat(viaEnvironment.stdout()).contains("proxied.test/x");
     CliRun viaOption = CliRun.of("-x", proxy, "http://proxied.test/y");
     assertThat(viaOption.stdout()).contains("proxied.test/y");
-    CliRun bypassed = CliRun.withEnvironment(Map.of("http_proxy", proxy), "--noproxy",
-        "127.0.0.1", url("/echo?direct"));
+    CliRun bypassed =
+        CliRun.withEnvironment(
+            Map.of("http_proxy", proxy), "--noproxy", "127.0.0.1", url("/echo?direct"));
     assertThat(bypassed.stdout()).isEqualTo("/echo?direct");
   }
 
@@ -364,8 +443,8 @@ class FetchCommandTest {
     CliRun run = CliRun.of("-x", "ftp://user:s3cret@proxy.test:21", url("/echo"));
     assertUsageError(run, "'--proxy'", "ftp");
     assertThat(run.stderr()).doesNotContain("s3cret");
-    CliRun env = CliRun.withEnvironment(Map.of("https_proxy", "gopher://u:s3cret@p.test"),
-        url("/echo"));
+    CliRun env =
+        CliRun.withEnvironment(Map.of("https_proxy", "gopher://u:s3cret@p.test"), url("/echo"));
     assertThat(env.status()).isEqualTo(2);
     assertThat(env.stderr()).contains("https_proxy").doesNotContain("s3cret");
   }
@@ -376,8 +455,8 @@ class FetchCommandTest {
     JsonNode first = JSON.readTree(once.stdout());
     assertThat(first.get("status").asInt()).isEqualTo(503);
     assertThat(first.get("attempts").asInt()).isEqualTo(1);
-    CliRun retried = CliRun.of("--jsonl", "--retry", "2", "--retry-max-time", "10s",
-        url("/flaky/retried"));
+    CliRun retried =
+        CliRun.of("--jsonl", "--retry", "2", "--retry-max-time", "10s", url("/flaky/retried"));
     assertThat(retried.status()).isZero();
     JsonNode record = JSON.readTree(retried.stdout());
     assertThat(record.get("status").asInt()).isEqualTo(200);
@@ -397,11 +476,21 @@ class FetchCommandTest {
 
   @Test
   void rateSpacesTheRequests() {
-    CliRun run = CliRun.of("-s", "--rate", "10/s", url("/echo?r0"), url("/echo?r1"),
-        url("/echo?r2"), url("/echo?r3"));
+    CliRun run =
+        CliRun.of(
+            "-s",
+            "--rate",
+            "10/s",
+            url("/echo?r0"),
+            url("/echo?r1"),
+            url("/echo?r2"),
+            url("/echo?r3"));
     assertThat(run.status()).isZero();
-    List<java.time.Instant> received = server.requests("/echo").stream()
-        .map(r -> r.received()).sorted().collect(Collectors.toList());
+    List<java.time.Instant> received =
+        server.requests("/echo").stream()
+            .map(r -> r.received())
+            .sorted()
+            .collect(Collectors.toList());
     assertThat(received).hasSize(4);
     // Four requests at 10 per second: at least three gaps of 100 ms (a little less for clock
     // granularity); never a burst.
@@ -410,8 +499,7 @@ class FetchCommandTest {
   }
 
   @Test
-  void adaptiveRatePausesTheWholeHostForARetryAfterNotOnlyTheThrottledRequest()
-      throws IOException {
+  void adaptiveRatePausesTheWholeHostForARetryAfterNotOnlyTheThrottledRequest() throws IOException {
     // One path of the API answers 429 (Retry-After: 1) once; the others answer in 50 ms. The
     // server counts the other requests that reach it between that 429 and its retry: with the host
     // paused, only the three already on the wire and the three that waited with it (C = 4).
@@ -420,21 +508,22 @@ class FetchCommandTest {
     AtomicBoolean retried = new AtomicBoolean();
     AtomicInteger inBetween = new AtomicInteger();
     try (TestServer api = TestServer.start()) {
-      api.handler(r -> {
-        if (r.path().equals("/slow-down")) {
-          if (throttled.compareAndSet(false, true)) {
-            return Reply.status(429, "slow down").withHeader("Retry-After", "1");
-          }
-          retried.set(true);
-          return Reply.ok("ok");
-        }
-        if (throttled.get() && !retried.get()) {
-          inBetween.incrementAndGet();
-        }
-        return Reply.ok("ok").withDelay(Duration.ofMillis(50));
-      });
-      List<String> args = new ArrayList<>(List.of("-s", "--jsonl", "-c", "4", "--retry", "2",
-          "--adaptive-rate"));
+      api.handler(
+          r -> {
+            if (r.path().equals("/slow-down")) {
+              if (throttled.compareAndSet(false, true)) {
+                return Reply.status(429, "slow down").withHeader("Retry-After", "1");
+              }
+              retried.set(true);
+              return Reply.ok("ok");
+            }
+            if (throttled.get() && !retried.get()) {
+              inBetween.incrementAndGet();
+            }
+            return Reply.ok("ok").withDelay(Duration.ofMillis(50));
+          });
+      List<String> args =
+          new ArrayList<>(List.of("-s", "--jsonl", "-c", "4", "--retry", "2", "--adaptive-rate"));
       IntStream.range(0, 10).forEach(i -> args.add(api.url("/api?i=" + i)));
       args.add(api.url("/slow-down"));
       IntStream.range(10, 22).forEach(i -> args.add(api.url("/api?i=" + i)));
@@ -446,8 +535,9 @@ class FetchCommandTest {
       for (String line : run.stdout().split("\n")) {
         records.add(JSON.readTree(line));
       }
-      assertThat(records).hasSize(23).allSatisfy(rec ->
-          assertThat(rec.get("status").asInt()).isEqualTo(200));
+      assertThat(records)
+          .hasSize(23)
+          .allSatisfy(rec -> assertThat(rec.get("status").asInt()).isEqualTo(200));
       assertThat(records.get(10).get("attempts").asInt()).isEqualTo(2);
       assertThat(inBetween.get()).isLessThanOrEqualTo(6);
     }
@@ -479,8 +569,8 @@ class FetchCommandTest {
   @Test
   void outputDirectoryGetsOneFilePerUrlAndAManifest(@TempDir Path dir) throws IOException {
     Path out = dir.resolve("out");
-    CliRun run = CliRun.of("-s", "-o", out.toString(), url("/echo?a"), url("/reset"),
-        url("/echo?a"));
+    CliRun run =
+        CliRun.of("-s", "-o", out.toString(), url("/echo?a"), url("/reset"), url("/echo?a"));
     assertThat(run.status()).isEqualTo(1);
     assertThat(run.stdoutBytes()).isEmpty();
     List<String> manifest = Files.readAllLines(out.resolve("manifest.jsonl"));
@@ -495,8 +585,8 @@ class FetchCommandTest {
     assertThat(Files.readString(out.resolve(third.get("file").asText()))).isEqualTo("/echo?a");
     try (var files = Files.list(out)) {
       assertThat(files.map(p -> p.getFileName().toString()))
-          .containsExactlyInAnyOrder("manifest.jsonl", first.get("file").asText(),
-              third.get("file").asText());
+          .containsExactlyInAnyOrder(
+              "manifest.jsonl", first.get("file").asText(), third.get("file").asText());
     }
   }
 
@@ -505,14 +595,15 @@ class FetchCommandTest {
     CliRun run = CliRun.of("-s", "--jsonl", "-o", dir.toString(), url("/echo?a"));
     JsonNode record = JSON.readTree(run.stdout());
     assertThat(record.get("file").asText()).startsWith("000000_127.0.0.1_");
-    assertThat(Files.readString(dir.resolve("manifest.jsonl")).strip()).isEqualTo(run.stdout().strip());
+    assertThat(Files.readString(dir.resolve("manifest.jsonl")).strip())
+        .isEqualTo(run.stdout().strip());
   }
 
   @Test
   void outputDirectoryThatIsAFileIsAUsageError(@TempDir Path dir) throws IOException {
     Path file = Files.writeString(dir.resolve("f"), "x");
-    assertUsageError(CliRun.of("-o", file.toString(), url("/echo")), "'--output-dir'",
-        "is not a directory");
+    assertUsageError(
+        CliRun.of("-o", file.toString(), url("/echo")), "'--output-dir'", "is not a directory");
   }
 
   private static String[] concat(List<String> a, List<String> b) {
@@ -520,5 +611,4 @@ class FetchCommandTest {
     all.addAll(b);
     return all.toArray(String[]::new);
   }
-
 }

@@ -26,21 +26,28 @@ class HandOffThreadTest {
       Thread[] producers = new Thread[2];
       for (int p = 0; p < producers.length; p++) {
         String name = "p" + p;
-        producers[p] = new Thread(() -> {
-          for (int i = 0; i < 1000; i++) {
-            int n = i;
-            thread.execute(() -> {
-              ran.add(name + ":" + n + ":" + Thread.currentThread().getName());
-              all.countDown();
-            });
-          }
-        });
+        producers[p] =
+            new Thread(
+                () -> {
+                  for (int i = 0; i < 1000; i++) {
+                    int n = i;
+                    thread.execute(
+                        () -> {
+                          ran.add(name + ":" + n + ":" + Thread.currentThread().getName());
+                          all.countDown();
+                        });
+                  }
+                });
         producers[p].start();
       }
       assertThat(all.await(5, TimeUnit.SECONDS)).isTrue();
       for (String name : List.of("p0", "p1")) {
-        assertThat(ran.stream().filter(r -> r.startsWith(name + ":")).map(r -> r.split(":")[1])
-            .map(Integer::parseInt).toList())
+        assertThat(
+                ran.stream()
+                    .filter(r -> r.startsWith(name + ":"))
+                    .map(r -> r.split(":")[1])
+                    .map(Integer::parseInt)
+                    .toList())
             .isSorted()
             .hasSize(1000);
       }
@@ -68,7 +75,7 @@ class HandOffThreadTest {
   void aClosedThreadRefusesTasks() {
     HandOffThread thread = HandOffThread.start("test-hand-off");
     thread.close();
-    assertThatThrownBy(() -> thread.execute(() -> { }))
+    assertThatThrownBy(() -> thread.execute(() -> {}))
         .isInstanceOf(RejectedExecutionException.class)
         .hasMessageContaining("test-hand-off");
   }
@@ -77,8 +84,10 @@ class HandOffThreadTest {
   void publishOnItsSchedulerDeliversEverySignalInOrder() {
     HandOffThread thread = HandOffThread.start("test-hand-off");
     try {
-      StepVerifier.create(Flux.range(0, 10_000).publishOn(thread.scheduler(), 8)
-              .map(i -> Thread.currentThread().getName().equals("test-hand-off") ? i : -1))
+      StepVerifier.create(
+              Flux.range(0, 10_000)
+                  .publishOn(thread.scheduler(), 8)
+                  .map(i -> Thread.currentThread().getName().equals("test-hand-off") ? i : -1))
           .expectNextSequence(Flux.range(0, 10_000).toIterable())
           .expectComplete()
           .verify(java.time.Duration.ofSeconds(5));

@@ -17,8 +17,11 @@ class JsonRequestsTest {
 
   @Test
   void aFullLineBecomesARequestWithRepeatedHeadersAndADecodedBody() {
-    Object parsed = JsonRequests.parse("{\"url\": \"http://h.example/p?q=1\", \"method\": \"patch\","
-        + " \"headers\": {\"A\": [\"1\", \"2\"], \"B\": \"3\"}, \"body_base64\": \"/wAB\"}", "-");
+    Object parsed =
+        JsonRequests.parse(
+            "{\"url\": \"http://h.example/p?q=1\", \"method\": \"patch\","
+                + " \"headers\": {\"A\": [\"1\", \"2\"], \"B\": \"3\"}, \"body_base64\": \"/wAB\"}",
+            "-");
     assertThat(parsed).isInstanceOf(FetchRequest.class);
     FetchRequest r = (FetchRequest) parsed;
     assertThat(r.method()).isEqualTo("PATCH");
@@ -41,8 +44,10 @@ class JsonRequestsTest {
     assertThat(rejected("[1]").reason()).isEqualTo("expected a JSON object per line");
     assertThat(rejected("{\"url\": \"http://h.example/\"} trailing").reason())
         .startsWith("invalid JSON");
-    assertThat(rejected("{\"url\": \"http://a.example/\", \"url\": \"http://b.example/\"}")
-        .reason()).startsWith("invalid JSON").contains("url");
+    assertThat(
+            rejected("{\"url\": \"http://a.example/\", \"url\": \"http://b.example/\"}").reason())
+        .startsWith("invalid JSON")
+        .contains("url");
     assertThat(rejected("{\"url\": \"ftp://h.example/\"}").reason()).contains("unsupported scheme");
     assertThat(rejected("{\"url\": \"http://h.example/\", \"header\": {}}").reason())
         .startsWith("unknown field \"header\"");
@@ -50,8 +55,9 @@ class JsonRequestsTest {
         .isEqualTo("http://h.example/");
     assertThat(rejected("{\"url\": \"http://h.example/\", \"headers\": {\"A\": [1]}}").reason())
         .contains("not a string");
-    assertThat(rejected("{\"url\": \"http://h.example/\", \"headers\": {\"A\": \"x\\ny\"}}")
-        .reason()).contains("control character");
+    assertThat(
+            rejected("{\"url\": \"http://h.example/\", \"headers\": {\"A\": \"x\\ny\"}}").reason())
+        .contains("control character");
     assertThat(rejected("{\"url\": \"http://h.example/\", \"body_base64\": \"%%\"}").reason())
         .startsWith("\"body_base64\" is not base64");
     assertThat(rejected("{\"url\": \"http://h.example/\", \"body\": 5}").reason())

@@ -48,11 +48,12 @@ final class LauncherProcess implements AutoCloseable {
     pb.environment().put("FETCHFLUX_CLASSPATH", classPath());
     pb.environment().remove("JAVA_OPTS");
     // The tests talk to 127.0.0.1 directly whatever proxies the machine's environment names.
-    pb.environment().keySet().removeIf(k -> k.toLowerCase(java.util.Locale.ROOT).endsWith("_proxy"));
+    pb.environment()
+        .keySet()
+        .removeIf(k -> k.toLowerCase(java.util.Locale.ROOT).endsWith("_proxy"));
     // Netty's leak detector at its strictest, as in the rest of the test run; a leak report is
     // printed on stderr, which the tests check line by line.
-    pb.environment().put("FETCHFLUX_JAVA_OPTS",
-        "-Dio.netty.leakDetection.level=paranoid");
+    pb.environment().put("FETCHFLUX_JAVA_OPTS", "-Dio.netty.leakDetection.level=paranoid");
     try {
       return new LauncherProcess(pb.start());
     } catch (IOException e) {
@@ -86,8 +87,8 @@ final class LauncherProcess implements AutoCloseable {
   int waitFor(Duration timeout) {
     try {
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        throw new AssertionError("fetchflux did not exit within " + timeout + "; stderr so far:\n"
-            + stderr());
+        throw new AssertionError(
+            "fetchflux did not exit within " + timeout + "; stderr so far:\n" + stderr());
       }
       outPump.join(5_000);
       errPump.join(5_000);
@@ -101,11 +102,19 @@ final class LauncherProcess implements AutoCloseable {
   /** Waits until stdout satisfies {@code condition}, at most {@code timeout}. */
   void awaitStdout(Predicate<String> condition, Duration timeout) {
     // Stops early when the process has exited: its stdout will not change any more.
-    Await.until("stdout matched", timeout, () -> condition.test(stdout()) || !process.isAlive(),
+    Await.until(
+        "stdout matched",
+        timeout,
+        () -> condition.test(stdout()) || !process.isAlive(),
         () -> "; stdout:\n" + stdout() + "\nstderr:\n" + stderr());
     if (!condition.test(stdout())) {
-      throw new AssertionError("fetchflux exited (" + process.exitValue()
-          + ") before stdout matched; stdout:\n" + stdout() + "\nstderr:\n" + stderr());
+      throw new AssertionError(
+          "fetchflux exited ("
+              + process.exitValue()
+              + ") before stdout matched; stdout:\n"
+              + stdout()
+              + "\nstderr:\n"
+              + stderr());
     }
   }
 
@@ -164,19 +173,22 @@ final class LauncherProcess implements AutoCloseable {
   }
 
   private static Thread pump(InputStream in, ByteArrayOutputStream sink, String name) {
-    Thread t = new Thread(() -> {
-      byte[] buf = new byte[8192];
-      try (in) {
-        int n;
-        while ((n = in.read(buf)) >= 0) {
-          synchronized (sink) {
-            sink.write(buf, 0, n);
-          }
-        }
-      } catch (IOException e) {
-        // The process is gone; what was read is kept.
-      }
-    }, "pump-" + name);
+    Thread t =
+        new Thread(
+            () -> {
+              byte[] buf = new byte[8192];
+              try (in) {
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                  synchronized (sink) {
+                    sink.write(buf, 0, n);
+                  }
+                }
+              } catch (IOException e) {
+                // The process is gone; what was read is kept.
+              }
+            },
+            "pump-" + name);
     t.setDaemon(true);
     t.start();
     return t;

@@ -6,10 +6,10 @@ import dev.fetchflux.flink.FetchRecord;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.security.MessageDigest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,13 +23,41 @@ class MergeCommandTest {
   private static String ok(long seq, String body, String file) throws Exception {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    return new FetchRecord(seq, "http://h/" + seq, "http://h/" + seq, 200, bytes.length, sha,
-        file, 1_700_000_000_000L, 1.5, 2.5, 1, 0, null, null).toJson();
+    return new FetchRecord(
+            seq,
+            "http://h/" + seq,
+            "http://h/" + seq,
+            200,
+            bytes.length,
+            sha,
+            file,
+            1_700_000_000_000L,
+            1.5,
+            2.5,
+            1,
+            0,
+            null,
+            null)
+        .toJson();
   }
 
   private static String failed(long seq) {
-    return new FetchRecord(seq, "http://h/" + seq, null, 503, 0, null, null,
-        1_700_000_000_000L, 1.5, 2.5, 1, 0, "HTTP_STATUS", "HTTP error status: 503").toJson();
+    return new FetchRecord(
+            seq,
+            "http://h/" + seq,
+            null,
+            503,
+            0,
+            null,
+            null,
+            1_700_000_000_000L,
+            1.5,
+            2.5,
+            1,
+            0,
+            "HTTP_STATUS",
+            "HTTP error status: 503")
+        .toJson();
   }
 
   private Path part(String name, String... lines) throws Exception {
@@ -71,12 +99,11 @@ class MergeCommandTest {
   void writesTheBodiesInInputOrderWithEachFailureOnStderr() throws Exception {
     Path out = jobOutput();
 
-    CliRun run = CliRun.of("merge", "--raw", "--bodies", tmp.resolve("bodies").toString(),
-        out.toString());
+    CliRun run =
+        CliRun.of("merge", "--raw", "--bodies", tmp.resolve("bodies").toString(), out.toString());
 
     assertThat(run.stdout()).isEqualTo("body 0\nbody 1\nbody 2\nbody 3\nbody 5\n");
-    assertThat(run.stderrLines()).contains(
-        "#4 GET http://h/4: HTTP error status: 503");
+    assertThat(run.stderrLines()).contains("#4 GET http://h/4: HTTP error status: 503");
     assertThat(run.status()).isEqualTo(1);
   }
 
@@ -91,7 +118,8 @@ class MergeCommandTest {
     assertThat(Files.readAllLines(merged)).hasSize(2);
     try (var files = Files.list(tmp)) {
       assertThat(files.map(p -> p.getFileName().toString()))
-          .as("no temporary file left").containsExactlyInAnyOrder("out", "all.jsonl");
+          .as("no temporary file left")
+          .containsExactlyInAnyOrder("out", "all.jsonl");
     }
   }
 
@@ -103,7 +131,9 @@ class MergeCommandTest {
     CliRun run = CliRun.of("merge", "-o", merged.toString(), tmp.resolve("out").toString());
 
     assertThat(run.status()).isEqualTo(2);
-    assertThat(run.stderrLines()).singleElement().asString()
+    assertThat(run.stderrLines())
+        .singleElement()
+        .asString()
         .startsWith("fetchflux merge: seq 1 is missing: the next record is seq 2 at ");
     assertThat(merged).doesNotExist();
   }
@@ -116,7 +146,9 @@ class MergeCommandTest {
     CliRun run = CliRun.of("merge", tmp.resolve("out").toString());
 
     assertThat(run.status()).isEqualTo(2);
-    assertThat(run.stderrLines()).singleElement().asString()
+    assertThat(run.stderrLines())
+        .singleElement()
+        .asString()
         .startsWith("fetchflux merge: seq 1 appears twice: ");
   }
 

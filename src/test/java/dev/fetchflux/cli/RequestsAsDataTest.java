@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.fetchflux.support.Results;
 import dev.fetchflux.Body;
 import dev.fetchflux.FetchRequest;
 import dev.fetchflux.FetchResult;
@@ -12,6 +11,7 @@ import dev.fetchflux.Fetcher;
 import dev.fetchflux.FetcherStats;
 import dev.fetchflux.support.Await;
 import dev.fetchflux.support.Replies;
+import dev.fetchflux.support.Results;
 import dev.fetchflux.testing.RecordedRequest;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServerExtension;
@@ -38,8 +38,7 @@ class RequestsAsDataTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final byte[] BINARY = {(byte) 0xff, 0, 1};
   private static final String ACCENTED = "h\u00e9llo \u2713 \"quoted\"\n";
-  @RegisterExtension
-  static final TestServerExtension server = new TestServerExtension();
+  @RegisterExtension static final TestServerExtension server = new TestServerExtension();
 
   @BeforeAll
   static void start() {
@@ -72,12 +71,21 @@ class RequestsAsDataTest {
   @Test
   void jsonlInputSendsEachRequestsMethodHeadersAndBodyToTheServer() {
     String base64 = Base64.getEncoder().encodeToString(BINARY);
-    String input = "{\"url\": \"" + url("/api/items") + "\", \"method\": \"POST\", "
-        + "\"headers\": {\"Content-Type\": \"application/json\", \"X-Tag\": [\"a\", \"b\"]}, "
-        + "\"body\": \"{\\\"name\\\": \\\"x\\u00e9\\\"}\"}\n"
-        + "{\"url\": \"" + url("/api/upload") + "\", \"method\": \"put\", "
-        + "\"body_base64\": \"" + base64 + "\"}\n"
-        + "{\"url\": \"" + url("/echo?plain") + "\"}\n";
+    String input =
+        "{\"url\": \""
+            + url("/api/items")
+            + "\", \"method\": \"POST\", "
+            + "\"headers\": {\"Content-Type\": \"application/json\", \"X-Tag\": [\"a\", \"b\"]}, "
+            + "\"body\": \"{\\\"name\\\": \\\"x\\u00e9\\\"}\"}\n"
+            + "{\"url\": \""
+            + url("/api/upload")
+            + "\", \"method\": \"put\", "
+            + "\"body_base64\": \""
+            + base64
+            + "\"}\n"
+            + "{\"url\": \""
+            + url("/echo?plain")
+            + "\"}\n";
     CliRun run = CliRun.withStdin(input, "--input-format", "jsonl", "-c", "1");
 
     assertThat(run.status()).as(run.stderr()).isZero();
@@ -91,94 +99,131 @@ class RequestsAsDataTest {
     assertThat(put.method()).isEqualTo("PUT");
     assertThat(put.body().toByteArray()).containsExactly(BINARY);
     assertThat(put.headers().contains("content-type")).isFalse();
-    assertThat(server.requests("/echo")).filteredOn(r -> r.uri().equals("/echo?plain"))
-        .extracting(RecordedRequest::method).containsExactly("GET");
+    assertThat(server.requests("/echo"))
+        .filteredOn(r -> r.uri().equals("/echo?plain"))
+        .extracting(RecordedRequest::method)
+        .containsExactly("GET");
   }
 
   @Test
   void aMalformedJsonlLineIsAFailureAtItsIndexNamingItsLineNumberAndTheOthersSucceed(
       @TempDir Path dir) throws IOException {
     Path file = dir.resolve("requests.jsonl");
-    Files.writeString(file, String.join("\n",
-        "# requests",
-        "{\"url\": \"" + url("/echo?0") + "\"}",
-        "{\"url\": ",
-        "{\"method\": \"POST\"}",
-        "",
-        "{\"url\": \"" + url("/echo?x") + "\", \"headers\": {\"X-Evil\": \"a\\r\\nInjected: 1\"}}",
-        "{\"url\": \"" + url("/echo?y") + "\", \"method\": \"POST\", \"body\": \"a\", "
-            + "\"body_base64\": \"YQ==\"}",
-        "{\"url\": \"" + url("/echo?5") + "\", \"method\": \"POST\", \"body\": \"ok\"}",
-        ""));
+    Files.writeString(
+        file,
+        String.join(
+            "\n",
+            "# requests",
+            "{\"url\": \"" + url("/echo?0") + "\"}",
+            "{\"url\": ",
+            "{\"method\": \"POST\"}",
+            "",
+            "{\"url\": \""
+                + url("/echo?x")
+                + "\", \"headers\": {\"X-Evil\": \"a\\r\\nInjected: 1\"}}",
+            "{\"url\": \""
+                + url("/echo?y")
+                + "\", \"method\": \"POST\", \"body\": \"a\", "
+                + "\"body_base64\": \"YQ==\"}",
+            "{\"url\": \"" + url("/echo?5") + "\", \"method\": \"POST\", \"body\": \"ok\"}",
+            ""));
     CliRun run = CliRun.of("--input-format", "jsonl", "--jsonl", "-i", file.toString());
 
     assertThat(run.status()).isEqualTo(1);
     List<JsonNode> records = records(run);
     assertThat(records).extracting(r -> r.get("index").asInt()).containsExactly(0, 1, 2, 3, 4, 5);
-    assertThat(records).extracting(r -> r.get("ok").asBoolean())
+    assertThat(records)
+        .extracting(r -> r.get("ok").asBoolean())
         .containsExactly(true, false, false, false, false, true);
     assertThat(records.get(1).get("error").get("message").asText())
         .startsWith("#1 GET <" + file + " line 3>: invalid request: invalid JSON")
         .endsWith("(" + file + " line 3)");
     assertThat(records.get(2).get("error").get("message").asText())
-        .contains("\"url\" is missing").endsWith("(" + file + " line 4)");
+        .contains("\"url\" is missing")
+        .endsWith("(" + file + " line 4)");
     assertThat(records.get(3).get("url").asText()).isEqualTo(url("/echo?x"));
     assertThat(records.get(3).get("error").get("message").asText())
         .startsWith("#3 GET " + url("/echo?x") + ": invalid request: ")
         .endsWith("(" + file + " line 6)");
     assertThat(records.get(4).get("error").get("message").asText())
         .startsWith("#4 POST " + url("/echo?y"))
-        .contains("both \"body\" and \"body_base64\"").endsWith("(" + file + " line 7)");
-    assertThat(records).extracting(r -> r.get("error").isNull() ? "" : r.get("error").get("kind")
-        .asText()).containsExactly("", "invalid_request", "invalid_request", "invalid_request",
-            "invalid_request", "");
+        .contains("both \"body\" and \"body_base64\"")
+        .endsWith("(" + file + " line 7)");
+    assertThat(records)
+        .extracting(r -> r.get("error").isNull() ? "" : r.get("error").get("kind").asText())
+        .containsExactly(
+            "", "invalid_request", "invalid_request", "invalid_request", "invalid_request", "");
     // The rejected lines never reached the server; the last one did, with its body.
-    assertThat(server.requests()).noneMatch(r -> r.uri().equals("/echo?x")
-        || r.uri().equals("/echo?y"));
-    assertThat(run.stderrLines()).filteredOn(l -> l.startsWith("fetchflux: #"))
+    assertThat(server.requests())
+        .noneMatch(r -> r.uri().equals("/echo?x") || r.uri().equals("/echo?y"));
+    assertThat(run.stderrLines())
+        .filteredOn(l -> l.startsWith("fetchflux: #"))
         .extracting(l -> l.substring(l.lastIndexOf('(')))
-        .containsExactly("(" + file + " line 3)", "(" + file + " line 4)",
-            "(" + file + " line 6)", "(" + file + " line 7)");
+        .containsExactly(
+            "(" + file + " line 3)",
+            "(" + file + " line 4)",
+            "(" + file + " line 6)",
+            "(" + file + " line 7)");
   }
 
   @Test
   void aJsonlLineLongerThanTheBoundIsAFailureAtItsIndex() {
-    String input = "{\"url\": \"" + url("/echo?0") + "\"}\n"
-        + "{\"url\": \"" + url("/echo?1") + "\", \"body\": \""
-        + "x".repeat(Inputs.MAX_JSONL_LINE) + "\"}\n"
-        + "{\"url\": \"" + url("/echo?2") + "\"}\n";
+    String input =
+        "{\"url\": \""
+            + url("/echo?0")
+            + "\"}\n"
+            + "{\"url\": \""
+            + url("/echo?1")
+            + "\", \"body\": \""
+            + "x".repeat(Inputs.MAX_JSONL_LINE)
+            + "\"}\n"
+            + "{\"url\": \""
+            + url("/echo?2")
+            + "\"}\n";
     CliRun run = CliRun.withStdin(input, "--input-format", "jsonl");
     assertThat(run.stdout()).isEqualTo("/echo?0/echo?2");
-    assertThat(run.stderrLines().get(0)).startsWith("fetchflux: #1 GET <stdin line 2>: ")
-        .contains("longer than " + Inputs.MAX_JSONL_LINE).endsWith("(stdin line 2)");
+    assertThat(run.stderrLines().get(0))
+        .startsWith("fetchflux: #1 GET <stdin line 2>: ")
+        .contains("longer than " + Inputs.MAX_JSONL_LINE)
+        .endsWith("(stdin line 2)");
   }
 
   @Test
   void verboseShowsWhatRefusedAJsonlLine() {
     CliRun run = CliRun.withStdin("{\"url\": \n", "--input-format", "jsonl", "-v");
     assertThat(run.status()).isEqualTo(1);
-    assertThat(run.stderr()).contains("fetchflux: #0 GET <stdin line 1>: invalid request: invalid JSON")
+    assertThat(run.stderr())
+        .contains("fetchflux: #0 GET <stdin line 1>: invalid request: invalid JSON")
         .contains("com.fasterxml.jackson.core.io.JsonEOFException")
         .doesNotContain("unsupported request type");
   }
 
   @Test
   void aPostIsNotRetriedOnARetryableStatusUnlessAsked() throws IOException {
-    String post = "{\"url\": \"" + url("/once-busy/a") + "\", \"method\": \"POST\", "
-        + "\"body\": \"x\"}\n";
-    CliRun once = CliRun.withStdin(post, "--input-format", "jsonl", "--jsonl", "-f",
-        "--retry", "2");
+    String post =
+        "{\"url\": \"" + url("/once-busy/a") + "\", \"method\": \"POST\", " + "\"body\": \"x\"}\n";
+    CliRun once =
+        CliRun.withStdin(post, "--input-format", "jsonl", "--jsonl", "-f", "--retry", "2");
     JsonNode failed = records(once).get(0);
     assertThat(failed.get("ok").asBoolean()).isFalse();
     assertThat(failed.get("status").asInt()).isEqualTo(503);
     assertThat(failed.get("attempts").asInt()).isEqualTo(1);
 
-    CliRun retried = CliRun.withStdin(post.replace("/a", "/b"), "--input-format", "jsonl",
-        "--jsonl", "-f", "--retry", "2", "--retry-non-idempotent");
+    CliRun retried =
+        CliRun.withStdin(
+            post.replace("/a", "/b"),
+            "--input-format",
+            "jsonl",
+            "--jsonl",
+            "-f",
+            "--retry",
+            "2",
+            "--retry-non-idempotent");
     JsonNode ok = records(retried).get(0);
     assertThat(ok.get("ok").asBoolean()).as(retried.stdout()).isTrue();
     assertThat(ok.get("attempts").asInt()).isEqualTo(2);
-    assertThat(server.requests("/once-busy/b")).hasSize(2)
+    assertThat(server.requests("/once-busy/b"))
+        .hasSize(2)
         .allSatisfy(r -> assertThat(r.body().asString()).isEqualTo("x"));
   }
 
@@ -198,22 +243,37 @@ class RequestsAsDataTest {
 
   @Test
   void aWaitingPostsBodyCountsTowardTheReorderWindowBytes() throws InterruptedException {
-    // A batch of large POSTs behind a slow head must be bounded by --window-bytes like responses are.
+    // A batch of large POSTs behind a slow head must be bounded by --window-bytes like responses
+    // are.
     byte[] payload = new byte[100_000];
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(4).build()) {
-      List<Object> inputs = List.of(url("/delay/1500?post-budget"),
-          FetchRequest.builder(server.uri("/echo?p1")).method("POST").body(Body.of(payload)).build(),
-          FetchRequest.builder(server.uri("/echo?p2")).method("POST").body(Body.of(payload)).build());
+      List<Object> inputs =
+          List.of(
+              url("/delay/1500?post-budget"),
+              FetchRequest.builder(server.uri("/echo?p1"))
+                  .method("POST")
+                  .body(Body.of(payload))
+                  .build(),
+              FetchRequest.builder(server.uri("/echo?p2"))
+                  .method("POST")
+                  .body(Body.of(payload))
+                  .build());
       Sinks.One<List<FetchResult>> all = Sinks.one();
-      Disposable run = fetcher.fetch(Flux.fromIterable(inputs), Results::toRequest).collectList()
-          .subscribe(all::tryEmitValue);
+      Disposable run =
+          fetcher
+              .fetch(Flux.fromIterable(inputs), Results::toRequest)
+              .collectList()
+              .subscribe(all::tryEmitValue);
       try {
-        Await.until("two results waiting behind the stalled head",
-            () -> fetcher.stats().waiting() >= 2, fetcher::stats);
+        Await.until(
+            "two results waiting behind the stalled head",
+            () -> fetcher.stats().waiting() >= 2,
+            fetcher::stats);
         FetcherStats during = fetcher.stats();
         assertThat(during.waiting()).isEqualTo(2);
         assertThat(during.waitingBytes()).isGreaterThanOrEqualTo(2L * payload.length);
-        assertThat(all.asMono().block(Duration.ofSeconds(10))).hasSize(3)
+        assertThat(all.asMono().block(Duration.ofSeconds(10)))
+            .hasSize(3)
             .allMatch(FetchResult::isSuccess);
       } finally {
         run.dispose();
@@ -225,8 +285,16 @@ class RequestsAsDataTest {
 
   @Test
   void jsonlBodyCarriesTextAsTextAndOtherBytesAsBase64() throws IOException {
-    CliRun run = CliRun.of("--jsonl", "--jsonl-body", "-f", url("/bytes/100"), url("/bin"),
-        url("/utf8"), url("/cut"), url("/status/503"));
+    CliRun run =
+        CliRun.of(
+            "--jsonl",
+            "--jsonl-body",
+            "-f",
+            url("/bytes/100"),
+            url("/bin"),
+            url("/utf8"),
+            url("/cut"),
+            url("/status/503"));
     List<JsonNode> records = records(run);
     assertThat(records).hasSize(5);
     assertThat(records.get(0).get("body_encoding").asText()).isEqualTo("utf-8");
@@ -249,8 +317,8 @@ class RequestsAsDataTest {
   void jsonlBodyOfABodySpilledToDiskIsReadBackWhole() throws IOException {
     // The body is read from its temporary file twice (UTF-8 check, then copy); with BlockHound and
     // its file I/O integration in the test JVM, doing that on an event loop would fail this run.
-    CliRun run = CliRun.of("--jsonl", "--jsonl-body", "--spill-threshold", "1k", url("/big"),
-        url("/bin"));
+    CliRun run =
+        CliRun.of("--jsonl", "--jsonl-body", "--spill-threshold", "1k", url("/big"), url("/bin"));
     List<JsonNode> records = records(run);
     assertThat(records.get(0).get("bytes").asLong()).isEqualTo(4096);
     assertThat(records.get(0).get("body").asText())
@@ -261,8 +329,9 @@ class RequestsAsDataTest {
 
   @Test
   void jsonlBodyIsStillBoundedByTheBodyLimit() throws IOException {
-    CliRun run = CliRun.of("--jsonl", "--jsonl-body", "--max-filesize", "50", url("/bytes/100"),
-        url("/bytes/10"));
+    CliRun run =
+        CliRun.of(
+            "--jsonl", "--jsonl-body", "--max-filesize", "50", url("/bytes/100"), url("/bytes/10"));
     List<JsonNode> records = records(run);
     assertThat(run.status()).isEqualTo(1);
     assertThat(records.get(0).get("error").get("kind").asText()).isEqualTo("body_too_large");

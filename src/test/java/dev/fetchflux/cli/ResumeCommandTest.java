@@ -15,11 +15,9 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code --resume} and {@code --jsonl-file} in-process: usage, refusals, exit status, summary. */
 @Timeout(60)
 class ResumeCommandTest {
-  @RegisterExtension
-  static final TestServerExtension server = new TestServerExtension();
+  @RegisterExtension static final TestServerExtension server = new TestServerExtension();
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   private static String url(String path) {
     return server.url(path);
@@ -28,27 +26,34 @@ class ResumeCommandTest {
   private static void assertOneLineError(CliRun run, String... parts) {
     assertThat(run.status()).isEqualTo(2);
     assertThat(run.stdoutBytes()).isEmpty();
-    assertThat(run.stderrLines()).singleElement().asString().startsWith("fetchflux: ")
+    assertThat(run.stderrLines())
+        .singleElement()
+        .asString()
+        .startsWith("fetchflux: ")
         .contains(parts);
   }
 
   @Test
   void resumeWithoutAFileOrDirectoryToContinueIsAUsageError() {
-    assertOneLineError(CliRun.of("--resume", "--jsonl", url("/echo?never")),
+    assertOneLineError(
+        CliRun.of("--resume", "--jsonl", url("/echo?never")),
         "option '--resume' needs the output to continue: -o DIR or --jsonl-file FILE");
     assertThat(server.requests()).noneMatch(r -> r.uri().equals("/echo?never"));
   }
 
   @Test
   void resumeWithUnorderedIsAUsageError() {
-    assertOneLineError(CliRun.of("--resume", "--unordered", "-o", tmp.toString(), url("/echo")),
+    assertOneLineError(
+        CliRun.of("--resume", "--unordered", "-o", tmp.toString(), url("/echo")),
         "option '--resume' cannot be used with --unordered");
   }
 
   @Test
   void jsonlFileWithAnOutputDirectoryIsAUsageError() {
-    assertOneLineError(CliRun.of("--jsonl-file", tmp.resolve("r.jsonl").toString(), "-o",
-        tmp.toString(), url("/echo")), "'--jsonl-file' and '--output-dir' (-o)");
+    assertOneLineError(
+        CliRun.of(
+            "--jsonl-file", tmp.resolve("r.jsonl").toString(), "-o", tmp.toString(), url("/echo")),
+        "'--jsonl-file' and '--output-dir' (-o)");
   }
 
   @Test
@@ -60,9 +65,16 @@ class ResumeCommandTest {
 
     CliRun other = CliRun.of("--resume", "--jsonl-file", file.toString(), url("/echo?other"));
 
-    assertOneLineError(other, "cannot resume " + file + ": its first record does not belong to "
-        + "these inputs: it is for '" + url("/echo?first") + "', input 0 is '"
-        + url("/echo?other") + "'");
+    assertOneLineError(
+        other,
+        "cannot resume "
+            + file
+            + ": its first record does not belong to "
+            + "these inputs: it is for '"
+            + url("/echo?first")
+            + "', input 0 is '"
+            + url("/echo?other")
+            + "'");
     assertThat(Files.readString(file)).isEqualTo(before);
     assertThat(server.requests()).noneMatch(r -> r.uri().equals("/echo?other"));
   }
@@ -82,8 +94,8 @@ class ResumeCommandTest {
     assertThat(server.requests()).hasSize(requests);
     assertThat(Files.readString(file)).isEqualTo(before);
     assertThat(again.stderrLines()).hasSize(2);
-    assertThat(again.stderrLines().get(0)).isEqualTo("fetchflux: resuming " + file
-        + " after 2 records");
+    assertThat(again.stderrLines().get(0))
+        .isEqualTo("fetchflux: resuming " + file + " after 2 records");
     assertThat(again.stderrLines().get(1))
         .matches("0 URLs, 0 ok, 0 failed, 0 B, [0-9.]+ s \\(resumed: 2 kept, 1 of them failed\\)");
   }
@@ -107,8 +119,11 @@ class ResumeCommandTest {
     CliRun dash = CliRun.of("-s", "--jsonl-file", "-", url("/echo?new"));
 
     List<String> lines = Files.readAllLines(file);
-    assertThat(lines).singleElement().asString().startsWith("{\"index\":0,\"url\":\""
-        + url("/echo?new") + "\",\"method\":\"GET\",\"ok\":true,");
+    assertThat(lines)
+        .singleElement()
+        .asString()
+        .startsWith(
+            "{\"index\":0,\"url\":\"" + url("/echo?new") + "\",\"method\":\"GET\",\"ok\":true,");
     assertThat(dash.status()).isZero();
     assertThat(dash.stdout()).startsWith("{\"index\":0,");
   }

@@ -33,15 +33,15 @@ import org.junit.jupiter.api.io.TempDir;
 class ResumeProcessTest {
   private static final Duration EXIT = Duration.ofSeconds(30);
   private static final ObjectMapper JSON = new ObjectMapper();
+
   /** Inputs per run: 2 in flight, 50 ms each, so a run takes about a second after its start. */
   private static final int COUNT = 40;
+
   /** Whole records to wait for before the kill: the run is then a quarter done. */
   private static final int BEFORE_KILL = 10;
 
-  @TempDir
-  static Path references;
-  @RegisterExtension
-  static final TestServerExtension server = new TestServerExtension();
+  @TempDir static Path references;
+  @RegisterExtension static final TestServerExtension server = new TestServerExtension();
   private static Path referenceDir;
   private static Path referenceFile;
 
@@ -122,8 +122,8 @@ class ResumeProcessTest {
 
     assertThat(resumed.status()).isEqualTo(1);
     // Ctrl-C leaves only whole records: every one is kept, none discarded.
-    assertThat(resumed.stderrLines()).contains("fetchflux: resuming " + file + " after "
-        + written + " records");
+    assertThat(resumed.stderrLines())
+        .contains("fetchflux: resuming " + file + " after " + written + " records");
     assertThat(resumed.stderr()).doesNotContain("discarded");
     assertThat(records(file)).isEqualTo(records(referenceFile));
   }
@@ -139,17 +139,23 @@ class ResumeProcessTest {
   }
 
   private static void awaitRecords(Path output, LauncherProcess p) {
-    Await.until(BEFORE_KILL + " whole records are in " + output, EXIT,
+    Await.until(
+        BEFORE_KILL + " whole records are in " + output,
+        EXIT,
         () -> Files.exists(output) && lines(output).size() >= BEFORE_KILL,
         () -> "stderr: " + p.stderr());
   }
 
   /** The resumed run asked again for none of the records written before the kill. */
   private static void assertOnlyRemainingInputsFetched(List<RecordedRequest> requests) {
-    List<Integer> asked = requests.stream()
-        .map(r -> Integer.parseInt(r.uri().substring(r.uri().indexOf("?i=") + 3)))
-        .toList();
-    assertThat(asked).isNotEmpty().allMatch(i -> i >= BEFORE_KILL).doesNotHaveDuplicates()
+    List<Integer> asked =
+        requests.stream()
+            .map(r -> Integer.parseInt(r.uri().substring(r.uri().indexOf("?i=") + 3)))
+            .toList();
+    assertThat(asked)
+        .isNotEmpty()
+        .allMatch(i -> i >= BEFORE_KILL)
+        .doesNotHaveDuplicates()
         .contains(COUNT - 1);
   }
 
@@ -183,7 +189,8 @@ class ResumeProcessTest {
     assertThat(names).isEqualTo(names(reference));
     for (String name : names) {
       if (!name.equals(DirectorySink.MANIFEST)) {
-        assertThat(Files.mismatch(dir.resolve(name), reference.resolve(name))).as(name)
+        assertThat(Files.mismatch(dir.resolve(name), reference.resolve(name)))
+            .as(name)
             .isEqualTo(-1);
       }
     }

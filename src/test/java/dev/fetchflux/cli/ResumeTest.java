@@ -35,11 +35,10 @@ import reactor.core.scheduler.Scheduler;
  */
 @Timeout(30)
 class ResumeTest {
-  private static final List<String> URLS = List.of("http://h/a", "http://h/b.txt", "http://h/c",
-      "http://h/d", "http://h/e");
+  private static final List<String> URLS =
+      List.of("http://h/a", "http://h/b.txt", "http://h/c", "http://h/d", "http://h/e");
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   private final Scheduler reader = BlockingThreads.single("test-input");
   private final List<Resume> opened = new ArrayList<>();
@@ -54,14 +53,31 @@ class ResumeTest {
 
   private static FetchResult.Success success(int index, String body) {
     URI uri = URI.create(URLS.get(index));
-    return new FetchResult.Success(index, FetchRequest.get(uri), uri, 200, Headers.empty(),
-        Body.of(body), Timings.none(), 1, 0);
+    return new FetchResult.Success(
+        index,
+        FetchRequest.get(uri),
+        uri,
+        200,
+        Headers.empty(),
+        Body.of(body),
+        Timings.none(),
+        1,
+        0);
   }
 
   private static FetchResult.Failure failure(int index) {
     String url = URLS.get(index);
-    FetchException e = new FetchException(index, url, URI.create(url), "GET",
-        FetchException.Kind.CONNECTION_RESET, 1, 0, "reset", null);
+    FetchException e =
+        new FetchException(
+            index,
+            url,
+            URI.create(url),
+            "GET",
+            FetchException.Kind.CONNECTION_RESET,
+            1,
+            0,
+            "reset",
+            null);
     return new FetchResult.Failure(index, url, URI.create(url), e, Timings.none());
   }
 
@@ -70,8 +86,12 @@ class ResumeTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     JsonLines lines = new JsonLines(out);
     for (FetchResult r : results) {
-      lines.write(r, "GET", r instanceof FetchResult.Failure f ? f.error().getMessage() : null,
-          false, null);
+      lines.write(
+          r,
+          "GET",
+          r instanceof FetchResult.Failure f ? f.error().getMessage() : null,
+          false,
+          null);
     }
     lines.close();
     return Arrays.asList(out.toString(StandardCharsets.UTF_8).split("(?<=\n)"));
@@ -111,7 +131,7 @@ class ResumeTest {
   private List<Object> skip(Inputs inputs, Resume resume) throws IOException {
     inputs.skip(resume::check);
     resume.inputsEnded();
-    return inputs.flux(n -> { }).collectList().block(Duration.ofSeconds(5));
+    return inputs.flux(n -> {}).collectList().block(Duration.ofSeconds(5));
   }
 
   // ---- the JSONL file ----
@@ -136,9 +156,17 @@ class ResumeTest {
   void remainingInputsAreNumberedOnFromTheKeptRecords() throws IOException {
     Path file = file(jsonl(success(0, "a"), success(1, "b")));
     Resume resume = open(file, null);
-    Inputs inputs = new Inputs(List.of(), List.of(new Inputs.Source("urls.txt",
-        new ByteArrayInputStream("http://h/a\n# comment\nhttp://h/b.txt\nnot a url\n"
-            .getBytes(StandardCharsets.UTF_8)), null)), reader);
+    Inputs inputs =
+        new Inputs(
+            List.of(),
+            List.of(
+                new Inputs.Source(
+                    "urls.txt",
+                    new ByteArrayInputStream(
+                        "http://h/a\n# comment\nhttp://h/b.txt\nnot a url\n"
+                            .getBytes(StandardCharsets.UTF_8)),
+                    null)),
+            reader);
 
     assertThat(skip(inputs, resume)).containsExactly("not a url");
     assertThat(resume.kept()).isEqualTo(2);
@@ -157,8 +185,8 @@ class ResumeTest {
 
     assertThat(skip(inputs(changed), resume)).startsWith("http://h/changed");
     assertThat(resume.kept()).isEqualTo(2);
-    assertThat(resume.discarded()).isEqualTo("line 3 and after: it is for 'http://h/c', input 2 "
-        + "is 'http://h/changed'");
+    assertThat(resume.discarded())
+        .isEqualTo("line 3 and after: it is for 'http://h/c', input 2 " + "is 'http://h/changed'");
     resume.finish().channel().close();
     assertThat(Files.readString(file)).isEqualTo(records.get(0) + records.get(1));
   }
@@ -193,9 +221,12 @@ class ResumeTest {
 
     assertThatThrownBy(() -> inputs(List.of("http://h/other")).skip(resume::check))
         .isInstanceOf(Resume.Refused.class)
-        .hasMessage("cannot resume " + file + ": its first record does not belong to these "
-            + "inputs: it is for 'http://h/a', input 0 is 'http://h/other' (remove it, or run "
-            + "without --resume, to start over)");
+        .hasMessage(
+            "cannot resume "
+                + file
+                + ": its first record does not belong to these "
+                + "inputs: it is for 'http://h/a', input 0 is 'http://h/other' (remove it, or run "
+                + "without --resume, to start over)");
     assertThat(Files.readString(file)).isEqualTo(String.join("", records));
   }
 
@@ -205,8 +236,8 @@ class ResumeTest {
 
     assertThatThrownBy(() -> inputs(URLS).skip(resume::check))
         .isInstanceOf(Resume.Refused.class)
-        .hasMessageContaining("its index is 3, expected 0 (an --unordered run's output cannot be "
-            + "resumed)");
+        .hasMessageContaining(
+            "its index is 3, expected 0 (an --unordered run's output cannot be " + "resumed)");
   }
 
   @Test
@@ -217,8 +248,9 @@ class ResumeTest {
 
     assertThatThrownBy(resume::inputsEnded)
         .isInstanceOf(Resume.Refused.class)
-        .hasMessageEndingWith("it has more records than there are inputs (2); was it written "
-            + "for a longer input list?");
+        .hasMessageEndingWith(
+            "it has more records than there are inputs (2); was it written "
+                + "for a longer input list?");
   }
 
   @Test
@@ -235,9 +267,18 @@ class ResumeTest {
     FetchRequest post = FetchRequest.builder(URI.create("http://h/a")).method("POST").build();
     Path file = file(jsonl(success(0, "a")));
     Resume resume = open(file, null);
-    Inputs inputs = new Inputs(List.of(), List.of(new Inputs.Source("calls.jsonl",
-        new ByteArrayInputStream(("{\"url\": \"http://h/a\", \"method\": \"POST\"}\n")
-            .getBytes(StandardCharsets.UTF_8)), null)), Inputs.Format.JSONL, reader);
+    Inputs inputs =
+        new Inputs(
+            List.of(),
+            List.of(
+                new Inputs.Source(
+                    "calls.jsonl",
+                    new ByteArrayInputStream(
+                        ("{\"url\": \"http://h/a\", \"method\": \"POST\"}\n")
+                            .getBytes(StandardCharsets.UTF_8)),
+                    null)),
+            Inputs.Format.JSONL,
+            reader);
 
     assertThat(Resume.methodOf(post)).isEqualTo("POST");
     assertThatThrownBy(() -> inputs.skip(resume::check))
@@ -270,8 +311,13 @@ class ResumeTest {
 
     assertThatThrownBy(() -> Resume.open(file, null, false, false))
         .isInstanceOf(Resume.Refused.class)
-        .hasMessage("cannot resume " + file + ": " + file + " is being written by another run "
-            + "(it is locked)");
+        .hasMessage(
+            "cannot resume "
+                + file
+                + ": "
+                + file
+                + " is being written by another run "
+                + "(it is locked)");
   }
 
   // ---- the output directory ----
@@ -286,15 +332,19 @@ class ResumeTest {
 
     assertThat(skip(inputs(URLS), resume)).startsWith("http://h/b.txt");
     assertThat(resume.kept()).isEqualTo(1);
-    assertThat(resume.discarded()).isEqualTo("line 2 and after: its file "
-        + SafeNames.of(1, URI.create(URLS.get(1))) + " is missing");
+    assertThat(resume.discarded())
+        .isEqualTo(
+            "line 2 and after: its file "
+                + SafeNames.of(1, URI.create(URLS.get(1)))
+                + " is missing");
     Resume.Finished finished = resume.finish();
     finished.channel().close();
     // The temporary file and the body file of the discarded record 3.
     assertThat(finished.removed()).isEqualTo(2);
     try (Stream<Path> entries = Files.list(dir)) {
-      assertThat(entries.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(
-          DirectorySink.MANIFEST, SafeNames.of(0, URI.create(URLS.get(0))), "notes.txt");
+      assertThat(entries.map(p -> p.getFileName().toString()))
+          .containsExactlyInAnyOrder(
+              DirectorySink.MANIFEST, SafeNames.of(0, URI.create(URLS.get(0))), "notes.txt");
     }
     assertThat(Files.readString(mine)).isEqualTo("the user's");
     assertThat(Files.readAllLines(dir.resolve(DirectorySink.MANIFEST))).hasSize(1);

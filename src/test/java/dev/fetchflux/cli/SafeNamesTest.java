@@ -28,7 +28,9 @@ class SafeNamesTest {
   @Test
   void veryLongPathsAreCutAndKeepTheirExtension() {
     String name = SafeNames.of(5, URI.create("http://h/" + "a".repeat(5000) + ".json"));
-    assertThat(name).hasSizeLessThanOrEqualTo(SafeNames.MAX_LENGTH).startsWith("000005_h_aaa")
+    assertThat(name)
+        .hasSizeLessThanOrEqualTo(SafeNames.MAX_LENGTH)
+        .startsWith("000005_h_aaa")
         .endsWith(".json");
   }
 
@@ -40,11 +42,8 @@ class SafeNamesTest {
 
   @Test
   void unusualCharactersBecomeUnderscoresAndNeverLeadingDots() {
-    assertThat(SafeNames.of(0, URI.create("http://h:8080/")))
-        .isEqualTo("000000_h_8080");
-    assertThat(SafeNames.of(0, URI.create("http://h/.hidden")))
-        .isEqualTo("000000_h_.hidden");
-    assertThat(SafeNames.of(9, URI.create("http://h/caf%C3%A9%20%00x")))
-        .matches("[A-Za-z0-9._-]+");
+    assertThat(SafeNames.of(0, URI.create("http://h:8080/"))).isEqualTo("000000_h_8080");
+    assertThat(SafeNames.of(0, URI.create("http://h/.hidden"))).isEqualTo("000000_h_.hidden");
+    assertThat(SafeNames.of(9, URI.create("http://h/caf%C3%A9%20%00x"))).matches("[A-Za-z0-9._-]+");
   }
 }

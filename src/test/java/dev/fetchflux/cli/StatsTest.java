@@ -30,24 +30,31 @@ class StatsTest {
 
   @Test
   void progressLineShowsTheBusiestWaitingHostAndHowManyOthersWait() {
-    Stats stats = new Stats(() -> live(5,
-        new FetcherStats.Host("api.example", 12, 4, 9.5, Duration.ofMillis(800), true),
-        new FetcherStats.Host("b.example", 2, 1, 0, Duration.ZERO, false),
-        new FetcherStats.Host("c.example", 0, 1, 0, Duration.ZERO, false)));
+    Stats stats =
+        new Stats(
+            () ->
+                live(
+                    5,
+                    new FetcherStats.Host("api.example", 12, 4, 9.5, Duration.ofMillis(800), true),
+                    new FetcherStats.Host("b.example", 2, 1, 0, Duration.ZERO, false),
+                    new FetcherStats.Host("c.example", 0, 1, 0, Duration.ZERO, false)));
 
-    assertThat(stats.progressLine()).contains(
-        " | 16 in flight, 3 waiting | 5 retries | api.example: 12 queued, 4 in flight, 9.5/s "
-            + "slowed, paused 0.8 s (+1 host)");
+    assertThat(stats.progressLine())
+        .contains(
+            " | 16 in flight, 3 waiting | 5 retries | api.example: 12 queued, 4 in flight, 9.5/s "
+                + "slowed, paused 0.8 s (+1 host)");
   }
 
   @Test
   void progressLineNamesAHostOnlyWhileRequestsWaitForIt() {
-    Stats busy = new Stats(() -> live(0,
-        new FetcherStats.Host("a.example", 0, 2, 20, Duration.ZERO, false)));
+    Stats busy =
+        new Stats(
+            () -> live(0, new FetcherStats.Host("a.example", 0, 2, 20, Duration.ZERO, false)));
     assertThat(busy.progressLine()).endsWith("16 in flight, 3 waiting").doesNotContain("retr");
 
-    Stats queued = new Stats(() -> live(1,
-        new FetcherStats.Host("a.example", 3, 2, 20, Duration.ZERO, false)));
+    Stats queued =
+        new Stats(
+            () -> live(1, new FetcherStats.Host("a.example", 3, 2, 20, Duration.ZERO, false)));
     assertThat(queued.progressLine())
         .endsWith("3 waiting | 1 retry | a.example: 3 queued, 2 in flight, 20/s");
   }

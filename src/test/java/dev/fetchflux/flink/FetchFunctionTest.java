@@ -113,7 +113,8 @@ class FetchFunctionTest {
     assertThat(r.totalMillis()).isGreaterThan(0);
     try (Stream<Path> files = Files.list(bodies.resolve("000012"))) {
       assertThat(files.map(p -> p.getFileName().toString()))
-          .as("no temporary file left behind").containsExactly("000000012345.body");
+          .as("no temporary file left behind")
+          .containsExactly("000000012345.body");
     }
     assertThat(c.completions).hasValue(1);
   }
@@ -127,8 +128,12 @@ class FetchFunctionTest {
 
     FetchRecord r = c.get();
     assertThat(r.body()).isNull();
-    assertThat(r.sha256()).isEqualTo(HexFormat.of().formatHex(
-        BodyStore.sha256().digest("/echo".getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+    assertThat(r.sha256())
+        .isEqualTo(
+            HexFormat.of()
+                .formatHex(
+                    BodyStore.sha256()
+                        .digest("/echo".getBytes(java.nio.charset.StandardCharsets.UTF_8))));
   }
 
   @Test
@@ -140,9 +145,7 @@ class FetchFunctionTest {
 
     FetchRecord r = c.get();
     assertThat(r.errorKind()).isEqualTo("CONNECT_REFUSED");
-    assertThat(r.errorMessage())
-        .startsWith("connection refused")
-        .contains("caused by");
+    assertThat(r.errorMessage()).startsWith("connection refused").contains("caused by");
     assertThat(r.seq()).isEqualTo(3);
     assertThat(r.body()).isNull();
     assertThat(r.sha256()).isNull();
@@ -267,12 +270,22 @@ class FetchFunctionTest {
 
   @Test
   void describeDropsTheIndexPrefixThatFetchOneAlwaysSetsToZero() {
-    dev.fetchflux.FetchException e = new dev.fetchflux.FetchException(0, "http://h/x", null, "GET",
-        dev.fetchflux.FetchException.Kind.CONNECTION_RESET, 2, 0, "before the response",
-        new java.io.IOException("Connection reset by peer"));
+    dev.fetchflux.FetchException e =
+        new dev.fetchflux.FetchException(
+            0,
+            "http://h/x",
+            null,
+            "GET",
+            dev.fetchflux.FetchException.Kind.CONNECTION_RESET,
+            2,
+            0,
+            "before the response",
+            new java.io.IOException("Connection reset by peer"));
 
-    assertThat(FetchFunction.describe(e)).isEqualTo("connection reset: before the response"
-        + " (caused by java.io.IOException: Connection reset by peer)");
+    assertThat(FetchFunction.describe(e))
+        .isEqualTo(
+            "connection reset: before the response"
+                + " (caused by java.io.IOException: Connection reset by peer)");
     assertThat(List.of(e.getMessage())).allMatch(m -> m.startsWith("#0 GET http://h/x: "));
   }
 }

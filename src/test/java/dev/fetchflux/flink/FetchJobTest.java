@@ -42,11 +42,12 @@ import org.junit.jupiter.api.io.TempDir;
 class FetchJobTest {
 
   @RegisterExtension
-  static final MiniClusterExtension FLINK = new MiniClusterExtension(
-      new MiniClusterResourceConfiguration.Builder()
-          .setNumberTaskManagers(1)
-          .setNumberSlotsPerTaskManager(2)
-          .build());
+  static final MiniClusterExtension FLINK =
+      new MiniClusterExtension(
+          new MiniClusterResourceConfiguration.Builder()
+              .setNumberTaskManagers(1)
+              .setNumberSlotsPerTaskManager(2)
+              .build());
 
   private static final int N = 40;
   private static final long SERVER_ERROR = 3;
@@ -108,13 +109,32 @@ class FetchJobTest {
     return StreamExecutionEnvironment.getExecutionEnvironment();
   }
 
-  private FetchJob job(Path input, Path out, Path bodies, int parallelism, int window,
-      String... more) {
-    List<String> args = new ArrayList<>(List.of(
-        "--input", input.toString(), "--output", out.toString(), "--bodies", bodies.toString(),
-        "-p", Integer.toString(parallelism), "-c", "8", "-w", Integer.toString(window), "--fail",
-        "--max-time", "1s", "--timeout-margin", "2s", "--checkpoint-interval", "100ms",
-        "--resolve", "*:" + server.port() + ":127.0.0.1"));
+  private FetchJob job(
+      Path input, Path out, Path bodies, int parallelism, int window, String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--input",
+                input.toString(),
+                "--output",
+                out.toString(),
+                "--bodies",
+                bodies.toString(),
+                "-p",
+                Integer.toString(parallelism),
+                "-c",
+                "8",
+                "-w",
+                Integer.toString(window),
+                "--fail",
+                "--max-time",
+                "1s",
+                "--timeout-margin",
+                "2s",
+                "--checkpoint-interval",
+                "100ms",
+                "--resolve",
+                "*:" + server.port() + ":127.0.0.1"));
     args.addAll(List.of(more));
     return FetchJob.parse(args.toArray(String[]::new));
   }
@@ -160,8 +180,8 @@ class FetchJobTest {
         byte[] body = Files.readAllBytes(bodies.resolve(r.body()));
         assertThat(new String(body, StandardCharsets.UTF_8)).endsWith("?i=" + r.seq());
         assertThat(r.bytes()).isEqualTo(body.length);
-        assertThat(r.sha256()).isEqualTo(java.util.HexFormat.of().formatHex(
-            BodyStore.sha256().digest(body)));
+        assertThat(r.sha256())
+            .isEqualTo(java.util.HexFormat.of().formatHex(BodyStore.sha256().digest(body)));
       }
       if (!r.succeeded()) {
         assertThat(r.body()).isNull();
@@ -208,11 +228,16 @@ class FetchJobTest {
     }
     assertThat(Parts.seqs(Parts.all(out))).containsExactlyInAnyOrderElementsOf(range(N));
 
-    List<Set<String>> hostsPerSubtask = parts.values().stream()
-        .map(records -> records.stream().map(r -> HostRouting.host(r.url()))
-            .collect(Collectors.toSet()))
-        .toList();
-    assertThat(hostsPerSubtask).as("each host is fetched by one subtask only")
+    List<Set<String>> hostsPerSubtask =
+        parts.values().stream()
+            .map(
+                records ->
+                    records.stream()
+                        .map(r -> HostRouting.host(r.url()))
+                        .collect(Collectors.toSet()))
+            .toList();
+    assertThat(hostsPerSubtask)
+        .as("each host is fetched by one subtask only")
         .containsExactlyInAnyOrder(Set.of(hosts.get(0)), Set.of(hosts.get(1)));
 
     ByteArrayOutputStream merged = new ByteArrayOutputStream();
@@ -221,8 +246,8 @@ class FetchJobTest {
     assertThat(summary.parts()).isEqualTo(2);
     assertThat(summary.records()).isEqualTo(N);
     assertThat(summary.failed()).as("the 500, the cut body and the hung request").isEqualTo(3);
-    List<FetchRecord> global = merged.toString(StandardCharsets.UTF_8).lines()
-        .map(FetchRecord::parse).toList();
+    List<FetchRecord> global =
+        merged.toString(StandardCharsets.UTF_8).lines().map(FetchRecord::parse).toList();
     assertThat(Parts.seqs(global)).containsExactlyElementsOf(range(N));
     assertRecordsDescribeTheirUrls(global, bodies);
   }
@@ -241,7 +266,8 @@ class FetchJobTest {
 
     assertThat(Parts.seqs(Parts.all(out))).containsExactlyInAnyOrderElementsOf(range(40));
     assertThat(server.requests()).hasSize(40);
-    assertThat(server.peakInFlight()).as("requests in flight at the server at once")
+    assertThat(server.peakInFlight())
+        .as("requests in flight at the server at once")
         .isBetween(1, 2);
   }
 
@@ -250,13 +276,17 @@ class FetchJobTest {
     Path input = writeInput(List.of(server.url("/stall?i=0")));
     Path out = tmp.resolve("out");
     // The fetcher would wait 20 s; Flink's timeout of 500 ms comes first.
-    FetchOptions options = FetchOptions.builder()
-        .maxInFlight(4).requestTimeout(Duration.ofSeconds(20)).build();
+    FetchOptions options =
+        FetchOptions.builder().maxInFlight(4).requestTimeout(Duration.ofSeconds(20)).build();
     StreamExecutionEnvironment env = env();
     env.setParallelism(1);
     env.enableCheckpointing(100);
-    AsyncDataStream.orderedWait(FetchJob.readUrls(env, input.toString()),
-            new FetchFunction(options), 500, TimeUnit.MILLISECONDS, 4)
+    AsyncDataStream.orderedWait(
+            FetchJob.readUrls(env, input.toString()),
+            new FetchFunction(options),
+            500,
+            TimeUnit.MILLISECONDS,
+            4)
         .sinkTo(FetchJob.jsonLinesSink(out.toString()));
 
     env.execute("flink timeout");
@@ -283,8 +313,8 @@ class FetchJobTest {
   }
 
   /** Throws once, after a checkpoint has completed and K records have passed. */
-  static final class FailOnceAfter implements MapFunction<FetchRecord, FetchRecord>,
-      CheckpointListener {
+  static final class FailOnceAfter
+      implements MapFunction<FetchRecord, FetchRecord>, CheckpointListener {
     private static final long serialVersionUID = 1L;
     // Static: the MiniCluster runs in this JVM, and the restarted operator must see the same flags.
     static final AtomicBoolean FAILED = new AtomicBoolean();
@@ -330,10 +360,14 @@ class FetchJobTest {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
     env.enableCheckpointing(100);
     FetchOptions options = FetchOptions.builder().maxInFlight(2).build();
-    FetchJob.fetch(FetchJob.readUrls(env, input.toString()).map(new Throttle()).setParallelism(1),
-            options, 2)
-        .map(new FailOnceAfter(n / 3)).setParallelism(2)
-        .sinkTo(FetchJob.jsonLinesSink(out.toString())).setParallelism(2);
+    FetchJob.fetch(
+            FetchJob.readUrls(env, input.toString()).map(new Throttle()).setParallelism(1),
+            options,
+            2)
+        .map(new FailOnceAfter(n / 3))
+        .setParallelism(2)
+        .sinkTo(FetchJob.jsonLinesSink(out.toString()))
+        .setParallelism(2);
 
     env.execute("failover");
 

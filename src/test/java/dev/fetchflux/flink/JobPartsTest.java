@@ -3,8 +3,8 @@ package dev.fetchflux.flink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.fetchflux.cli.Converters;
 import dev.fetchflux.Fetcher;
+import dev.fetchflux.cli.Converters;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
@@ -16,8 +16,22 @@ class JobPartsTest {
 
   @Test
   void successRecordSurvivesJsonRoundTrip() {
-    FetchRecord r = new FetchRecord(42, "http://h/a", "http://h/b", 200, 5, "2cf2", "000000/x.body",
-        1_700_000_000_123L, 1.234, 5.678, 2, 1, null, null);
+    FetchRecord r =
+        new FetchRecord(
+            42,
+            "http://h/a",
+            "http://h/b",
+            200,
+            5,
+            "2cf2",
+            "000000/x.body",
+            1_700_000_000_123L,
+            1.234,
+            5.678,
+            2,
+            1,
+            null,
+            null);
 
     assertThat(r.toJson()).startsWith("{\"seq\":42,\"url\":\"http://h/a\"").doesNotContain("error");
     assertThat(FetchRecord.parse(r.toJson())).isEqualTo(r);
@@ -25,20 +39,38 @@ class JobPartsTest {
 
   @Test
   void failureRecordSurvivesJsonRoundTripWithErrorObject() {
-    FetchRecord r = new FetchRecord(7, "http://h/\"q\"", null, 500, 0, null, null,
-        1_700_000_000_000L, 3.5, 4.0, 1, 0, "HTTP_STATUS", "HTTP error status: 500");
+    FetchRecord r =
+        new FetchRecord(
+            7,
+            "http://h/\"q\"",
+            null,
+            500,
+            0,
+            null,
+            null,
+            1_700_000_000_000L,
+            3.5,
+            4.0,
+            1,
+            0,
+            "HTTP_STATUS",
+            "HTTP error status: 500");
 
-    assertThat(r.toJson()).contains("\"error\":{\"kind\":\"HTTP_STATUS\",\"message\":")
-        .doesNotContain("finalUrl").doesNotContain("sha256");
+    assertThat(r.toJson())
+        .contains("\"error\":{\"kind\":\"HTTP_STATUS\",\"message\":")
+        .doesNotContain("finalUrl")
+        .doesNotContain("sha256");
     assertThat(FetchRecord.parse(r.toJson())).isEqualTo(r);
   }
 
   @Test
   void parseRejectsLinesThatAreNotRecords() {
     assertThatThrownBy(() -> FetchRecord.parse("{\"url\":\"x\"}"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs seq and url");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("needs seq and url");
     assertThatThrownBy(() -> FetchRecord.parse("nope"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not JSON");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("not JSON");
   }
 
   private static final Converters.PositiveDuration DURATION = new Converters.PositiveDuration();
@@ -56,8 +88,20 @@ class JobPartsTest {
 
   @Test
   void jobArgumentsBecomeFetchOptions() {
-    FetchJob job = FetchJob.parse("-i", "urls.txt", "-o", "out", "-c", "64", "-m", "20s",
-        "--timeout-margin", "3s", "-H", "X-Team: crawl");
+    FetchJob job =
+        FetchJob.parse(
+            "-i",
+            "urls.txt",
+            "-o",
+            "out",
+            "-c",
+            "64",
+            "-m",
+            "20s",
+            "--timeout-margin",
+            "3s",
+            "-H",
+            "X-Team: crawl");
 
     FetchOptions options = job.fetchOptions();
 
@@ -84,16 +128,31 @@ class JobPartsTest {
 
   @Test
   void politenessOptionsReachTheFetcherAndTheRouting() {
-    FetchOptions options = FetchJob.parse("-i", "u", "-o", "o", "--per-host", "4",
-        "--rate-per-host", "10/s", "--adaptive-rate", "--resolve", "a.test:80:127.0.0.1",
-        "--spread-host", "Big.Example").fetchOptions();
+    FetchOptions options =
+        FetchJob.parse(
+                "-i",
+                "u",
+                "-o",
+                "o",
+                "--per-host",
+                "4",
+                "--rate-per-host",
+                "10/s",
+                "--adaptive-rate",
+                "--resolve",
+                "a.test:80:127.0.0.1",
+                "--spread-host",
+                "Big.Example")
+            .fetchOptions();
 
     assertThat(options.spreadHosts()).containsExactly("big.example");
     assertThat(options.toString()).contains("maxInFlightPerHost=4");
     assertThatThrownBy(() -> FetchJob.parse("-i", "u", "-o", "o", "--per-host", "0"))
-        .isInstanceOf(CommandLine.ParameterException.class).hasMessageContaining("--per-host");
-    assertThatThrownBy(() -> FetchJob.parse("-i", "u", "-o", "o", "--resolve", "nonsense")
-        .fetchOptions()).isInstanceOf(IllegalArgumentException.class)
+        .isInstanceOf(CommandLine.ParameterException.class)
+        .hasMessageContaining("--per-host");
+    assertThatThrownBy(
+            () -> FetchJob.parse("-i", "u", "-o", "o", "--resolve", "nonsense").fetchOptions())
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("nonsense");
   }
 
@@ -103,15 +162,19 @@ class JobPartsTest {
     Set<Integer> aSubtasks = new HashSet<>();
     Set<Integer> all = new HashSet<>();
     for (int i = 0; i < 200; i++) {
-      aSubtasks.add(HostRouting.subtaskOf(
-          routing.getKey(new NumberedUrl(i, "http://A.example:8080/p?i=" + i)), 4));
-      all.add(HostRouting.subtaskOf(
-          routing.getKey(new NumberedUrl(i, "http://h" + i + ".example/")), 4));
+      aSubtasks.add(
+          HostRouting.subtaskOf(
+              routing.getKey(new NumberedUrl(i, "http://A.example:8080/p?i=" + i)), 4));
+      all.add(
+          HostRouting.subtaskOf(
+              routing.getKey(new NumberedUrl(i, "http://h" + i + ".example/")), 4));
     }
     assertThat(aSubtasks).as("any port, any case: one host").hasSize(1);
     assertThat(aSubtasks.iterator().next())
         .isEqualTo(HostRouting.subtaskOf("http://a.example/", 4));
-    assertThat(all).as("many hosts spread over every subtask").containsExactlyInAnyOrder(0, 1, 2, 3);
+    assertThat(all)
+        .as("many hosts spread over every subtask")
+        .containsExactlyInAnyOrder(0, 1, 2, 3);
   }
 
   @Test
@@ -119,13 +182,14 @@ class JobPartsTest {
     HostRouting routing = new HostRouting(Set.of("big.example"));
     Set<Integer> big = new HashSet<>();
     for (int i = 0; i < 200; i++) {
-      big.add(HostRouting.subtaskOf(routing.getKey(new NumberedUrl(i, "http://big.example/" + i)),
-          4));
+      big.add(
+          HostRouting.subtaskOf(routing.getKey(new NumberedUrl(i, "http://big.example/" + i)), 4));
     }
     assertThat(big).containsExactlyInAnyOrder(0, 1, 2, 3);
     int small = HostRouting.subtaskOf("http://small.example/", 4);
-    assertThat(HostRouting.subtaskOf(
-        routing.getKey(new NumberedUrl(5, "http://small.example/x")), 4)).isEqualTo(small);
+    assertThat(
+            HostRouting.subtaskOf(routing.getKey(new NumberedUrl(5, "http://small.example/x")), 4))
+        .isEqualTo(small);
     HostRouting everyHost = new HostRouting(Set.of("*"));
     assertThat(everyHost.getKey(new NumberedUrl(6, "http://small.example/"))).isEqualTo(6L);
     // A line that is no URI is still routed somewhere (it becomes an error record there).
@@ -136,14 +200,28 @@ class JobPartsTest {
   @Test
   void checkpointsAreUnalignedUnlessTurnedOff() {
     assertThat(FetchJob.parse("-i", "u", "-o", "o").unalignedCheckpoints).isTrue();
-    assertThat(FetchJob.parse("-i", "u", "-o", "o", "--no-unaligned-checkpoints")
-        .unalignedCheckpoints).isFalse();
+    assertThat(
+            FetchJob.parse("-i", "u", "-o", "o", "--no-unaligned-checkpoints").unalignedCheckpoints)
+        .isFalse();
   }
 
   @Test
   void windowWidensCapacityAndFlinkTimeoutButNotRequestsInFlight() {
-    FetchOptions options = FetchJob.parse("-i", "u", "-o", "o", "-c", "32", "-w", "256",
-        "-m", "20s", "--timeout-margin", "3s").fetchOptions();
+    FetchOptions options =
+        FetchJob.parse(
+                "-i",
+                "u",
+                "-o",
+                "o",
+                "-c",
+                "32",
+                "-w",
+                "256",
+                "-m",
+                "20s",
+                "--timeout-margin",
+                "3s")
+            .fetchOptions();
 
     assertThat(options.maxInFlight()).isEqualTo(32);
     assertThat(options.capacity()).isEqualTo(256);
@@ -164,8 +242,10 @@ class JobPartsTest {
   @Test
   void optionsNameTheOffendingSettingAtBuildTime() {
     assertThatThrownBy(() -> FetchOptions.builder().maxInFlight(0).build())
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("maxInFlight < 1: 0");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxInFlight < 1: 0");
     assertThatThrownBy(() -> FetchJob.parse("-i", "u", "-o", "o", "-H", "no colon").fetchOptions())
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'Name: value'");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'Name: value'");
   }
 }

@@ -23,8 +23,22 @@ class MergePartsTest {
   @TempDir Path tmp;
 
   static String line(long seq) {
-    return new FetchRecord(seq, "http://h/" + seq, "http://h/" + seq, 200, 1, "ab", null,
-        1_700_000_000_000L, 1.5, 2.5, 1, 0, null, null).toJson();
+    return new FetchRecord(
+            seq,
+            "http://h/" + seq,
+            "http://h/" + seq,
+            200,
+            1,
+            "ab",
+            null,
+            1_700_000_000_000L,
+            1.5,
+            2.5,
+            1,
+            0,
+            null,
+            null)
+        .toJson();
   }
 
   private Path part(String name, long... seqs) throws Exception {
@@ -43,14 +57,14 @@ class MergePartsTest {
 
   @Test
   void mergesSortedPartsIntoOneFileInSeqOrder() throws Exception {
-    List<Path> parts = List.of(part("a.jsonl", 0, 3, 4, 8), part("b.jsonl", 1, 2, 7),
-        part("c.jsonl", 5, 6, 9));
+    List<Path> parts =
+        List.of(part("a.jsonl", 0, 3, 4, 8), part("b.jsonl", 1, 2, 7), part("c.jsonl", 5, 6, 9));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
 
     MergeParts.Summary summary = MergeParts.merge(parts, out, null);
 
-    assertThat(linesOf(out)).containsExactlyElementsOf(
-        LongStream.range(0, 10).mapToObj(MergePartsTest::line).toList());
+    assertThat(linesOf(out))
+        .containsExactlyElementsOf(LongStream.range(0, 10).mapToObj(MergePartsTest::line).toList());
     assertThat(summary).isEqualTo(new MergeParts.Summary(3, 10, 0, out.size()));
   }
 
@@ -106,8 +120,8 @@ class MergePartsTest {
 
     MergeParts.merge(List.of(a, b), out, null);
 
-    assertThat(linesOf(out)).containsExactly(line(0),
-        "{\"url\":\"x\",\"nested\":{\"seq\":99},\"seq\":1}");
+    assertThat(linesOf(out))
+        .containsExactly(line(0), "{\"url\":\"x\",\"nested\":{\"seq\":99},\"seq\":1}");
   }
 
   @Test
@@ -126,9 +140,22 @@ class MergePartsTest {
   private static String stored(BodyStore store, long seq, String content) throws Exception {
     Body body = Body.of(content.getBytes(StandardCharsets.UTF_8));
     String sha = store.store(seq, body);
-    return new FetchRecord(seq, "http://h/" + seq, "http://h/" + seq, 200,
-        content.getBytes(StandardCharsets.UTF_8).length, sha, BodyStore.relativeName(seq),
-        1_700_000_000_000L, 1, 2, 1, 0, null, null).toJson();
+    return new FetchRecord(
+            seq,
+            "http://h/" + seq,
+            "http://h/" + seq,
+            200,
+            content.getBytes(StandardCharsets.UTF_8).length,
+            sha,
+            BodyStore.relativeName(seq),
+            1_700_000_000_000L,
+            1,
+            2,
+            1,
+            0,
+            null,
+            null)
+        .toJson();
   }
 
   @Test
@@ -137,8 +164,23 @@ class MergePartsTest {
     BodyStore store = new BodyStore(bodies);
     Path a = tmp.resolve("a.jsonl");
     Path b = tmp.resolve("b.jsonl");
-    String failure = new FetchRecord(1, "http://h/1", null, 500, 0, null, null, 0, 1, 2, 1, 0,
-        "HTTP_STATUS", "HTTP error status: 500").toJson();
+    String failure =
+        new FetchRecord(
+                1,
+                "http://h/1",
+                null,
+                500,
+                0,
+                null,
+                null,
+                0,
+                1,
+                2,
+                1,
+                0,
+                "HTTP_STATUS",
+                "HTTP error status: 500")
+            .toJson();
     Files.write(a, List.of(stored(store, 0, "zero;"), stored(store, 3, "three.")));
     Files.write(b, List.of(failure, stored(store, 2, "two;")));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -160,15 +202,19 @@ class MergePartsTest {
     Files.write(a, List.of(stored(store, 0, "complete body")));
     Files.writeString(bodies.resolve(BodyStore.relativeName(0)), "complete bo"); // cut short
 
-    assertThatThrownBy(() -> MergeParts.mergeBodies(List.of(a), bodies,
-        new ByteArrayOutputStream(), null, r -> { }))
+    assertThatThrownBy(
+            () ->
+                MergeParts.mergeBodies(
+                    List.of(a), bodies, new ByteArrayOutputStream(), null, r -> {}))
         .isInstanceOf(MergeParts.MergeException.class)
         .hasMessageContaining("seq 0: body file")
         .hasMessageContaining("does not match its record (11 bytes");
 
     Files.delete(bodies.resolve(BodyStore.relativeName(0)));
-    assertThatThrownBy(() -> MergeParts.mergeBodies(List.of(a), bodies,
-        new ByteArrayOutputStream(), null, r -> { }))
+    assertThatThrownBy(
+            () ->
+                MergeParts.mergeBodies(
+                    List.of(a), bodies, new ByteArrayOutputStream(), null, r -> {}))
         .hasMessageStartingWith("seq 0: body file missing: ");
   }
 
@@ -176,8 +222,9 @@ class MergePartsTest {
   void bodiesNeedTheJobToHaveStoredThem() throws Exception {
     Path a = part("a.jsonl", 0);
 
-    assertThatThrownBy(() -> MergeParts.mergeBodies(List.of(a), tmp, new ByteArrayOutputStream(),
-        null, r -> { }))
+    assertThatThrownBy(
+            () ->
+                MergeParts.mergeBodies(List.of(a), tmp, new ByteArrayOutputStream(), null, r -> {}))
         .hasMessageContaining("seq 0 has no body file (run the job with --bodies DIR");
   }
 }

@@ -20,8 +20,9 @@ import java.util.stream.Stream;
 final class Parts {
   // FileSink names parts part-<writer uuid>-<counter>.jsonl, one uuid per subtask's writer; hidden
   // (in-progress or pending) files are not committed.
-  private static final Pattern NAME = Pattern.compile(
-      "part-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\\d+)\\.jsonl");
+  private static final Pattern NAME =
+      Pattern.compile(
+          "part-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\\d+)\\.jsonl");
 
   private Parts() {}
 
@@ -30,12 +31,13 @@ final class Parts {
     record Part(String writer, long counter, Path path) {}
     List<Part> parts = new ArrayList<>();
     try (Stream<Path> files = Files.list(dir)) {
-      files.forEach(p -> {
-        Matcher m = NAME.matcher(p.getFileName().toString());
-        if (m.matches()) {
-          parts.add(new Part(m.group(1), Long.parseLong(m.group(2)), p));
-        }
-      });
+      files.forEach(
+          p -> {
+            Matcher m = NAME.matcher(p.getFileName().toString());
+            if (m.matches()) {
+              parts.add(new Part(m.group(1), Long.parseLong(m.group(2)), p));
+            }
+          });
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

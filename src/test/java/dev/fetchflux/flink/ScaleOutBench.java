@@ -51,8 +51,8 @@ public final class ScaleOutBench {
     }
     int reps = args.length > 0 ? Integer.parseInt(args[0]) : 3;
     Path work = Files.createTempDirectory("fetchflux-scale-out-bench");
-    System.out.printf("cpus=%d load before: %s%n", Runtime.getRuntime().availableProcessors(),
-        load());
+    System.out.printf(
+        "cpus=%d load before: %s%n", Runtime.getRuntime().availableProcessors(), load());
     try (TestServer server = TestServer.builder().threads(2).start()) {
       run("uniform", urls(server, 2000, false), work, reps);
       run("slow-head", urls(server, 1000, true), work, reps);
@@ -63,8 +63,8 @@ public final class ScaleOutBench {
   /** Slow-head input, P = 1, C = 32: job time as the window grows from C to 64 C. */
   private static void windows(int reps) throws Exception {
     Path work = Files.createTempDirectory("fetchflux-window-sweep");
-    System.out.printf("cpus=%d load before: %s%n", Runtime.getRuntime().availableProcessors(),
-        load());
+    System.out.printf(
+        "cpus=%d load before: %s%n", Runtime.getRuntime().availableProcessors(), load());
     try (TestServer server = TestServer.builder().threads(2).start()) {
       List<String> urls = urls(server, 1000, true);
       Path input = work.resolve("slow-head.txt");
@@ -109,16 +109,12 @@ public final class ScaleOutBench {
   }
 
   /** fetchflux's ordered fetch writing JSON lines, like the CLI's --jsonl. */
-  private static void fetchflux(String name, List<String> urls, Path work, int c)
-      throws Exception {
+  private static void fetchflux(String name, List<String> urls, Path work, int c) throws Exception {
     Path out = work.resolve("fetchflux-" + name + "-" + c + ".jsonl");
     long start = System.nanoTime();
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(c).build();
         BufferedWriter w = Files.newBufferedWriter(out)) {
-      long n = fetcher.fetch(Flux.fromIterable(urls))
-          .doOnNext(r -> write(w, r))
-          .count()
-          .block();
+      long n = fetcher.fetch(Flux.fromIterable(urls)).doOnNext(r -> write(w, r)).count().block();
       report("fetchflux fetch -c " + c, name, n, System.nanoTime() - start, -1);
     }
   }
@@ -138,10 +134,20 @@ public final class ScaleOutBench {
     long start = System.nanoTime();
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.createLocalEnvironment(p, new Configuration());
-    FetchJob job = FetchJob.parse("--input", input.toString(), "--output", out.toString(),
-        "-p", Integer.toString(p), "-c", Integer.toString(CONCURRENCY),
-        "-w", Integer.toString(window),
-        "--checkpoint-interval", "200ms");
+    FetchJob job =
+        FetchJob.parse(
+            "--input",
+            input.toString(),
+            "--output",
+            out.toString(),
+            "-p",
+            Integer.toString(p),
+            "-c",
+            Integer.toString(CONCURRENCY),
+            "-w",
+            Integer.toString(window),
+            "--checkpoint-interval",
+            "200ms");
     JobExecutionResult result = job.run(env);
     long wall = System.nanoTime() - start;
     long records = 0;
@@ -150,7 +156,11 @@ public final class ScaleOutBench {
         records += lines.count();
       }
     }
-    report("flink -p " + p + " -c " + CONCURRENCY + " -w " + window, name, records, wall,
+    report(
+        "flink -p " + p + " -c " + CONCURRENCY + " -w " + window,
+        name,
+        records,
+        wall,
         result.getNetRuntime(TimeUnit.MILLISECONDS));
     if (records != n) {
       throw new IllegalStateException("expected " + n + " records, got " + records);
@@ -165,7 +175,8 @@ public final class ScaleOutBench {
     double s = nanos / 1e9;
     // For Flink, wall includes starting a local cluster; the job's own runtime is the fair figure.
     double job = jobMillis < 0 ? s : jobMillis / 1e3;
-    System.out.printf("%-10s %-26s %5d URLs  wall %6.2f s  job %6.2f s  %6.0f URLs/s  load %s%n",
+    System.out.printf(
+        "%-10s %-26s %5d URLs  wall %6.2f s  job %6.2f s  %6.0f URLs/s  load %s%n",
         input, what, n, s, job, n / job, load());
   }
 

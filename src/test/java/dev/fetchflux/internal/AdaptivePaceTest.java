@@ -93,9 +93,9 @@ class AdaptivePaceTest {
   @Test
   void successesAtTheFullRateClimbBackAdditivelyAndReleaseTheHostWhenTheLimitLifts() {
     AdaptivePace p = pace(0);
-    succeed(p, 40, 0, 10 * MS);                      // 40 accepted within 0.4 s: 100/s
-    p.throttle(400 * MS, 400 * MS, -1);              // first cut: 40 over 0.4 s -> 100/s
-    p.throttle(500 * MS, 500 * MS, -1);              // next round: halved
+    succeed(p, 40, 0, 10 * MS); // 40 accepted within 0.4 s: 100/s
+    p.throttle(400 * MS, 400 * MS, -1); // first cut: 40 over 0.4 s -> 100/s
+    p.throttle(500 * MS, 500 * MS, -1); // next round: halved
     assertThat(p.rate()).isCloseTo(50, within(1e-9));
 
     // The server stops pushing back; requests go at the full allowed rate. After one recovery
@@ -120,7 +120,7 @@ class AdaptivePaceTest {
     }
     assertThat(p.throttled()).isFalse();
     assertThat(t).isLessThan(600 * MS + 31 * S); // 10 s back to 100/s, 20 s more to 200/s
-    assertThat(p.intervalNanos(0)).isZero();    // unlimited again
+    assertThat(p.intervalNanos(0)).isZero(); // unlimited again
   }
 
   @Test
@@ -161,7 +161,7 @@ class AdaptivePaceTest {
     assertThat(p.disposable(500 * MS)).isFalse(); // the first cut would need that success
     assertThat(p.disposable(2 * S)).isTrue();
     p.throttle(2 * S, 2 * S, 3 * S);
-    assertThat(p.disposable(10 * S)).isFalse();   // slowed down
+    assertThat(p.disposable(10 * S)).isFalse(); // slowed down
     p.reset(10 * S);
     assertThat(p.throttled()).isFalse();
     assertThat(p.disposable(10 * S)).isTrue();

@@ -50,16 +50,19 @@ class BodySinkRaceTest {
       // The request is cancelled (abort, as doOnCancel does) while the last chunk is written and
       // the body finished on other threads; then the subscription goes away.
       RaceTestUtils.race(
-          () -> subscription.set(sink.collect(Flux.just(last)).subscribeWith(
-              new BaseSubscriber<Body>() {
-                @Override
-                protected void hookOnNext(Body body) {
-                  if (body.size() != 128) {
-                    wrong.add("round " + r + ": delivered " + body);
-                  }
-                  body.release();
-                }
-              })),
+          () ->
+              subscription.set(
+                  sink.collect(Flux.just(last))
+                      .subscribeWith(
+                          new BaseSubscriber<Body>() {
+                            @Override
+                            protected void hookOnNext(Body body) {
+                              if (body.size() != 128) {
+                                wrong.add("round " + r + ": delivered " + body);
+                              }
+                              body.release();
+                            }
+                          })),
           sink::abort);
       subscription.get().dispose();
       assertThat(wrong).isEmpty();
@@ -73,10 +76,9 @@ class BodySinkRaceTest {
     for (int round = 0; round < ROUNDS; round++) {
       BodySink sink = new BodySink(-1, 16, dir);
       AtomicReference<Disposable> subscription = new AtomicReference<>();
-      RaceTestUtils.race(
-          () -> subscription.set(sink.write(chunk).subscribe()),
-          sink::abort);
-      Await.until("round " + round + ": the write is over",
+      RaceTestUtils.race(() -> subscription.set(sink.write(chunk).subscribe()), sink::abort);
+      Await.until(
+          "round " + round + ": the write is over",
           () -> subscription.get().isDisposed() || sink.isAborted());
       awaitNothingLeftIn(round);
       subscription.get().dispose();
@@ -84,7 +86,8 @@ class BodySinkRaceTest {
   }
 
   private void awaitNothingLeftIn(int round) {
-    Await.until("round " + round + ": no spill file left and no descriptor open on one",
+    Await.until(
+        "round " + round + ": no spill file left and no descriptor open on one",
         () -> filesIn(dir).isEmpty() && descriptorsInto(dir).isEmpty(),
         () -> "files " + filesIn(dir) + ", descriptors " + descriptorsInto(dir));
   }

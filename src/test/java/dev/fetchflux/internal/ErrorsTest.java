@@ -14,8 +14,10 @@ class ErrorsTest {
 
   @Test
   void causeFoundDeepInTheChain() {
-    Exception e = new RuntimeException("outer",
-        new IllegalStateException("middle", new ConnectException("Connection refused")));
+    Exception e =
+        new RuntimeException(
+            "outer",
+            new IllegalStateException("middle", new ConnectException("Connection refused")));
     assertThat(Errors.classify(e).kind()).isEqualTo(Kind.CONNECT_REFUSED);
   }
 

@@ -62,13 +62,17 @@ class IdleConnectionsRaceTest {
       int round = i;
       // Two requests at once: two connections, both idle afterwards.
       Flux.merge(get("/bytes/10?a" + round), get("/bytes/10?b" + round))
-          .then().block(Duration.ofSeconds(5));
+          .then()
+          .block(Duration.ofSeconds(5));
       int opened = server.connectionsOpened();
 
       RaceTestUtils.race(
           () -> idle.evict(Integer.MAX_VALUE).block(Duration.ofSeconds(5)),
-          () -> get("/bytes/10?c" + round).doOnError(failures::add).onErrorComplete()
-              .block(Duration.ofSeconds(5)));
+          () ->
+              get("/bytes/10?c" + round)
+                  .doOnError(failures::add)
+                  .onErrorComplete()
+                  .block(Duration.ofSeconds(5)));
 
       if (server.connectionsOpened() > opened) {
         closedUnderARequest++;
@@ -76,8 +80,11 @@ class IdleConnectionsRaceTest {
       assertThat(failures).as("round %d", round).isEmpty();
     }
     // The race was real: some requests found their connection closed and opened another.
-    System.out.println("rounds in which the request needed a new connection: "
-        + closedUnderARequest + " of " + ROUNDS);
+    System.out.println(
+        "rounds in which the request needed a new connection: "
+            + closedUnderARequest
+            + " of "
+            + ROUNDS);
     assertThat(closedUnderARequest).isPositive();
   }
 

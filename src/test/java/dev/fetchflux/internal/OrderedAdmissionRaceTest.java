@@ -126,7 +126,8 @@ class OrderedAdmissionRaceTest {
 
   private void assertEachProducedOnce(Manual inners, int round) {
     for (Item item : inners.produced) {
-      assertThat(item.fate.get()).as("round %d: fate of item %d", round, item.index)
+      assertThat(item.fate.get())
+          .as("round %d: fate of item %d", round, item.index)
           .isIn(EMITTED, DISCARDED);
     }
     assertThat(errors).as("round %d", round).isEmpty();
@@ -139,9 +140,7 @@ class OrderedAdmissionRaceTest {
       Manual inners = new Manual(n, errors);
       Downstream down = stage(inners, n, 4, n).subscribeWith(new Downstream(Long.MAX_VALUE));
       // 0 is slow: 3, 1 and 2 finish and wait behind it; then the rest as they are admitted.
-      RaceTestUtils.race(
-          () -> inners.completeAdmitted(3, 1, 2, 0, 5, 4, 7, 6),
-          down::dispose);
+      RaceTestUtils.race(() -> inners.completeAdmitted(3, 1, 2, 0, 5, 4, 7, 6), down::dispose);
       // Whatever was admitted and not completed yet arrives now, after the cancel.
       inners.completeAdmitted(0, 1, 2, 3, 4, 5, 6, 7);
       assertEachProducedOnce(inners, round);
@@ -163,8 +162,7 @@ class OrderedAdmissionRaceTest {
           });
       inners.completeAdmitted(0, 1, 2, 3, 4, 5, 6, 7);
       inners.completeAdmitted(0, 1, 2, 3, 4, 5, 6, 7);
-      assertThat(down.order).as("round %d", round)
-          .containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L);
+      assertThat(down.order).as("round %d", round).containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L);
       assertEachProducedOnce(inners, round);
     }
   }
@@ -194,20 +192,21 @@ class OrderedAdmissionRaceTest {
       dropped.clear();
       Manual inners = new Manual(4, errors);
       List<Throwable> signalled = new CopyOnWriteArrayList<>();
-      BaseSubscriber<Item> down = stage(inners, 4, 4, 4)
-          .subscribeWith(new BaseSubscriber<Item>() {
-            @Override
-            protected void hookOnError(Throwable t) {
-              signalled.add(t);
-            }
-          });
+      BaseSubscriber<Item> down =
+          stage(inners, 4, 4, 4)
+              .subscribeWith(
+                  new BaseSubscriber<Item>() {
+                    @Override
+                    protected void hookOnError(Throwable t) {
+                      signalled.add(t);
+                    }
+                  });
       IllegalStateException boom = new IllegalStateException("round " + round);
-      RaceTestUtils.race(
-          () -> inners.inners.getAndSet(1, null).onError(boom),
-          down::dispose);
+      RaceTestUtils.race(() -> inners.inners.getAndSet(1, null).onError(boom), down::dispose);
       List<Throwable> all = new ArrayList<>(signalled);
       all.addAll(dropped);
-      assertThat(all).as("round %d: signalled %s, dropped %s", round, signalled, dropped)
+      assertThat(all)
+          .as("round %d: signalled %s, dropped %s", round, signalled, dropped)
           .containsExactly(boom);
     }
   }
@@ -217,20 +216,23 @@ class OrderedAdmissionRaceTest {
   void hugeWindowAllocatesOnlyWhatWaitsAndKeepsOrderAsItGrows() {
     int n = 5_000;
     Manual inners = new Manual(n, errors);
-    Flux<Item> flux = OrderedAdmission.create(Flux.range(0, n), inners, 64, Integer.MAX_VALUE,
-        Long.MAX_VALUE, x -> 1, true);
+    Flux<Item> flux =
+        OrderedAdmission.create(
+            Flux.range(0, n), inners, 64, Integer.MAX_VALUE, Long.MAX_VALUE, x -> 1, true);
     List<Long> order = new CopyOnWriteArrayList<>();
     StepVerifier.create(flux.doOnNext(i -> order.add(i.index)))
-        .then(() -> {
-          // The head stays open while everything behind it finishes: the ring must hold them all.
-          for (int i = 1; i < n; i++) {
-            int[] next = new int[Math.min(64, n - i)];
-            for (int k = 0; k < next.length; k++) {
-              next[k] = i + k;
-            }
-            inners.completeAdmitted(next);
-          }
-        })
+        .then(
+            () -> {
+              // The head stays open while everything behind it finishes: the ring must hold them
+              // all.
+              for (int i = 1; i < n; i++) {
+                int[] next = new int[Math.min(64, n - i)];
+                for (int k = 0; k < next.length; k++) {
+                  next[k] = i + k;
+                }
+                inners.completeAdmitted(next);
+              }
+            })
         .then(() -> inners.completeAdmitted(0))
         .expectNextCount(n)
         .expectComplete()

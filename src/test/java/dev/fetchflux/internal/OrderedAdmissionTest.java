@@ -44,8 +44,7 @@ class OrderedAdmissionTest {
     }
 
     Flux<String> track(Flux<String> flux) {
-      return flux
-          .doOnNext(x -> emitted.incrementAndGet())
+      return flux.doOnNext(x -> emitted.incrementAndGet())
           .doOnRequest(n -> requested.addAndGet(n))
           .doOnCancel(() -> cancelled.set(true));
     }
@@ -224,8 +223,8 @@ class OrderedAdmissionTest {
   void unorderedModeEmitsInCompletionOrder() {
     Inners inners = new Inners();
     Flux<String> stage =
-        OrderedAdmission.create(new Source().of(4), inners, 4, 4, Long.MAX_VALUE, String::length,
-            false);
+        OrderedAdmission.create(
+            new Source().of(4), inners, 4, 4, Long.MAX_VALUE, String::length, false);
 
     StepVerifier.create(stage)
         .then(() -> inners.complete(2))
@@ -242,8 +241,8 @@ class OrderedAdmissionTest {
   void unorderedModeWindowBoundsResultsNobodyRequested() {
     Inners inners = new Inners();
     Flux<String> stage =
-        OrderedAdmission.create(new Source().of(10), inners, 2, 3, Long.MAX_VALUE, String::length,
-            false);
+        OrderedAdmission.create(
+            new Source().of(10), inners, 2, 3, Long.MAX_VALUE, String::length, false);
 
     StepVerifier.create(stage, 0)
         .then(() -> inners.complete(0, 1, 2))
@@ -309,12 +308,23 @@ class OrderedAdmissionTest {
   @Test
   void takeOnAnEndlessSourcePullsABoundedNumber() {
     Source source = new Source();
-    Flux<String> endless = source.track(Flux.<String, Long>generate(() -> 0L, (i, sink) -> {
-      sink.next("in" + i);
-      return i + 1;
-    }));
-    Flux<String> stage = OrderedAdmission.create(endless, (index, input) -> Mono.just("r" + index),
-        8, 16, Long.MAX_VALUE, String::length, true);
+    Flux<String> endless =
+        source.track(
+            Flux.<String, Long>generate(
+                () -> 0L,
+                (i, sink) -> {
+                  sink.next("in" + i);
+                  return i + 1;
+                }));
+    Flux<String> stage =
+        OrderedAdmission.create(
+            endless,
+            (index, input) -> Mono.just("r" + index),
+            8,
+            16,
+            Long.MAX_VALUE,
+            String::length,
+            true);
 
     StepVerifier.create(stage.take(10))
         .expectNextSequence(results(0, 1, 2, 3, 4, 5, 6, 7, 8, 9))
@@ -345,9 +355,7 @@ class OrderedAdmissionTest {
   void emptySourceCompletesWithoutCallingTheMapper() {
     Inners inners = new Inners();
 
-    StepVerifier.create(ordered(Flux.empty(), inners, 2, 2))
-        .expectComplete()
-        .verify(WAIT);
+    StepVerifier.create(ordered(Flux.empty(), inners, 2, 2)).expectComplete().verify(WAIT);
     assertThat(inners.admitted).isEmpty();
   }
 
@@ -361,11 +369,14 @@ class OrderedAdmissionTest {
     StepVerifier.create(ordered(source.of(10), inners, 3, 6))
         .then(() -> inners.complete(1))
         .then(() -> assertThat(inners.admitted).containsExactly(0L, 1L, 2L, 3L))
-        .then(() -> {
-          for (long i : new long[] {0, 2, 3}) {
-            assertThat(inners.inner(i).wasCancelled()).as("inner %d before cancel", i).isFalse();
-          }
-        })
+        .then(
+            () -> {
+              for (long i : new long[] {0, 2, 3}) {
+                assertThat(inners.inner(i).wasCancelled())
+                    .as("inner %d before cancel", i)
+                    .isFalse();
+              }
+            })
         .thenCancel()
         .verify(WAIT);
 
@@ -379,18 +390,22 @@ class OrderedAdmissionTest {
   @Test
   void cancelReachesSinkBackedInners() {
     List<Sinks.One<String>> sinks = new CopyOnWriteArrayList<>();
-    OrderedAdmission.Mapper<String, String> mapper = (index, input) -> {
-      Sinks.One<String> sink = Sinks.one();
-      sinks.add(sink);
-      return sink.asMono();
-    };
-    Flux<String> stage = OrderedAdmission.create(
-        new Source().of(5), mapper, 2, 4, Long.MAX_VALUE, String::length, true);
+    OrderedAdmission.Mapper<String, String> mapper =
+        (index, input) -> {
+          Sinks.One<String> sink = Sinks.one();
+          sinks.add(sink);
+          return sink.asMono();
+        };
+    Flux<String> stage =
+        OrderedAdmission.create(
+            new Source().of(5), mapper, 2, 4, Long.MAX_VALUE, String::length, true);
 
     StepVerifier.create(stage)
         .then(() -> assertThat(sinks).hasSize(2))
-        .then(() -> assertThat(sinks).allSatisfy(s -> assertThat(s.currentSubscriberCount())
-            .isEqualTo(1)))
+        .then(
+            () ->
+                assertThat(sinks)
+                    .allSatisfy(s -> assertThat(s.currentSubscriberCount()).isEqualTo(1)))
         .thenCancel()
         .verify(WAIT);
 
@@ -418,16 +433,17 @@ class OrderedAdmissionTest {
     Source source = new Source();
     Inners inners = new Inners();
     IllegalStateException boom = new IllegalStateException("mapper broke");
-    OrderedAdmission.Mapper<String, String> mapper = (index, input) -> {
-      if (index == 2) {
-        throw boom;
-      }
-      return inners.apply(index, input);
-    };
+    OrderedAdmission.Mapper<String, String> mapper =
+        (index, input) -> {
+          if (index == 2) {
+            throw boom;
+          }
+          return inners.apply(index, input);
+        };
 
     StepVerifier.create(
-            OrderedAdmission.create(source.of(10), mapper, 3, 6, Long.MAX_VALUE, String::length,
-                true))
+            OrderedAdmission.create(
+                source.of(10), mapper, 3, 6, Long.MAX_VALUE, String::length, true))
         .expectErrorSatisfies(e -> assertThat(e).isSameAs(boom))
         .verify(WAIT);
 
@@ -441,13 +457,14 @@ class OrderedAdmissionTest {
     // The source sends one input and then nothing: the error must not wait for another signal.
     TestPublisher<String> source = TestPublisher.create();
     IllegalStateException boom = new IllegalStateException("mapper broke");
-    OrderedAdmission.Mapper<String, String> mapper = (index, input) -> {
-      throw boom;
-    };
+    OrderedAdmission.Mapper<String, String> mapper =
+        (index, input) -> {
+          throw boom;
+        };
 
     StepVerifier.create(
-            OrderedAdmission.create(source.flux(), mapper, 1, 1, Long.MAX_VALUE, String::length,
-                true))
+            OrderedAdmission.create(
+                source.flux(), mapper, 1, 1, Long.MAX_VALUE, String::length, true))
         .then(() -> source.next("in0"))
         .expectErrorSatisfies(e -> assertThat(e).isSameAs(boom))
         .verify(WAIT);
@@ -459,11 +476,13 @@ class OrderedAdmissionTest {
     OrderedAdmission.Mapper<String, String> mapper = (index, input) -> null;
 
     StepVerifier.create(
-            OrderedAdmission.create(Flux.just("in0", "in1"), mapper, 1, 1, Long.MAX_VALUE,
-                String::length, true))
-        .expectErrorSatisfies(e -> assertThat(e)
-            .isInstanceOf(NullPointerException.class)
-            .hasMessage("mapper returned null"))
+            OrderedAdmission.create(
+                Flux.just("in0", "in1"), mapper, 1, 1, Long.MAX_VALUE, String::length, true))
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(NullPointerException.class)
+                    .hasMessage("mapper returned null"))
         .verify(WAIT);
   }
 
@@ -475,9 +494,11 @@ class OrderedAdmissionTest {
         .then(() -> inners.complete(0))
         .expectNext("r0")
         .then(() -> inners.inner(1).complete())
-        .expectErrorSatisfies(e -> assertThat(e)
-            .isInstanceOf(IllegalStateException.class)
-            .hasMessage("mapper produced no value for index 1"))
+        .expectErrorSatisfies(
+            e ->
+                assertThat(e)
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage("mapper produced no value for index 1"))
         .verify(WAIT);
 
     assertThat(inners.inner(2).wasCancelled()).isTrue();
@@ -506,7 +527,8 @@ class OrderedAdmissionTest {
       List<Long> pending = new ArrayList<>(inners.admitted);
       pending.removeAll(completed);
       assertThat(pending).as("in flight").isNotEmpty().hasSizeLessThanOrEqualTo(c);
-      assertThat(inners.admitted.size() - out.size()).as("admitted, not emitted")
+      assertThat(inners.admitted.size() - out.size())
+          .as("admitted, not emitted")
           .isLessThanOrEqualTo(w);
       assertThat(source.emitted.get()).isEqualTo(inners.admitted.size());
       long pick = pending.get(random.nextInt(pending.size()));
@@ -514,8 +536,9 @@ class OrderedAdmissionTest {
       inners.complete(pick);
     }
 
-    assertThat(out).containsExactlyElementsOf(
-        LongStream.range(0, n).mapToObj(i -> "r" + i).collect(Collectors.toList()));
+    assertThat(out)
+        .containsExactlyElementsOf(
+            LongStream.range(0, n).mapToObj(i -> "r" + i).collect(Collectors.toList()));
     assertThat(inners.admitted).containsExactlyElementsOf(range(0, n));
   }
 
@@ -523,38 +546,50 @@ class OrderedAdmissionTest {
 
   @Test
   void createRejectsMaxInFlightBelowOne() {
-    assertThatThrownBy(() -> OrderedAdmission.create(Flux.empty(), new Inners(), 0, 1, 0,
-        String::length, true))
+    assertThatThrownBy(
+            () ->
+                OrderedAdmission.create(Flux.empty(), new Inners(), 0, 1, 0, String::length, true))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("maxInFlight < 1: 0");
   }
 
   @Test
   void createRejectsWindowSmallerThanMaxInFlight() {
-    assertThatThrownBy(() -> OrderedAdmission.create(Flux.empty(), new Inners(), 4, 3, 0,
-        String::length, true))
+    assertThatThrownBy(
+            () ->
+                OrderedAdmission.create(Flux.empty(), new Inners(), 4, 3, 0, String::length, true))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("window (3) must be >= maxInFlight (4)");
   }
 
   @Test
   void createRejectsNegativeByteBudget() {
-    assertThatThrownBy(() -> OrderedAdmission.create(Flux.empty(), new Inners(), 1, 1, -1,
-        String::length, true))
+    assertThatThrownBy(
+            () ->
+                OrderedAdmission.create(Flux.empty(), new Inners(), 1, 1, -1, String::length, true))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("maxWaitingBytes < 0: -1");
   }
 
   @Test
   void createRejectsMissingSourceMapperOrWeigher() {
-    assertThatThrownBy(() -> OrderedAdmission.<String, String>create(null, new Inners(), 1, 1, 0,
-        String::length, true))
-        .isInstanceOf(NullPointerException.class).hasMessage("source");
-    assertThatThrownBy(() -> OrderedAdmission.<String, String>create(Flux.empty(), null, 1, 1, 0,
-        String::length, true))
-        .isInstanceOf(NullPointerException.class).hasMessage("mapper");
-    assertThatThrownBy(() -> OrderedAdmission.<String, String>create(Flux.empty(), new Inners(), 1,
-        1, 0, null, true))
-        .isInstanceOf(NullPointerException.class).hasMessage("weigher");
+    assertThatThrownBy(
+            () ->
+                OrderedAdmission.<String, String>create(
+                    null, new Inners(), 1, 1, 0, String::length, true))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("source");
+    assertThatThrownBy(
+            () ->
+                OrderedAdmission.<String, String>create(
+                    Flux.empty(), null, 1, 1, 0, String::length, true))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("mapper");
+    assertThatThrownBy(
+            () ->
+                OrderedAdmission.<String, String>create(
+                    Flux.empty(), new Inners(), 1, 1, 0, null, true))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("weigher");
   }
 }

@@ -33,7 +33,12 @@ class ReliabilityPolitenessTest {
   }
 
   private Politeness adaptive(int perHost, double hostRate) {
-    return new Politeness(perHost, 0, hostRate, AdaptiveRate.defaults(), () -> vts,
+    return new Politeness(
+        perHost,
+        0,
+        hostRate,
+        AdaptiveRate.defaults(),
+        () -> vts,
         () -> vts.now(TimeUnit.NANOSECONDS));
   }
 
@@ -44,10 +49,13 @@ class ReliabilityPolitenessTest {
     final List<Disposable> subscriptions = new ArrayList<>();
 
     void take(Politeness p, String host, VirtualTimeScheduler clock) {
-      subscriptions.add(p.acquire(host).subscribe(permit -> {
-        permits.add(permit);
-        grantedAt.add(clock.now(TimeUnit.MILLISECONDS));
-      }));
+      subscriptions.add(
+          p.acquire(host)
+              .subscribe(
+                  permit -> {
+                    permits.add(permit);
+                    grantedAt.add(clock.now(TimeUnit.MILLISECONDS));
+                  }));
     }
   }
 
@@ -125,12 +133,12 @@ class ReliabilityPolitenessTest {
   void cancellingWhileWaitingForTheRateGivesTheSlotBack() {
     Politeness p = politeness(1, 1, 0);
     Grab g = new Grab();
-    g.take(p, "a", vts);        // slot + rate slot at 0
+    g.take(p, "a", vts); // slot + rate slot at 0
     g.permits.get(0).release();
-    g.take(p, "a", vts);        // slot at once, rate slot at 1000 ms
+    g.take(p, "a", vts); // slot at once, rate slot at 1000 ms
     assertThat(g.permits).hasSize(1);
     g.subscriptions.get(1).dispose();
-    g.take(p, "a", vts);        // must get the host slot back; rate slot at 2000 ms
+    g.take(p, "a", vts); // must get the host slot back; rate slot at 2000 ms
     vts.advanceTimeBy(Duration.ofSeconds(3));
     assertThat(g.grantedAt).containsExactly(0L, 2000L);
   }
@@ -190,8 +198,8 @@ class ReliabilityPolitenessTest {
   void requestAlreadyWaitingForItsRateSlotWaitsAgainWhenTheHostIsPaused() {
     Politeness p = adaptive(0, 1);
     Grab g = new Grab();
-    g.take(p, "a", vts);                 // at 0
-    g.take(p, "a", vts);                 // reserved for 1000 ms
+    g.take(p, "a", vts); // at 0
+    g.take(p, "a", vts); // reserved for 1000 ms
     vts.advanceTimeBy(Duration.ofMillis(500));
     g.permits.get(0).responded(503, Duration.ofSeconds(3)); // paused until 3500 ms
     vts.advanceTimeBy(Duration.ofSeconds(10));
@@ -218,9 +226,10 @@ class ReliabilityPolitenessTest {
     g.take(p, "A", vts);
     g.take(p, "a", vts);
 
-    assertThat(p.hosts()).containsExactly(
-        new FetcherStats.Host("a", 2, 1, 2.0, Duration.ZERO, false),
-        new FetcherStats.Host("b", 0, 1, 2.0, Duration.ZERO, false));
+    assertThat(p.hosts())
+        .containsExactly(
+            new FetcherStats.Host("a", 2, 1, 2.0, Duration.ZERO, false),
+            new FetcherStats.Host("b", 0, 1, 2.0, Duration.ZERO, false));
 
     // Each release hands a's slot to its next waiter, which then waits for a's rate slot.
     for (int i = 0; i < 4; i++) {
@@ -286,10 +295,10 @@ class ReliabilityPolitenessTest {
     Politeness p = adaptive(0, 1);
     Grab g = new Grab();
     g.take(p, "a", vts);
-    g.take(p, "a", vts);                 // waits for its rate slot
+    g.take(p, "a", vts); // waits for its rate slot
     g.subscriptions.get(1).dispose();
-    assertThat(p.hosts()).containsExactly(
-        new FetcherStats.Host("a", 0, 1, 1.0, Duration.ZERO, false));
+    assertThat(p.hosts())
+        .containsExactly(new FetcherStats.Host("a", 0, 1, 1.0, Duration.ZERO, false));
     g.permits.get(0).release();
     assertThat(p.hosts()).isEmpty();
   }

@@ -23,8 +23,14 @@ class ReliabilityRetryScheduleTest {
 
   private static RetrySchedule schedule(int attempts, double jitter, Duration budget) {
     DoubleSupplier fixed = () -> jitter;
-    return new RetrySchedule(attempts, Duration.ofMillis(100), Duration.ofSeconds(1),
-        Set.of(429, 503), false, budget, fixed);
+    return new RetrySchedule(
+        attempts,
+        Duration.ofMillis(100),
+        Duration.ofSeconds(1),
+        Set.of(429, 503),
+        false,
+        budget,
+        fixed);
   }
 
   @Test
@@ -65,16 +71,26 @@ class ReliabilityRetryScheduleTest {
     assertThat(s.retryable(Kind.CONNECTION_RESET, false, true)).isTrue();
     assertThat(s.retryable(Kind.CONNECTION_RESET, true, true)).isFalse();
     assertThat(s.retryable(Kind.CONNECTION_RESET, false, false)).isFalse();
-    RetrySchedule all = new RetrySchedule(3, Duration.ZERO, Duration.ZERO, Set.of(503), true, null,
-        () -> 0);
+    RetrySchedule all =
+        new RetrySchedule(3, Duration.ZERO, Duration.ZERO, Set.of(503), true, null, () -> 0);
     assertThat(all.retryable(Kind.CONNECTION_RESET, false, false)).isTrue();
   }
 
   @Test
   void otherFailuresAreFinal() {
     RetrySchedule s = schedule(3, 0.5);
-    for (Kind k : new Kind[] {Kind.DNS, Kind.TLS, Kind.DEADLINE, Kind.READ_TIMEOUT,
-        Kind.TRUNCATED_BODY, Kind.BODY_TOO_LARGE, Kind.REDIRECT_LOOP, Kind.PROTOCOL, Kind.OTHER}) {
+    for (Kind k :
+        new Kind[] {
+          Kind.DNS,
+          Kind.TLS,
+          Kind.DEADLINE,
+          Kind.READ_TIMEOUT,
+          Kind.TRUNCATED_BODY,
+          Kind.BODY_TOO_LARGE,
+          Kind.REDIRECT_LOOP,
+          Kind.PROTOCOL,
+          Kind.OTHER
+        }) {
       assertThat(s.retryable(k, false, true)).as(k.name()).isFalse();
     }
   }
@@ -127,16 +143,17 @@ class ReliabilityRetryScheduleTest {
     // The local clock (nowMillis) is an hour off; the server's Date header is what counts.
     Instant date = Instant.parse("2026-03-01T12:00:00Z");
     long skewedNow = date.plusSeconds(3600).toEpochMilli();
-    assertThat(RetrySchedule.parseRetryAfter(
-            "Sun, 01 Mar 2026 12:00:07 GMT", "Sun, 01 Mar 2026 12:00:00 GMT", skewedNow))
+    assertThat(
+            RetrySchedule.parseRetryAfter(
+                "Sun, 01 Mar 2026 12:00:07 GMT", "Sun, 01 Mar 2026 12:00:00 GMT", skewedNow))
         .isEqualTo(Duration.ofSeconds(7));
   }
 
   @Test
   void retryAfterDateWithoutADateHeaderIsMeasuredFromNow() {
     Instant now = Instant.parse("2026-03-01T12:00:00Z");
-    String in90s = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC)
-        .format(now.plusSeconds(90));
+    String in90s =
+        DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC).format(now.plusSeconds(90));
     assertThat(RetrySchedule.parseRetryAfter(in90s, null, now.toEpochMilli()))
         .isEqualTo(Duration.ofSeconds(90));
   }

@@ -27,8 +27,8 @@ class ResolverRoutingTest {
 
   private final EventExecutor executor = ImmediateEventExecutor.INSTANCE;
   private final List<String> asked = new ArrayList<>();
-  private final Map<String, String> zone = Map.of("backend.test", "10.1.1.1", "proxy.test",
-      "10.9.9.9");
+  private final Map<String, String> zone =
+      Map.of("backend.test", "10.1.1.1", "proxy.test", "10.9.9.9");
 
   /** A DNS that answers from {@link #zone}, records the questions, fails the rest. */
   private final AddressResolverGroup<InetSocketAddress> dns =
@@ -66,8 +66,8 @@ class ResolverRoutingTest {
     return new NameRules(resolve, connectTo);
   }
 
-  private Future<List<InetSocketAddress>> resolve(RoutingResolverGroup group,
-      InetSocketAddress address) {
+  private Future<List<InetSocketAddress>> resolve(
+      RoutingResolverGroup group, InetSocketAddress address) {
     return group.getResolver(executor).resolveAll(address);
   }
 
@@ -81,9 +81,13 @@ class ResolverRoutingTest {
 
   @Test
   void resolveRuleAnswersWithoutAskingDns() throws Exception {
-    RoutingResolverGroup group = new RoutingResolverGroup(
-        rules(List.of(ResolveRule.parse("staging.test:443:10.0.0.7,10.0.0.8")), List.of()),
-        RoutingResolverGroup.Mode.RESOLVE, null, "", dns);
+    RoutingResolverGroup group =
+        new RoutingResolverGroup(
+            rules(List.of(ResolveRule.parse("staging.test:443:10.0.0.7,10.0.0.8")), List.of()),
+            RoutingResolverGroup.Mode.RESOLVE,
+            null,
+            "",
+            dns);
 
     assertThat(resolve(group, named("Staging.Test", 443)).getNow())
         .containsExactly(ip("10.0.0.7", 443), ip("10.0.0.8", 443));
@@ -92,9 +96,13 @@ class ResolverRoutingTest {
 
   @Test
   void namesNoRuleAnswersGoToDnsUnchanged() throws Exception {
-    RoutingResolverGroup group = new RoutingResolverGroup(
-        rules(List.of(ResolveRule.parse("staging.test:443:10.0.0.7")), List.of()),
-        RoutingResolverGroup.Mode.RESOLVE, null, "", dns);
+    RoutingResolverGroup group =
+        new RoutingResolverGroup(
+            rules(List.of(ResolveRule.parse("staging.test:443:10.0.0.7")), List.of()),
+            RoutingResolverGroup.Mode.RESOLVE,
+            null,
+            "",
+            dns);
 
     assertThat(resolve(group, named("staging.test", 80)).cause())
         .isInstanceOf(UnknownHostException.class);
@@ -105,11 +113,17 @@ class ResolverRoutingTest {
 
   @Test
   void connectToMovesTheTargetThenResolveRulesAndDnsApplyToIt() throws Exception {
-    RoutingResolverGroup group = new RoutingResolverGroup(
-        rules(List.of(ResolveRule.parse("alias.test:9000:10.0.0.9")),
-            List.of(ConnectToRule.parse("api.test:443:backend.test:8443"),
-                ConnectToRule.parse("api.test::alias.test:9000"))),
-        RoutingResolverGroup.Mode.RESOLVE, null, "", dns);
+    RoutingResolverGroup group =
+        new RoutingResolverGroup(
+            rules(
+                List.of(ResolveRule.parse("alias.test:9000:10.0.0.9")),
+                List.of(
+                    ConnectToRule.parse("api.test:443:backend.test:8443"),
+                    ConnectToRule.parse("api.test::alias.test:9000"))),
+            RoutingResolverGroup.Mode.RESOLVE,
+            null,
+            "",
+            dns);
 
     assertThat(resolve(group, named("api.test", 443)).getNow())
         .containsExactly(ip("10.1.1.1", 8443));
@@ -120,9 +134,13 @@ class ResolverRoutingTest {
 
   @Test
   void ipUrlIsLeftAloneUnlessARuleMovesIt() throws Exception {
-    RoutingResolverGroup group = new RoutingResolverGroup(
-        rules(List.of(), List.of(ConnectToRule.parse("[::1]:1::8080"))),
-        RoutingResolverGroup.Mode.RESOLVE, null, "", dns);
+    RoutingResolverGroup group =
+        new RoutingResolverGroup(
+            rules(List.of(), List.of(ConnectToRule.parse("[::1]:1::8080"))),
+            RoutingResolverGroup.Mode.RESOLVE,
+            null,
+            "",
+            dns);
     AddressResolver<InetSocketAddress> resolver = group.getResolver(executor);
 
     assertThat(resolver.isResolved(ip("127.0.0.1", 1))).isTrue();
@@ -133,10 +151,15 @@ class ResolverRoutingTest {
 
   @Test
   void tunnelsLeaveTheTargetNameToTheProxyAfterConnectTo() throws Exception {
-    RoutingResolverGroup group = new RoutingResolverGroup(
-        rules(List.of(ResolveRule.parse("api.test:443:10.0.0.7")),
-            List.of(ConnectToRule.parse("api.test:443:canary.test:"))),
-        RoutingResolverGroup.Mode.PROXY_RESOLVES, null, "", dns);
+    RoutingResolverGroup group =
+        new RoutingResolverGroup(
+            rules(
+                List.of(ResolveRule.parse("api.test:443:10.0.0.7")),
+                List.of(ConnectToRule.parse("api.test:443:canary.test:"))),
+            RoutingResolverGroup.Mode.PROXY_RESOLVES,
+            null,
+            "",
+            dns);
 
     List<InetSocketAddress> target = resolve(group, named("api.test", 443)).getNow();
 
@@ -149,13 +172,16 @@ class ResolverRoutingTest {
 
   @Test
   void absoluteFormSendsEveryConnectionToTheProxy() throws Exception {
-    RoutingResolverGroup group = new RoutingResolverGroup(rules(List.of(), List.of()),
-        RoutingResolverGroup.Mode.TO_PROXY, named("proxy.test", 3128), "http://proxy.test:3128",
-        dns);
+    RoutingResolverGroup group =
+        new RoutingResolverGroup(
+            rules(List.of(), List.of()),
+            RoutingResolverGroup.Mode.TO_PROXY,
+            named("proxy.test", 3128),
+            "http://proxy.test:3128",
+            dns);
 
     assertThat(group.getResolver(executor).isResolved(ip("127.0.0.1", 80))).isFalse();
-    assertThat(resolve(group, ip("127.0.0.1", 80)).getNow())
-        .containsExactly(ip("10.9.9.9", 3128));
+    assertThat(resolve(group, ip("127.0.0.1", 80)).getNow()).containsExactly(ip("10.9.9.9", 3128));
     assertThat(resolve(group, named("example.com", 80)).getNow())
         .containsExactly(ip("10.9.9.9", 3128));
     assertThat(asked).containsExactly("proxy.test", "proxy.test");
@@ -163,16 +189,20 @@ class ResolverRoutingTest {
 
   @Test
   void unresolvableProxyNameIsADnsFailureNamingTheProxy() {
-    RoutingResolverGroup group = new RoutingResolverGroup(rules(List.of(), List.of()),
-        RoutingResolverGroup.Mode.TO_PROXY, named("gone.test", 3128), "http://gone.test:3128",
-        dns);
+    RoutingResolverGroup group =
+        new RoutingResolverGroup(
+            rules(List.of(), List.of()),
+            RoutingResolverGroup.Mode.TO_PROXY,
+            named("gone.test", 3128),
+            "http://gone.test:3128",
+            dns);
 
     Throwable failure = resolve(group, named("example.com", 80)).cause();
 
-    assertThat(failure).isInstanceOf(UnknownHostException.class)
+    assertThat(failure)
+        .isInstanceOf(UnknownHostException.class)
         .hasMessage("could not resolve proxy http://gone.test:3128")
         .hasCauseInstanceOf(UnknownHostException.class);
-    assertThat(Errors.classify(failure).kind())
-        .isEqualTo(dev.fetchflux.FetchException.Kind.DNS);
+    assertThat(Errors.classify(failure).kind()).isEqualTo(dev.fetchflux.FetchException.Kind.DNS);
   }
 }

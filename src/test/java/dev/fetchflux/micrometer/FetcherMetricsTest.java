@@ -1,7 +1,6 @@
 package dev.fetchflux.micrometer;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.fetchflux.Fetcher;
@@ -25,17 +24,29 @@ class FetcherMetricsTest {
 
   @Test
   void countersFollowTheFetcherAndGaugesReturnToZero() {
-    try (TestServer server = TestServer.start(); Fetcher fetcher = Fetcher.builder().build()) {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().build()) {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
       new FetcherMetrics(fetcher, "t").bindTo(registry);
 
-      fetcher.fetch(Flux.just(server.url("/bytes/10"), server.url("/bytes/20"), "not a url"))
+      fetcher
+          .fetch(Flux.just(server.url("/bytes/10"), server.url("/bytes/20"), "not a url"))
           .blockLast(Duration.ofSeconds(10));
 
-      assertThat(registry.get("fetchflux.results").tags("fetcher", "t", "outcome", "success")
-          .functionCounter().count()).isEqualTo(2);
-      assertThat(registry.get("fetchflux.results").tags("outcome", "failure")
-          .functionCounter().count()).isEqualTo(1);
+      assertThat(
+              registry
+                  .get("fetchflux.results")
+                  .tags("fetcher", "t", "outcome", "success")
+                  .functionCounter()
+                  .count())
+          .isEqualTo(2);
+      assertThat(
+              registry
+                  .get("fetchflux.results")
+                  .tags("outcome", "failure")
+                  .functionCounter()
+                  .count())
+          .isEqualTo(1);
       assertThat(registry.get("fetchflux.body.bytes").functionCounter().count()).isEqualTo(30);
       assertThat(registry.get("fetchflux.admitted").functionCounter().count()).isEqualTo(3);
       assertThat(registry.get("fetchflux.in.flight").gauge().value()).isZero();
@@ -46,8 +57,11 @@ class FetcherMetricsTest {
 
   @Test
   void retriesAreCounted() {
-    RetryPolicy retryOnce = RetryPolicy.builder().maxAttempts(2)
-        .backoff(Duration.ofMillis(5), Duration.ofMillis(5)).build();
+    RetryPolicy retryOnce =
+        RetryPolicy.builder()
+            .maxAttempts(2)
+            .backoff(Duration.ofMillis(5), Duration.ofMillis(5))
+            .build();
     try (TestServer server = TestServer.start();
         Fetcher fetcher = Fetcher.builder().retry(retryOnce).build()) {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -62,30 +76,45 @@ class FetcherMetricsTest {
   @Test
   void busiestHostsGetGaugesTaggedWithTheHostWhichGoAwayWhenTheHostIsIdle() {
     try (TestServer server = TestServer.start();
-        Fetcher fetcher = Fetcher.builder().maxInFlight(5).maxInFlightPerHost(2)
-            .maxRequestsPerSecondPerHost(500).build();
+        Fetcher fetcher =
+            Fetcher.builder()
+                .maxInFlight(5)
+                .maxInFlightPerHost(2)
+                .maxRequestsPerSecondPerHost(500)
+                .build();
         // A long refresh period: the test renews the set itself, at the moments it checks.
         FetcherMetrics metrics = new FetcherMetrics(fetcher, "t", 10, Duration.ofHours(1))) {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
       metrics.bindTo(registry);
-      Disposable run = fetcher.fetch(Flux.range(0, 5).map(i -> server.url("/stall?i=" + i)))
-          .subscribe();
-      Await.until("two in flight, three queued", () -> fetcher.stats().hosts().size() == 1
-          && fetcher.stats().hosts().get(0).inFlight() == 2, fetcher::stats);
+      Disposable run =
+          fetcher.fetch(Flux.range(0, 5).map(i -> server.url("/stall?i=" + i))).subscribe();
+      Await.until(
+          "two in flight, three queued",
+          () ->
+              fetcher.stats().hosts().size() == 1 && fetcher.stats().hosts().get(0).inFlight() == 2,
+          fetcher::stats);
 
       metrics.refreshHosts();
 
-      assertThat(registry.get("fetchflux.host.queued").tags("fetcher", "t", "host", "127.0.0.1")
-          .gauge().value()).isEqualTo(3);
-      assertThat(registry.get("fetchflux.host.in.flight").tag("host", "127.0.0.1")
-          .gauge().value()).isEqualTo(2);
-      assertThat(registry.get("fetchflux.host.rate.limit").tag("host", "127.0.0.1")
-          .gauge().value()).isEqualTo(500);
+      assertThat(
+              registry
+                  .get("fetchflux.host.queued")
+                  .tags("fetcher", "t", "host", "127.0.0.1")
+                  .gauge()
+                  .value())
+          .isEqualTo(3);
+      assertThat(registry.get("fetchflux.host.in.flight").tag("host", "127.0.0.1").gauge().value())
+          .isEqualTo(2);
+      assertThat(registry.get("fetchflux.host.rate.limit").tag("host", "127.0.0.1").gauge().value())
+          .isEqualTo(500);
 
       run.dispose();
       // Live values between refreshes (the shared snapshot is at most 100 ms old) ...
-      Await.until("the gauge reads 0", () -> registry.get("fetchflux.host.in.flight")
-          .tag("host", "127.0.0.1").gauge().value() == 0);
+      Await.until(
+          "the gauge reads 0",
+          () ->
+              registry.get("fetchflux.host.in.flight").tag("host", "127.0.0.1").gauge().value()
+                  == 0);
       // ... and an idle host's gauges are gone at the next refresh.
       metrics.refreshHosts();
       assertThat(registry.find("fetchflux.host.queued").gauges()).isEmpty();
@@ -106,12 +135,13 @@ class FetcherMetricsTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         metrics.bindTo(registry);
         // Three host names for one server: a.test gets 4 requests, b.test 3 and c.test 1.
-        List<String> urls = List.of("a", "a", "a", "a", "b", "b", "b", "c").stream()
-            .map(n -> "http://" + n + ".test:" + server.port() + "/stall")
-            .collect(Collectors.toList());
+        List<String> urls =
+            List.of("a", "a", "a", "a", "b", "b", "b", "c").stream()
+                .map(n -> "http://" + n + ".test:" + server.port() + "/stall")
+                .collect(Collectors.toList());
         Disposable run = fetcher.fetch(Flux.fromIterable(urls)).subscribe();
-        Await.until("one request of each host at the server", () -> server.inFlight() == 3,
-            fetcher::stats);
+        Await.until(
+            "one request of each host at the server", () -> server.inFlight() == 3, fetcher::stats);
 
         metrics.refreshHosts();
 
@@ -140,7 +170,8 @@ class FetcherMetricsTest {
       metrics.close();
 
       assertThat(registry.find("fetchflux.host.in.flight").gauges()).isEmpty();
-      assertThat(registry.find("fetchflux.in.flight").gauges()).extracting(Gauge::value)
+      assertThat(registry.find("fetchflux.in.flight").gauges())
+          .extracting(Gauge::value)
           .containsExactly(1.0);
       run.dispose();
     }
@@ -155,10 +186,12 @@ class FetcherMetricsTest {
       metrics.bindTo(registry);
       Disposable run = fetcher.fetch(Flux.just(server.url("/stall"))).subscribe();
 
-      Await.until("the host has a gauge",
+      Await.until(
+          "the host has a gauge",
           () -> !registry.find("fetchflux.host.in.flight").gauges().isEmpty());
       run.dispose();
-      Await.until("the idle host's gauge is gone",
+      Await.until(
+          "the idle host's gauge is gone",
           () -> registry.find("fetchflux.host.in.flight").gauges().isEmpty());
     }
   }

@@ -28,13 +28,18 @@ public final class Await {
    * Waits up to {@code timeout} for {@code condition}; on failure the message adds {@code state}.
    * For what includes a JVM's start (a process under test), which can take seconds on a busy host.
    */
-  public static void until(String what, Duration timeout, BooleanSupplier condition,
-      Supplier<?> state) {
+  public static void until(
+      String what, Duration timeout, BooleanSupplier condition, Supplier<?> state) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting until "
-            + what + " " + state.get());
+        throw new AssertionError(
+            "timed out after "
+                + timeout.toSeconds()
+                + " s waiting until "
+                + what
+                + " "
+                + state.get());
       }
       try {
         Thread.sleep(5);

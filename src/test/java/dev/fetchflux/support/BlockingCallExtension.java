@@ -45,9 +45,12 @@ public final class BlockingCallExtension
   }
 
   static AssertionError failure(String where, List<BlockingCalls.Call> calls) {
-    StringBuilder b = new StringBuilder("BlockHound caught ").append(calls.size())
-        .append(" blocking call(s) on non-blocking threads ").append(where)
-        .append(" (each threw BlockingOperationError where it was made):");
+    StringBuilder b =
+        new StringBuilder("BlockHound caught ")
+            .append(calls.size())
+            .append(" blocking call(s) on non-blocking threads ")
+            .append(where)
+            .append(" (each threw BlockingOperationError where it was made):");
     for (BlockingCalls.Call c : calls) {
       b.append("\n").append(c);
     }

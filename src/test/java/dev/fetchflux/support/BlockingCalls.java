@@ -26,8 +26,8 @@ public final class BlockingCalls {
   public record Call(String thread, String method, List<StackTraceElement> stack) {
     @Override
     public String toString() {
-      StringBuilder b = new StringBuilder("blocking call ").append(method)
-          .append(" on thread ").append(thread);
+      StringBuilder b =
+          new StringBuilder("blocking call ").append(method).append(" on thread ").append(thread);
       for (StackTraceElement e : stack) {
         b.append("\n\tat ").append(e);
       }
@@ -48,8 +48,9 @@ public final class BlockingCalls {
     StackTraceElement[] raw = new Throwable().getStackTrace();
     // Drop this method's frame and BlockHound's wrapper: the stack starts at the blocking method.
     int from = 0;
-    while (from < raw.length && (raw[from].getClassName().equals(BlockingCalls.class.getName())
-        || raw[from].getClassName().startsWith("reactor.blockhound."))) {
+    while (from < raw.length
+        && (raw[from].getClassName().equals(BlockingCalls.class.getName())
+            || raw[from].getClassName().startsWith("reactor.blockhound."))) {
       from++;
     }
     List<StackTraceElement> stack = new ArrayList<>(raw.length - from);

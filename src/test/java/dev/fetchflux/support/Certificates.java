@@ -20,19 +20,22 @@ public final class Certificates {
   static {
     try {
       Instant now = Instant.now();
-      CertificateBuilder base = new CertificateBuilder()
-          .ecp256()
-          .notBefore(now.minus(1, ChronoUnit.DAYS))
-          .notAfter(now.plus(1, ChronoUnit.DAYS));
-      CA = base.copy()
-          .subject("CN=fetchflux test CA")
-          .setIsCertificateAuthority(true)
-          .buildSelfSigned();
-      SERVER = base.copy()
-          .subject("CN=127.0.0.1")
-          .addSanIpAddress("127.0.0.1")
-          .addExtendedKeyUsageServerAuth()
-          .buildIssuedBy(CA);
+      CertificateBuilder base =
+          new CertificateBuilder()
+              .ecp256()
+              .notBefore(now.minus(1, ChronoUnit.DAYS))
+              .notAfter(now.plus(1, ChronoUnit.DAYS));
+      CA =
+          base.copy()
+              .subject("CN=fetchflux test CA")
+              .setIsCertificateAuthority(true)
+              .buildSelfSigned();
+      SERVER =
+          base.copy()
+              .subject("CN=127.0.0.1")
+              .addSanIpAddress("127.0.0.1")
+              .addExtendedKeyUsageServerAuth()
+              .buildIssuedBy(CA);
     } catch (Exception e) {
       throw new ExceptionInInitializerError(e);
     }

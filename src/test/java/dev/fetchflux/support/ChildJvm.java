@@ -38,8 +38,12 @@ public final class ChildJvm {
    * {@code ulimit -n openFiles} first when {@code openFiles > 0}; waits up to {@code timeout} and
    * kills it past that.
    */
-  public static Outcome run(Class<?> mainClass, List<String> jvmOptions, int openFiles,
-      Duration timeout, String... args) {
+  public static Outcome run(
+      Class<?> mainClass,
+      List<String> jvmOptions,
+      int openFiles,
+      Duration timeout,
+      String... args) {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     List<String> command = new ArrayList<>();
     command.add(java.toString());
@@ -59,17 +63,26 @@ public final class ChildJvm {
       Path out = Files.createTempFile("child-jvm-", ".out");
       Path err = Files.createTempFile("child-jvm-", ".err");
       try {
-        Process p = new ProcessBuilder(command)
-            .redirectOutput(out.toFile())
-            .redirectError(err.toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-            .start();
+        Process p =
+            new ProcessBuilder(command)
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
         if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
           p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-          throw new AssertionError(mainClass.getSimpleName() + " did not end within " + timeout
-              + "\n--- stdout\n" + Files.readString(out) + "\n--- stderr\n" + Files.readString(err));
+          throw new AssertionError(
+              mainClass.getSimpleName()
+                  + " did not end within "
+                  + timeout
+                  + "\n--- stdout\n"
+                  + Files.readString(out)
+                  + "\n--- stderr\n"
+                  + Files.readString(err));
         }
-        return new Outcome(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+        return new Outcome(
+            p.exitValue(),
+            Files.readString(out, StandardCharsets.UTF_8),
             Files.readString(err, StandardCharsets.UTF_8));
       } finally {
         Files.deleteIfExists(out);

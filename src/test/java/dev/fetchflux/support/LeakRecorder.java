@@ -42,8 +42,10 @@ public final class LeakRecorder {
 
   private static final ConcurrentLinkedQueue<Report> REPORTS = new ConcurrentLinkedQueue<>();
   private static final List<RecordingDetector<?>> DETECTORS = new CopyOnWriteArrayList<>();
+
   /** Objects tracked since the last {@link #surfaceIfTracked()}. */
   private static final LongAdder TRACKED = new LongAdder();
+
   private static volatile boolean installed;
 
   private LeakRecorder() {}
@@ -66,9 +68,10 @@ public final class LeakRecorder {
       throw new IllegalStateException("LeakRecorder.install() was not called");
     }
     if (ResourceLeakDetector.getLevel() != ResourceLeakDetector.Level.PARANOID) {
-      throw new IllegalStateException("Netty leak detection level is "
-          + ResourceLeakDetector.getLevel()
-          + ", tests expect PARANOID (-Dio.netty.leakDetection.level=paranoid)");
+      throw new IllegalStateException(
+          "Netty leak detection level is "
+              + ResourceLeakDetector.getLevel()
+              + ", tests expect PARANOID (-Dio.netty.leakDetection.level=paranoid)");
     }
     boolean tracksBuffers = false;
     for (RecordingDetector<?> d : DETECTORS) {
@@ -82,8 +85,9 @@ public final class LeakRecorder {
       }
     }
     if (!tracksBuffers) {
-      throw new IllegalStateException("Netty's ByteBuf leak detector was created before "
-          + "LeakRecorder was installed: leaks would go unnoticed");
+      throw new IllegalStateException(
+          "Netty's ByteBuf leak detector was created before "
+              + "LeakRecorder was installed: leaks would go unnoticed");
     }
   }
 

@@ -54,9 +54,13 @@ public final class NettyLeakExtension
   }
 
   private static AssertionError failure(String where, List<LeakRecorder.Report> reports) {
-    StringBuilder b = new StringBuilder()
-        .append("Netty reported ").append(reports.size()).append(" leak(s) ").append(where)
-        .append(" (a buffer or resource was garbage-collected without release()):");
+    StringBuilder b =
+        new StringBuilder()
+            .append("Netty reported ")
+            .append(reports.size())
+            .append(" leak(s) ")
+            .append(where)
+            .append(" (a buffer or resource was garbage-collected without release()):");
     for (LeakRecorder.Report r : reports) {
       b.append("\n").append(r);
     }

@@ -51,10 +51,11 @@ class NettyLeakExtensionTest {
   void extensionFailsTheTestThatLeaked() {
     LeakyTests.launchedByOuterTest = true;
     try {
-      LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-          .selectors(selectClass(LeakyTests.class))
-          .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "true")
-          .build();
+      LauncherDiscoveryRequest request =
+          LauncherDiscoveryRequestBuilder.request()
+              .selectors(selectClass(LeakyTests.class))
+              .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "true")
+              .build();
       SummaryGeneratingListener listener = new SummaryGeneratingListener();
       Launcher launcher = LauncherFactory.create();
       launcher.execute(request, listener);

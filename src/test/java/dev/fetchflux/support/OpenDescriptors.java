@@ -25,8 +25,19 @@ public final class OpenDescriptors {
   private static final Path FD = Path.of("/proc/self/fd");
   private static final Pattern SOCKET = Pattern.compile("socket:\\[(\\d+)]");
   private static final String[] TCP_STATES = {
-    "?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
-    "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"
+    "?",
+    "ESTABLISHED",
+    "SYN_SENT",
+    "SYN_RECV",
+    "FIN_WAIT1",
+    "FIN_WAIT2",
+    "TIME_WAIT",
+    "CLOSE",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "LISTEN",
+    "CLOSING",
+    "NEW_SYN_RECV"
   };
 
   private OpenDescriptors() {}
@@ -46,8 +57,8 @@ public final class OpenDescriptors {
     try (DirectoryStream<Path> fds = Files.newDirectoryStream(FD)) {
       for (Path fd : fds) {
         try {
-          out.put(Integer.parseInt(fd.getFileName().toString()),
-              Files.readSymbolicLink(fd).toString());
+          out.put(
+              Integer.parseInt(fd.getFileName().toString()), Files.readSymbolicLink(fd).toString());
         } catch (IOException closedMeanwhile) {
           // closed between listing and readlink: not open any more
         }
@@ -100,7 +111,9 @@ public final class OpenDescriptors {
     List<String> out = new java.util.ArrayList<>();
     for (String target : read().values()) {
       Socket s = socket(target, sockets);
-      if (s != null && !s.listening() && s.description().startsWith("tcp")
+      if (s != null
+          && !s.listening()
+          && s.description().startsWith("tcp")
           && s.description().contains(":" + remotePort + " ")) {
         String remote = s.description().substring(s.description().indexOf("-> ") + 3);
         if (remote.split(" ")[0].endsWith(":" + remotePort)) {
@@ -124,9 +137,12 @@ public final class OpenDescriptors {
         boolean tcp = proto.startsWith("tcp");
         String stateName = tcp && state < TCP_STATES.length ? " " + TCP_STATES[state] : "";
         int port = Integer.parseInt(row[1].substring(row[1].indexOf(':') + 1), 16);
-        out.put(row[9], new Socket(
-            proto + " " + address(row[1]) + " -> " + address(row[2]) + stateName, port,
-            tcp && state == 10));
+        out.put(
+            row[9],
+            new Socket(
+                proto + " " + address(row[1]) + " -> " + address(row[2]) + stateName,
+                port,
+                tcp && state == 10));
       }
     }
     for (String[] row : table("/proc/self/net/unix")) {
@@ -190,7 +206,12 @@ public final class OpenDescriptors {
   }
 
   private static String ipv4(byte[] bytes, int from) {
-    return (bytes[from] & 0xff) + "." + (bytes[from + 1] & 0xff) + "." + (bytes[from + 2] & 0xff)
-        + "." + (bytes[from + 3] & 0xff);
+    return (bytes[from] & 0xff)
+        + "."
+        + (bytes[from + 1] & 0xff)
+        + "."
+        + (bytes[from + 2] & 0xff)
+        + "."
+        + (bytes[from + 3] & 0xff);
   }
 }

@@ -48,10 +48,11 @@ public final class OpenResources {
   public static final Duration DEFAULT_WAIT =
       Duration.ofMillis(Long.getLong("fetchflux.leakcheck.waitMillis", 3000));
 
-  private static final List<Pattern> TEMPORARY_NAMES = List.of(
-      Pattern.compile("fetchflux-.*\\.body"),
-      Pattern.compile("\\.fetchflux-.*\\.part"),
-      Pattern.compile("\\..*\\.tmp"));
+  private static final List<Pattern> TEMPORARY_NAMES =
+      List.of(
+          Pattern.compile("fetchflux-.*\\.body"),
+          Pattern.compile("\\.fetchflux-.*\\.part"),
+          Pattern.compile("\\..*\\.tmp"));
 
   private static final String JAVA_HOME = System.getProperty("java.home");
   private static final String DELETED = " (deleted)";
@@ -60,8 +61,8 @@ public final class OpenResources {
    * Descriptors (as {@code fd -> target}) and temporary files open at one moment, and the ports of
    * the listening sockets among those descriptors.
    */
-  public record Snapshot(Set<String> descriptors, Set<Path> temporaries,
-      Set<Integer> listeningPorts) {}
+  public record Snapshot(
+      Set<String> descriptors, Set<Path> temporaries, Set<Integer> listeningPorts) {}
 
   private OpenResources() {}
 
@@ -78,8 +79,10 @@ public final class OpenResources {
       Map<String, OpenDescriptors.Socket> sockets = null;
       for (Map.Entry<Integer, String> e : OpenDescriptors.read().entrySet()) {
         // A file deleted while open reads "<path> (deleted)": still the same open file.
-        String target = e.getValue().endsWith(DELETED)
-            ? e.getValue().substring(0, e.getValue().length() - DELETED.length()) : e.getValue();
+        String target =
+            e.getValue().endsWith(DELETED)
+                ? e.getValue().substring(0, e.getValue().length() - DELETED.length())
+                : e.getValue();
         if (processWide(target)) {
           continue;
         }
@@ -95,8 +98,7 @@ public final class OpenResources {
         }
       }
     }
-    return new Snapshot(fds, temporaries(Path.of(System.getProperty("java.io.tmpdir"))),
-        listening);
+    return new Snapshot(fds, temporaries(Path.of(System.getProperty("java.io.tmpdir"))), listening);
   }
 
   /**
@@ -143,8 +145,8 @@ public final class OpenResources {
    * (closes on event loops and {@code boundedElastic} finish after the test's last line), minus
    * what {@code kept} matches and what {@code ignored} lists by key. Empty when nothing leaked.
    */
-  public static List<Leak> leaksSince(Snapshot before, List<Pattern> kept, Set<String> ignored,
-      Duration wait) {
+  public static List<Leak> leaksSince(
+      Snapshot before, List<Pattern> kept, Set<String> ignored, Duration wait) {
     long deadline = System.nanoTime() + wait.toNanos();
     while (true) {
       List<Leak> leaks = compare(before, snapshot(), ignored);
@@ -183,12 +185,18 @@ public final class OpenResources {
       }
       OpenDescriptors.Socket socket =
           sockets == null ? null : OpenDescriptors.socket(target, sockets);
-      if (socket != null && !socket.listening()
+      if (socket != null
+          && !socket.listening()
           && before.listeningPorts().contains(socket.localPort())) {
         continue;
       }
-      leaks.add(new Leak(fd, "descriptor " + fd.substring(0, arrow) + " -> "
-          + (sockets == null ? target : OpenDescriptors.describe(target, sockets))));
+      leaks.add(
+          new Leak(
+              fd,
+              "descriptor "
+                  + fd.substring(0, arrow)
+                  + " -> "
+                  + (sockets == null ? target : OpenDescriptors.describe(target, sockets))));
     }
     for (Path p : new TreeSet<>(now.temporaries())) {
       if (!before.temporaries().contains(p) && !ignored.contains(p.toString())) {
@@ -224,7 +232,10 @@ public final class OpenResources {
       return found;
     }
     try {
-      Files.walkFileTree(root, EnumSet.noneOf(FileVisitOption.class), 8,
+      Files.walkFileTree(
+          root,
+          EnumSet.noneOf(FileVisitOption.class),
+          8,
           new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {

@@ -19,8 +19,8 @@ public final class Replies {
   private Replies() {}
 
   /** For requests to exactly {@code path}, {@code replies} in turn. */
-  public static Function<RecordedRequest, @Nullable Reply> inTurn(String path, Reply first,
-      Reply... then) {
+  public static Function<RecordedRequest, @Nullable Reply> inTurn(
+      String path, Reply first, Reply... then) {
     List<Reply> script = script(first, then);
     AtomicInteger seen = new AtomicInteger();
     return r -> r.path().equals(path) ? pick(script, seen.getAndIncrement()) : null;
@@ -30,13 +30,15 @@ public final class Replies {
    * For each path under {@code prefix} on its own, {@code replies} in turn: {@code /flaky/1} and
    * {@code /flaky/2} each get the first reply first.
    */
-  public static Function<RecordedRequest, @Nullable Reply> inTurnPerPath(String prefix,
-      Reply first, Reply... then) {
+  public static Function<RecordedRequest, @Nullable Reply> inTurnPerPath(
+      String prefix, Reply first, Reply... then) {
     List<Reply> script = script(first, then);
     Map<String, AtomicInteger> seen = new ConcurrentHashMap<>();
-    return r -> r.path().startsWith(prefix)
-        ? pick(script, seen.computeIfAbsent(r.path(), p -> new AtomicInteger()).getAndIncrement())
-        : null;
+    return r ->
+        r.path().startsWith(prefix)
+            ? pick(
+                script, seen.computeIfAbsent(r.path(), p -> new AtomicInteger()).getAndIncrement())
+            : null;
   }
 
   private static List<Reply> script(Reply first, Reply... then) {

@@ -5,9 +5,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.Optional;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -46,8 +46,7 @@ public final class ResourceLeakExtension
   private static final ExtensionContext.Namespace NAMESPACE =
       ExtensionContext.Namespace.create(ResourceLeakExtension.class);
   static final String WAIT_KEY = "fetchflux.leakcheck.waitMillis";
-  private static final boolean ENABLED =
-      !"false".equals(System.getProperty("fetchflux.leakcheck"));
+  private static final boolean ENABLED = !"false".equals(System.getProperty("fetchflux.leakcheck"));
 
   @Override
   public void beforeAll(ExtensionContext context) {
@@ -94,15 +93,18 @@ public final class ResourceLeakExtension
     List<OpenResources.Leak> leaks =
         OpenResources.leaksSince(before, kept(context, false), accounted(context), wait);
     if (!leaks.isEmpty()) {
-      String where = "all of " + context.getDisplayName()
-          + sharedAcrossTests(context).map(r -> " (tests share: " + r + ")").orElse("");
+      String where =
+          "all of "
+              + context.getDisplayName()
+              + sharedAcrossTests(context).map(r -> " (tests share: " + r + ")").orElse("");
       throw failure(where, leaks, wait);
     }
   }
 
   /** The configuration parameter (or system property) {@value #WAIT_KEY}, else the default. */
   private static Duration waitFor(ExtensionContext context) {
-    return context.getConfigurationParameter(WAIT_KEY)
+    return context
+        .getConfigurationParameter(WAIT_KEY)
         .map(v -> Duration.ofMillis(Long.parseLong(v)))
         .orElse(OpenResources.DEFAULT_WAIT);
   }
@@ -118,10 +120,14 @@ public final class ResourceLeakExtension
   }
 
   static AssertionError failure(String where, List<OpenResources.Leak> leaks, Duration wait) {
-    StringBuilder b = new StringBuilder().append(leaks.size())
-        .append(" resource(s) left open or on disk after ").append(where)
-        .append(" (still there ").append(wait.toMillis())
-        .append(" ms later; declare one kept on purpose with @KeepsResources):");
+    StringBuilder b =
+        new StringBuilder()
+            .append(leaks.size())
+            .append(" resource(s) left open or on disk after ")
+            .append(where)
+            .append(" (still there ")
+            .append(wait.toMillis())
+            .append(" ms later; declare one kept on purpose with @KeepsResources):");
     for (OpenResources.Leak leak : leaks) {
       b.append("\n  ").append(leak);
     }

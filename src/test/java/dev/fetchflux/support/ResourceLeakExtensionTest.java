@@ -67,16 +67,20 @@ class ResourceLeakExtensionTest {
   private static Map<String, Throwable> launch(Class<?> testClass) {
     Leaky.launchedByOuterTest = true;
     Leaky.port = server.getLocalPort();
-    LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-        .selectors(selectClass(testClass))
-        .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "true")
-        .configurationParameter(ResourceLeakExtension.WAIT_KEY, "500")
-        .build();
+    LauncherDiscoveryRequest request =
+        LauncherDiscoveryRequestBuilder.request()
+            .selectors(selectClass(testClass))
+            .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "true")
+            .configurationParameter(ResourceLeakExtension.WAIT_KEY, "500")
+            .build();
     SummaryGeneratingListener listener = new SummaryGeneratingListener();
     LauncherFactory.create().execute(request, listener);
     TestExecutionSummary summary = listener.getSummary();
-    return summary.getFailures().stream().collect(Collectors.toMap(
-        f -> f.getTestIdentifier().getDisplayName(), TestExecutionSummary.Failure::getException));
+    return summary.getFailures().stream()
+        .collect(
+            Collectors.toMap(
+                f -> f.getTestIdentifier().getDisplayName(),
+                TestExecutionSummary.Failure::getException));
   }
 
   @Test
@@ -84,16 +88,19 @@ class ResourceLeakExtensionTest {
     Assumptions.assumeTrue(OpenResources.descriptorsChecked(), "needs /proc/self/fd (Linux)");
     Map<String, Throwable> failures = launch(Leaky.class);
 
-    assertThat(failures).containsOnlyKeys(
-        "leaksAFileChannel()", "leaksAConnection()", "leaksASpillFile()");
+    assertThat(failures)
+        .containsOnlyKeys("leaksAFileChannel()", "leaksAConnection()", "leaksASpillFile()");
     assertThat(failures.get("leaksAFileChannel()"))
         .isInstanceOf(AssertionError.class)
         .hasMessageContaining("1 resource(s) left open or on disk after leaksAFileChannel()")
         .hasMessageContaining("-> " + Leaky.tmp().resolve("leaked-channel"));
     assertThat(failures.get("leaksAConnection()"))
         .hasMessageContaining("1 resource(s) left open or on disk after leaksAConnection()")
-        .hasMessageMatching("(?s).*descriptor \\d+ -> socket:\\[\\d+] tcp6? 127\\.0\\.0\\.1:\\d+ -> "
-            + "127\\.0\\.0\\.1:" + server.getLocalPort() + " ESTABLISHED.*");
+        .hasMessageMatching(
+            "(?s).*descriptor \\d+ -> socket:\\[\\d+] tcp6? 127\\.0\\.0\\.1:\\d+ -> "
+                + "127\\.0\\.0\\.1:"
+                + server.getLocalPort()
+                + " ESTABLISHED.*");
     assertThat(failures.get("leaksASpillFile()"))
         .hasMessageContaining("temporary file " + Leaky.tmp().resolve("fetchflux-leaked.body"));
   }
@@ -127,8 +134,10 @@ class ResourceLeakExtensionTest {
     assertThat(failures).containsOnlyKeys(name);
     assertThat(failures.get(name))
         .hasMessageContaining("1 resource(s) left open or on disk after all of " + name)
-        .hasMessageMatching("(?s).*socket:\\[\\d+] tcp6? 127\\.0\\.0\\.1:"
-            + ClassServerKeepsAConnection.port + " -> 127\\.0\\.0\\.1:\\d+ CLOSE_WAIT.*");
+        .hasMessageMatching(
+            "(?s).*socket:\\[\\d+] tcp6? 127\\.0\\.0\\.1:"
+                + ClassServerKeepsAConnection.port
+                + " -> 127\\.0\\.0\\.1:\\d+ CLOSE_WAIT.*");
   }
 
   @Test
@@ -206,14 +215,16 @@ class ResourceLeakExtensionTest {
     void closesAConnectionOnAnotherThreadSoonAfter() throws IOException {
       Assumptions.assumeTrue(launchedByOuterTest);
       Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
-      Thread closer = new Thread(() -> {
-        try {
-          Thread.sleep(150);
-          s.close();
-        } catch (InterruptedException | IOException e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      Thread closer =
+          new Thread(
+              () -> {
+                try {
+                  Thread.sleep(150);
+                  s.close();
+                } catch (InterruptedException | IOException e) {
+                  throw new IllegalStateException(e);
+                }
+              });
       closer.start();
     }
 
@@ -253,7 +264,8 @@ class ResourceLeakExtensionTest {
     }
   }
 
-  @SharesResourcesAcrossTests(reason = "one connection opened by the first test, closed in @AfterAll")
+  @SharesResourcesAcrossTests(
+      reason = "one connection opened by the first test, closed in @AfterAll")
   static class SharedAndClosed {
     static Socket shared;
 

@@ -10,7 +10,8 @@ import java.util.regex.Pattern;
  * the code a test runs.
  */
 public final class Snippets {
-  private static final Pattern JAVA_BLOCK = Pattern.compile("```java\\n(.*?)\\n```", Pattern.DOTALL);
+  private static final Pattern JAVA_BLOCK =
+      Pattern.compile("```java\\n(.*?)\\n```", Pattern.DOTALL);
 
   private Snippets() {}
 
@@ -30,8 +31,9 @@ public final class Snippets {
    * the start line's indentation removed.
    */
   public static List<String> markedRegions(String source, String startMarker, String endMarker) {
-    Pattern p = Pattern.compile(
-        "\\n([ ]*)" + startMarker + "\\n(.*?)\\n[ ]*" + endMarker + "\\n", Pattern.DOTALL);
+    Pattern p =
+        Pattern.compile(
+            "\\n([ ]*)" + startMarker + "\\n(.*?)\\n[ ]*" + endMarker + "\\n", Pattern.DOTALL);
     List<String> regions = new ArrayList<>();
     Matcher m = p.matcher(source);
     while (m.find()) {
@@ -46,8 +48,10 @@ public final class Snippets {
       if (b.length() > 0) {
         b.append('\n');
       }
-      b.append(line.length() >= indent && line.substring(0, indent).isBlank()
-          ? line.substring(indent) : line.strip());
+      b.append(
+          line.length() >= indent && line.substring(0, indent).isBlank()
+              ? line.substring(indent)
+              : line.strip());
     }
     return b.toString();
   }

@@ -35,15 +35,17 @@ abstract class FetcherPublisherVerification<T> extends PublisherVerification<T> 
   static final long NO_SIGNALS_MILLIS = 50;
   static final long GC_TIMEOUT_MILLIS = 1000;
 
-  static final StubFetcher STUB = StubFetcher.builder()
-      .handler(request -> {
-        String path = request.uri().getPath();
-        long i = Long.parseLong(path.substring(path.lastIndexOf('/') + 1));
-        StubReply reply = StubReply.ok("body " + i);
-        return i % 3 == 1 ? reply.withDelay(Duration.ofMillis(1)) : reply;
-      })
-      .configure(b -> b.maxInFlight(8))
-      .build();
+  static final StubFetcher STUB =
+      StubFetcher.builder()
+          .handler(
+              request -> {
+                String path = request.uri().getPath();
+                long i = Long.parseLong(path.substring(path.lastIndexOf('/') + 1));
+                StubReply reply = StubReply.ok("body " + i);
+                return i % 3 == 1 ? reply.withDelay(Duration.ofMillis(1)) : reply;
+              })
+          .configure(b -> b.maxInFlight(8))
+          .build();
 
   FetcherPublisherVerification() {
     super(new TestEnvironment(TIMEOUT_MILLIS, NO_SIGNALS_MILLIS), GC_TIMEOUT_MILLIS);
@@ -54,14 +56,16 @@ abstract class FetcherPublisherVerification<T> extends PublisherVerification<T> 
 
   /** {@code n} URLs, made as they are requested (the TCK asks for up to {@code Long.MAX_VALUE}). */
   static Flux<String> urls(long n) {
-    return Flux.<String, Long>generate(() -> 0L, (i, sink) -> {
-      if (i < n) {
-        sink.next("https://tck.test/" + i);
-      } else {
-        sink.complete();
-      }
-      return i + 1;
-    });
+    return Flux.<String, Long>generate(
+        () -> 0L,
+        (i, sink) -> {
+          if (i < n) {
+            sink.next("https://tck.test/" + i);
+          } else {
+            sink.complete();
+          }
+          return i + 1;
+        });
   }
 
   @Override
@@ -73,5 +77,4 @@ abstract class FetcherPublisherVerification<T> extends PublisherVerification<T> 
   public Publisher<T> createFailedPublisher() {
     return stream(STUB.fetcher(), Flux.error(new IllegalStateException("the input failed")));
   }
-
 }

@@ -30,8 +30,8 @@ public final class TckResourceChecks implements IInvokedMethodListener {
 
   @Override
   public void afterInvocation(IInvokedMethod method, ITestResult result) {
-    if (!method.isTestMethod() || !(result.getAttribute(BEFORE)
-        instanceof OpenResources.Snapshot before)) {
+    if (!method.isTestMethod()
+        || !(result.getAttribute(BEFORE) instanceof OpenResources.Snapshot before)) {
       return;
     }
     List<String> problems = new ArrayList<>();
@@ -39,8 +39,8 @@ public final class TckResourceChecks implements IInvokedMethodListener {
     OpenResources.leaksSince(before, List.of(), Set.of(), OpenResources.DEFAULT_WAIT)
         .forEach(l -> problems.add("left open or on disk: " + l));
     if (!problems.isEmpty() && result.getStatus() == ITestResult.SUCCESS) {
-      result.setThrowable(new AssertionError(result.getName() + ": "
-          + String.join("\n", problems)));
+      result.setThrowable(
+          new AssertionError(result.getName() + ": " + String.join("\n", problems)));
       result.setStatus(ITestResult.FAILURE);
     }
   }

@@ -108,8 +108,10 @@ abstract class FetcherContract {
     String b = ok("/mixed/b", "B", Duration.ofMillis(50));
     Fetcher fetcher = fetcher(f -> f.maxInFlight(2));
 
-    StepVerifier.create(fetcher.fetch(Flux.just(a, refused, "not a url", error, b))
-            .map(FetcherContract::describe))
+    StepVerifier.create(
+            fetcher
+                .fetch(Flux.just(a, refused, "not a url", error, b))
+                .map(FetcherContract::describe))
         .expectNext("0:200:A", "1:CONNECT_REFUSED", "2:INVALID_REQUEST", "3:500:", "4:200:B")
         .expectComplete()
         .verify(VERIFY);
@@ -146,14 +148,15 @@ abstract class FetcherContract {
 
     StepVerifier.create(fetcher.fetchOrFail(Flux.just(a, refused, c)))
         .assertNext(ok -> assertThat(ok.body().asString()).isEqualTo("A"))
-        .expectErrorSatisfies(e -> {
-          assertThat(e).isInstanceOf(FetchException.class);
-          FetchException error = (FetchException) e;
-          assertThat(error.index()).isEqualTo(1);
-          assertThat(error.uri()).isEqualTo(URI.create(refused));
-          assertThat(error.kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
-          assertThat(error.getCause()).isInstanceOf(ConnectException.class);
-        })
+        .expectErrorSatisfies(
+            e -> {
+              assertThat(e).isInstanceOf(FetchException.class);
+              FetchException error = (FetchException) e;
+              assertThat(error.index()).isEqualTo(1);
+              assertThat(error.uri()).isEqualTo(URI.create(refused));
+              assertThat(error.kind()).isEqualTo(FetchException.Kind.CONNECT_REFUSED);
+              assertThat(error.getCause()).isInstanceOf(ConnectException.class);
+            })
         .verify(VERIFY);
   }
 
@@ -168,12 +171,13 @@ abstract class FetcherContract {
     StepVerifier.create(fetcher.fetchOrFail(Flux.just(a, failing, stalled)))
         .expectNextCount(1)
         .then(() -> await("all three requests received", () -> requestsReceived() == 3))
-        .expectErrorSatisfies(e -> {
-          FetchException error = (FetchException) e;
-          assertThat(error.index()).isEqualTo(1);
-          assertThat(error.kind()).isEqualTo(FetchException.Kind.HTTP_STATUS);
-          assertThat(error.status()).isEqualTo(503);
-        })
+        .expectErrorSatisfies(
+            e -> {
+              FetchException error = (FetchException) e;
+              assertThat(error.index()).isEqualTo(1);
+              assertThat(error.kind()).isEqualTo(FetchException.Kind.HTTP_STATUS);
+              assertThat(error.status()).isEqualTo(503);
+            })
         .verify(VERIFY);
     await("stalled request cancelled", () -> cancelledRequests() == 1);
     await("nothing left in flight", () -> inFlightOnOtherSide() == 0);
@@ -223,12 +227,13 @@ abstract class FetcherContract {
           .expectComplete()
           .verify(VERIFY);
       StepVerifier.create(strict.fetchOne(notFound))
-          .assertNext(r -> {
-            FetchResult.Failure failure = (FetchResult.Failure) r;
-            assertThat(failure.kind()).isEqualTo(FetchException.Kind.HTTP_STATUS);
-            assertThat(failure.error().status()).isEqualTo(404);
-            assertThat(failure.uri()).isEqualTo(URI.create(notFound));
-          })
+          .assertNext(
+              r -> {
+                FetchResult.Failure failure = (FetchResult.Failure) r;
+                assertThat(failure.kind()).isEqualTo(FetchException.Kind.HTTP_STATUS);
+                assertThat(failure.error().status()).isEqualTo(404);
+                assertThat(failure.uri()).isEqualTo(URI.create(notFound));
+              })
           .expectComplete()
           .verify(VERIFY);
     } finally {
@@ -243,12 +248,13 @@ abstract class FetcherContract {
     Fetcher fetcher = fetcher(b -> b.requestTimeout(Duration.ofMillis(200)));
 
     StepVerifier.create(fetcher.fetch(Flux.just(stalled, fast)))
-        .assertNext(r -> {
-          FetchResult.Failure failure = (FetchResult.Failure) r;
-          assertThat(failure.index()).isZero();
-          assertThat(failure.kind()).isEqualTo(FetchException.Kind.DEADLINE);
-          assertThat(failure.error().getCause()).isInstanceOf(TimeoutException.class);
-        })
+        .assertNext(
+            r -> {
+              FetchResult.Failure failure = (FetchResult.Failure) r;
+              assertThat(failure.index()).isZero();
+              assertThat(failure.kind()).isEqualTo(FetchException.Kind.DEADLINE);
+              assertThat(failure.error().getCause()).isInstanceOf(TimeoutException.class);
+            })
         .assertNext(r -> assertThat(describe(r)).isEqualTo("1:200:F"))
         .expectComplete()
         .verify(VERIFY);

@@ -16,8 +16,7 @@ import reactor.test.StepVerifier;
 class RecipeIntegrationTest {
 
   // recipe: integration
-  @RegisterExtension
-  static TestServerExtension server = new TestServerExtension();
+  @RegisterExtension static TestServerExtension server = new TestServerExtension();
 
   @Test
   void fetchesInOrderWithinTheLimitAndReportsResets() {
@@ -26,11 +25,14 @@ class RecipeIntegrationTest {
     server.route("/broken", Reply.resetBeforeResponse());
 
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(2).build()) {
-      Flux<String> results = fetcher
-          .fetch(Flux.just(server.url("/slow"), server.url("/fast"), server.url("/broken")))
-          .map(r -> r instanceof FetchResult.Success ok
-              ? r.index() + " " + ok.body().asString()
-              : r.index() + " " + ((FetchResult.Failure) r).kind());
+      Flux<String> results =
+          fetcher
+              .fetch(Flux.just(server.url("/slow"), server.url("/fast"), server.url("/broken")))
+              .map(
+                  r ->
+                      r instanceof FetchResult.Success ok
+                          ? r.index() + " " + ok.body().asString()
+                          : r.index() + " " + ((FetchResult.Failure) r).kind());
 
       StepVerifier.create(results)
           .expectNext("0 slow", "1 fast", "2 CONNECTION_RESET")

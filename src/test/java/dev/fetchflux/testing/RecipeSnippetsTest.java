@@ -29,8 +29,9 @@ class RecipeSnippetsTest {
   void docBlocksAreTheMarkedTestCodeInOrder() throws IOException {
     List<String> tested = new ArrayList<>();
     for (String source : SOURCES) {
-      tested.addAll(Snippets.markedRegions(Files.readString(TESTS.resolve(source + ".java")),
-          "// recipe: [^\\n]+", "// end"));
+      tested.addAll(
+          Snippets.markedRegions(
+              Files.readString(TESTS.resolve(source + ".java")), "// recipe: [^\\n]+", "// end"));
     }
     List<String> documented = Snippets.javaBlocks(Files.readString(DOC));
 

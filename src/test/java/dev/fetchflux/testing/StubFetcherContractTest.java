@@ -53,9 +53,8 @@ class StubFetcherContractTest extends FetcherContract {
   @Override
   protected int requestsReceived() {
     // The refused requests reach the stub but, like a refused connection, no server: not counted.
-    return (int) stub().requests().stream()
-        .filter(r -> !r.uri().getPath().contains("refused"))
-        .count();
+    return (int)
+        stub().requests().stream().filter(r -> !r.uri().getPath().contains("refused")).count();
   }
 
   @Override

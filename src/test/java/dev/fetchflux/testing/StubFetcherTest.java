@@ -3,12 +3,12 @@ package dev.fetchflux.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.fetchflux.support.Results;
 import dev.fetchflux.FetchException;
 import dev.fetchflux.FetchRequest;
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.Fetcher;
 import dev.fetchflux.TransportException;
+import dev.fetchflux.support.Results;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -26,8 +26,7 @@ class StubFetcherTest {
   private static final Duration VERIFY = Duration.ofSeconds(5);
 
   private static List<FetchResult> fetchAll(StubFetcher stub, Object... inputs) {
-    return stub.fetcher().fetch(Flux.just(inputs), Results::toRequest).collectList()
-        .block(VERIFY);
+    return stub.fetcher().fetch(Flux.just(inputs), Results::toRequest).collectList().block(VERIFY);
   }
 
   private static FetchResult.Success success(FetchResult r) {
@@ -42,9 +41,10 @@ class StubFetcherTest {
 
   @Test
   void exactUrlRuleAnswersWithStatusHeadersAndBody() {
-    StubFetcher stub = StubFetcher.builder()
-        .on("http://api.test/a", StubReply.status(201, "made").withHeader("Location", "/a/1"))
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .on("http://api.test/a", StubReply.status(201, "made").withHeader("Location", "/a/1"))
+            .build();
 
     FetchResult.Success ok = success(fetchAll(stub, "http://api.test/a").get(0));
 
@@ -57,57 +57,68 @@ class StubFetcherTest {
 
   @Test
   void ruleWithSeveralRepliesAnswersInTurnAndRepeatsTheLast() {
-    StubFetcher stub = StubFetcher.builder()
-        .on("http://api.test/flaky", StubReply.status(503), StubReply.ok("1"), StubReply.ok("2"))
-        .configure(f -> f.maxInFlight(1))
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .on(
+                "http://api.test/flaky",
+                StubReply.status(503),
+                StubReply.ok("1"),
+                StubReply.ok("2"))
+            .configure(f -> f.maxInFlight(1))
+            .build();
     String url = "http://api.test/flaky";
 
     List<FetchResult> results = fetchAll(stub, url, url, url, url);
 
-    assertThat(results).extracting(r -> success(r).status() + ":" + success(r).body().asString())
+    assertThat(results)
+        .extracting(r -> success(r).status() + ":" + success(r).body().asString())
         .containsExactly("503:", "200:1", "200:2", "200:2");
   }
 
   @Test
   void exactUrlRuleWinsOverPredicateRulesWhichGoInOrder() {
-    StubFetcher stub = StubFetcher.builder()
-        .on(r -> r.uri().getHost().equals("api.test"), StubReply.ok("first predicate"))
-        .on(r -> true, StubReply.ok("second predicate"))
-        .on(URI.create("http://api.test/exact"), StubReply.ok("exact"))
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .on(r -> r.uri().getHost().equals("api.test"), StubReply.ok("first predicate"))
+            .on(r -> true, StubReply.ok("second predicate"))
+            .on(URI.create("http://api.test/exact"), StubReply.ok("exact"))
+            .build();
 
     List<FetchResult> results =
         fetchAll(stub, "http://api.test/exact", "http://api.test/other", "http://else.test/");
 
-    assertThat(results).extracting(r -> success(r).body().asString())
+    assertThat(results)
+        .extracting(r -> success(r).body().asString())
         .containsExactly("exact", "first predicate", "second predicate");
   }
 
   @Test
   void handlerAnswersWhatNoRuleMatchesAndNullFallsThroughToOtherwise() {
-    StubFetcher stub = StubFetcher.builder()
-        .on("http://api.test/ruled", StubReply.ok("rule"))
-        .handler(r -> r.uri().getPath().startsWith("/echo")
-            ? StubReply.ok(r.method() + " " + r.uri().getPath())
-            : null)
-        .otherwise(StubReply.status(404))
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .on("http://api.test/ruled", StubReply.ok("rule"))
+            .handler(
+                r ->
+                    r.uri().getPath().startsWith("/echo")
+                        ? StubReply.ok(r.method() + " " + r.uri().getPath())
+                        : null)
+            .otherwise(StubReply.status(404))
+            .build();
 
     List<FetchResult> results =
         fetchAll(stub, "http://api.test/ruled", "http://api.test/echo/x", "http://api.test/none");
 
-    assertThat(results).extracting(r -> success(r).status() + ":" + success(r).body().asString())
+    assertThat(results)
+        .extracting(r -> success(r).status() + ":" + success(r).body().asString())
         .containsExactly("200:rule", "200:GET /echo/x", "404:");
-    assertThat(stub.unmatched()).extracting(FetchRequest::uri)
+    assertThat(stub.unmatched())
+        .extracting(FetchRequest::uri)
         .containsExactly(URI.create("http://api.test/none"));
   }
 
   @Test
   void unscriptedUrlFailsNamingTheRequest() {
-    StubFetcher stub = StubFetcher.builder()
-        .on("http://api.test/known", StubReply.ok("k"))
-        .build();
+    StubFetcher stub = StubFetcher.builder().on("http://api.test/known", StubReply.ok("k")).build();
 
     List<FetchResult> results = fetchAll(stub, "http://api.test/known", "http://api.test/unknown");
 
@@ -115,24 +126,28 @@ class StubFetcherTest {
     assertThat(failure.index()).isEqualTo(1);
     assertThat(failure.kind()).isEqualTo(FetchException.Kind.OTHER);
     assertThat(failure.error().getMessage())
-        .startsWith("#1 GET http://api.test/unknown: failed: no stub reply for GET "
-            + "http://api.test/unknown");
+        .startsWith(
+            "#1 GET http://api.test/unknown: failed: no stub reply for GET "
+                + "http://api.test/unknown");
     assertThat(failure.error().getCause()).isInstanceOf(TransportException.class);
-    assertThat(stub.unmatched()).extracting(FetchRequest::uri)
+    assertThat(stub.unmatched())
+        .extracting(FetchRequest::uri)
         .containsExactly(URI.create("http://api.test/unknown"));
   }
 
   @Test
   void handlerThatThrowsBecomesFailureOfThatRequestOnly() {
     IllegalStateException bug = new IllegalStateException("bug in the handler");
-    StubFetcher stub = StubFetcher.builder()
-        .handler(r -> {
-          if (r.uri().getPath().equals("/bad")) {
-            throw bug;
-          }
-          return StubReply.ok("fine");
-        })
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .handler(
+                r -> {
+                  if (r.uri().getPath().equals("/bad")) {
+                    throw bug;
+                  }
+                  return StubReply.ok("fine");
+                })
+            .build();
 
     List<FetchResult> results = fetchAll(stub, "http://api.test/bad", "http://api.test/good");
 
@@ -143,28 +158,35 @@ class StubFetcherTest {
 
   @Test
   void failureReplyKeepsItsKindAndErrorReplyIsClassifiedLikeARealOne() {
-    StubFetcher stub = StubFetcher.builder()
-        .on("http://api.test/big",
-            StubReply.failure(FetchException.Kind.BODY_TOO_LARGE, "over 1 KiB"))
-        .on("http://api.test/refused", StubReply.error(new ConnectException("Connection refused")))
-        .on("http://api.test/odd", StubReply.error(new IOException("something odd")))
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .on(
+                "http://api.test/big",
+                StubReply.failure(FetchException.Kind.BODY_TOO_LARGE, "over 1 KiB"))
+            .on(
+                "http://api.test/refused",
+                StubReply.error(new ConnectException("Connection refused")))
+            .on("http://api.test/odd", StubReply.error(new IOException("something odd")))
+            .build();
 
-    List<FetchResult> results = fetchAll(stub,
-        "http://api.test/big", "http://api.test/refused", "http://api.test/odd");
+    List<FetchResult> results =
+        fetchAll(stub, "http://api.test/big", "http://api.test/refused", "http://api.test/odd");
 
-    assertThat(results).extracting(r -> failure(r).kind()).containsExactly(
-        FetchException.Kind.BODY_TOO_LARGE,
-        FetchException.Kind.CONNECT_REFUSED,
-        FetchException.Kind.OTHER);
+    assertThat(results)
+        .extracting(r -> failure(r).kind())
+        .containsExactly(
+            FetchException.Kind.BODY_TOO_LARGE,
+            FetchException.Kind.CONNECT_REFUSED,
+            FetchException.Kind.OTHER);
     assertThat(failure(results.get(0)).error().getMessage()).endsWith("body too large: over 1 KiB");
   }
 
   @Test
   void errorSupplierGivesEachRequestAFreshException() {
-    StubFetcher stub = StubFetcher.builder()
-        .on(r -> true, StubReply.error(() -> new ConnectException("Connection refused")))
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .on(r -> true, StubReply.error(() -> new ConnectException("Connection refused")))
+            .build();
 
     List<FetchResult> results = fetchAll(stub, "http://api.test/1", "http://api.test/2");
 
@@ -175,9 +197,10 @@ class StubFetcherTest {
   @Test
   void withRedirectsReportsFinalUriAndRedirectCount() {
     URI moved = URI.create("http://api.test/new");
-    StubFetcher stub = StubFetcher.builder()
-        .on("http://api.test/old", StubReply.ok("here").withRedirects(moved, 2))
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .on("http://api.test/old", StubReply.ok("here").withRedirects(moved, 2))
+            .build();
 
     FetchResult.Success ok = success(fetchAll(stub, "http://api.test/old").get(0));
 
@@ -188,10 +211,11 @@ class StubFetcherTest {
 
   @Test
   void delaysFollowVirtualTime() {
-    StubFetcher stub = StubFetcher.builder()
-        .on("http://api.test/hour", StubReply.ok("late").withDelay(Duration.ofHours(1)))
-        .configure(f -> f.requestTimeout(Duration.ofHours(2)))
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .on("http://api.test/hour", StubReply.ok("late").withDelay(Duration.ofHours(1)))
+            .configure(f -> f.requestTimeout(Duration.ofHours(2)))
+            .build();
 
     StepVerifier.withVirtualTime(() -> stub.fetcher().fetchOne("http://api.test/hour"))
         .expectSubscription()
@@ -204,33 +228,40 @@ class StubFetcherTest {
 
   @Test
   void requestsAreRecordedInSubscriptionOrder() {
-    StubFetcher stub = StubFetcher.builder()
-        .on("http://api.test/slow", StubReply.ok("s").withDelay(Duration.ofMillis(50)))
-        .handler(r -> StubReply.ok("x"))
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .on("http://api.test/slow", StubReply.ok("s").withDelay(Duration.ofMillis(50)))
+            .handler(r -> StubReply.ok("x"))
+            .build();
 
     fetchAll(stub, "http://api.test/slow", "http://api.test/b", "http://api.test/c");
 
-    assertThat(stub.requests()).extracting(r -> r.uri().getPath())
+    assertThat(stub.requests())
+        .extracting(r -> r.uri().getPath())
         .containsExactly("/slow", "/b", "/c");
     assertThat(stub.requests("http://api.test/b")).hasSize(1);
   }
 
   @Test
   void cancelledListsOnlyExchangesCancelledBeforeTheirReply() {
-    StubFetcher stub = StubFetcher.builder()
-        .on("http://api.test/ok", StubReply.ok("ok"))
-        .on(r -> r.uri().getPath().startsWith("/never"), StubReply.never())
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .on("http://api.test/ok", StubReply.ok("ok"))
+            .on(r -> r.uri().getPath().startsWith("/never"), StubReply.never())
+            .build();
 
-    StepVerifier.create(stub.fetcher().fetch(
-            Flux.just("http://api.test/ok", "http://api.test/never1", "http://api.test/never2"))
-        .take(1))
+    StepVerifier.create(
+            stub.fetcher()
+                .fetch(
+                    Flux.just(
+                        "http://api.test/ok", "http://api.test/never1", "http://api.test/never2"))
+                .take(1))
         .expectNextCount(1)
         .expectComplete()
         .verify(VERIFY);
 
-    assertThat(stub.cancelled()).extracting(r -> r.uri().getPath())
+    assertThat(stub.cancelled())
+        .extracting(r -> r.uri().getPath())
         .containsExactlyInAnyOrder("/never1", "/never2");
     assertThat(stub.inFlight()).isZero();
   }
@@ -240,13 +271,17 @@ class StubFetcherTest {
     // When a delayed reply fires, the ordering stage starts the next request in the same call
     // stack, before the finished exchange's own completion: the peak must still be the limit, not
     // one more.
-    StubFetcher stub = StubFetcher.builder()
-        .handler(r -> StubReply.ok("x").withDelay(Duration.ofSeconds(1)))
-        .configure(f -> f.maxInFlight(1))
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .handler(r -> StubReply.ok("x").withDelay(Duration.ofSeconds(1)))
+            .configure(f -> f.maxInFlight(1))
+            .build();
 
-    StepVerifier.withVirtualTime(() -> stub.fetcher().fetch(
-            Flux.just("http://api.test/1", "http://api.test/2", "http://api.test/3")))
+    StepVerifier.withVirtualTime(
+            () ->
+                stub.fetcher()
+                    .fetch(
+                        Flux.just("http://api.test/1", "http://api.test/2", "http://api.test/3")))
         .thenAwait(Duration.ofSeconds(3))
         .expectNextCount(3)
         .expectComplete()
@@ -265,7 +300,8 @@ class StubFetcherTest {
     own.fetchOne("http://api.test/own").block(VERIFY);
     variant.fetchOne("http://api.test/variant").block(VERIFY);
 
-    assertThat(stub.requests()).extracting(r -> r.uri().getPath())
+    assertThat(stub.requests())
+        .extracting(r -> r.uri().getPath())
         .containsExactly("/own", "/variant");
   }
 
@@ -283,8 +319,8 @@ class StubFetcherTest {
     assertThatThrownBy(() -> StubReply.never().withHeader("A", "b"))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("withHeader");
-    assertThatThrownBy(() -> StubFetcher.builder().configure(f -> f.maxInFlight(8).reorderWindow(4))
-            .build())
+    assertThatThrownBy(
+            () -> StubFetcher.builder().configure(f -> f.maxInFlight(8).reorderWindow(4)).build())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("reorderWindow");
   }

@@ -26,23 +26,26 @@ class TestServerExtensionTest {
 
   /** An {@link ExtensionContext} knowing only its unique id, all the extension reads. */
   private static ExtensionContext context(String uniqueId) {
-    return (ExtensionContext) Proxy.newProxyInstance(
-        TestServerExtensionTest.class.getClassLoader(),
-        new Class<?>[] {ExtensionContext.class},
-        (proxy, method, args) -> {
-          if (method.getName().equals("getUniqueId")) {
-            return uniqueId;
-          }
-          throw new UnsupportedOperationException(method.getName());
-        });
+    return (ExtensionContext)
+        Proxy.newProxyInstance(
+            TestServerExtensionTest.class.getClassLoader(),
+            new Class<?>[] {ExtensionContext.class},
+            (proxy, method, args) -> {
+              if (method.getName().equals("getUniqueId")) {
+                return uniqueId;
+              }
+              throw new UnsupportedOperationException(method.getName());
+            });
   }
 
   private static void assertClosed(int port) {
-    assertThatThrownBy(() -> {
-      try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
-        socket.getPort();
-      }
-    }).isInstanceOf(ConnectException.class);
+    assertThatThrownBy(
+            () -> {
+              try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                socket.getPort();
+              }
+            })
+        .isInstanceOf(ConnectException.class);
   }
 
   private static void assertServes(TestServerExtension server) throws IOException {
@@ -136,8 +139,9 @@ class TestServerExtensionTest {
       server.route("/hello", Reply.ok("hi"));
       try (Fetcher fetcher = Fetcher.builder().eventLoopThreads(1).build()) {
         FetchResult result = fetcher.fetchOne(injected.url("/hello")).block(Duration.ofSeconds(5));
-        assertThat(result).isInstanceOfSatisfying(FetchResult.Success.class,
-            ok -> assertThat(ok.body().asString()).isEqualTo("hi"));
+        assertThat(result)
+            .isInstanceOfSatisfying(
+                FetchResult.Success.class, ok -> assertThat(ok.body().asString()).isEqualTo("hi"));
       }
       assertThat(injected).isSameAs(server.get());
       assertThat(server.requests("/hello")).hasSize(1);

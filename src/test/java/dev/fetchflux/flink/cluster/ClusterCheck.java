@@ -51,6 +51,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class ClusterCheck {
   private static final String ENTRY = "dev.fetchflux.flink.FetchJob";
+
   /**
    * The job's deadline per URL: long enough that a healthy URL never meets it on a busy shared
    * machine (a fresh task manager's first requests include class loading), short enough that the
@@ -102,8 +103,17 @@ public final class ClusterCheck {
   }
 
   /** What one submitted job did. */
-  record JobRun(String name, String id, String state, long durationMillis, long wallMillis,
-      Path out, Path bodies, List<Integer> peaks, int requests, @Nullable Failover failover) {}
+  record JobRun(
+      String name,
+      String id,
+      String state,
+      long durationMillis,
+      long wallMillis,
+      Path out,
+      Path bodies,
+      List<Integer> peaks,
+      int requests,
+      @Nullable Failover failover) {}
 
   /**
    * The failover of a run with a killed task manager; times in milliseconds after the kill (-1:
@@ -118,23 +128,36 @@ public final class ClusterCheck {
    * @param restoredTakenBeforeKill whether that checkpoint was triggered before the kill (and
    *     completed: every task, the killed one's included, had acknowledged it)
    */
-  record Failover(String killed, int requestsBeforeKill, long jobRestarting, long tasksRestoring,
-      long tasksRunning, long requestsResumed, long checkpointAfter, long restoredCheckpoint,
-      boolean restoredTakenBeforeKill, String rootCause) {}
+  record Failover(
+      String killed,
+      int requestsBeforeKill,
+      long jobRestarting,
+      long tasksRestoring,
+      long tasksRunning,
+      long requestsResumed,
+      long checkpointAfter,
+      long restoredCheckpoint,
+      boolean restoredTakenBeforeKill,
+      String rootCause) {}
 
   private int run(boolean figures) throws Exception {
     Files.createDirectories(work);
     long started = System.nanoTime();
-    out.printf("cluster check: %d URLs over %d hosts, --per-host %d; work %s; load %s%n", n,
-        hostCount, perHost, work, load());
+    out.printf(
+        "cluster check: %d URLs over %d hosts, --per-host %d; work %s; load %s%n",
+        n, hostCount, perHost, work, load());
     try (Workload workload = Workload.start(hostCount, n, true)) {
       Path input = workload.write(work.resolve("urls.txt"));
       long t = System.nanoTime();
       try (LocalFlinkCluster cluster =
           LocalFlinkCluster.start(work.resolve("cluster"), flinkLib, 2, Duration.ofMinutes(3))) {
-        check("cluster up: 1 JobManager and 2 task managers registered "
-                + cluster.taskManagers() + " in " + seconds(System.nanoTime() - t),
-            cluster.taskManagers().size() == 2, "");
+        check(
+            "cluster up: 1 JobManager and 2 task managers registered "
+                + cluster.taskManagers()
+                + " in "
+                + seconds(System.nanoTime() - t),
+            cluster.taskManagers().size() == 2,
+            "");
         JobRun steady = runJob(cluster, workload, input, "steady", 2, 16, perHost, false);
         verify(steady, workload);
         JobRun failover = runJob(cluster, workload, input, "failover", 2, 16, perHost, true);
@@ -154,13 +177,34 @@ public final class ClusterCheck {
     return failed == 0 ? 0 : 1;
   }
 
-  private List<String> jobArgs(Path input, Path output, Path bodies, String name, int c,
-      int perHostLimit, Workload workload) {
-    List<String> args = new ArrayList<>(List.of(
-        "--input", input.toUri().toString(), "--output", output.toUri().toString(),
-        "--bodies", bodies.toString(), "-c", Integer.toString(c), "--fail",
-        "--max-time", MAX_TIME, "--timeout-margin", "2s", "--checkpoint-interval", "1s",
-        "--job-name", "fetchflux " + name));
+  private List<String> jobArgs(
+      Path input,
+      Path output,
+      Path bodies,
+      String name,
+      int c,
+      int perHostLimit,
+      Workload workload) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--input",
+                input.toUri().toString(),
+                "--output",
+                output.toUri().toString(),
+                "--bodies",
+                bodies.toString(),
+                "-c",
+                Integer.toString(c),
+                "--fail",
+                "--max-time",
+                MAX_TIME,
+                "--timeout-margin",
+                "2s",
+                "--checkpoint-interval",
+                "1s",
+                "--job-name",
+                "fetchflux " + name));
     if (perHostLimit > 0) {
       args.addAll(List.of("--per-host", Integer.toString(perHostLimit)));
     }
@@ -170,49 +214,91 @@ public final class ClusterCheck {
     return args;
   }
 
-  private JobRun runJob(LocalFlinkCluster cluster, Workload workload, Path input, String name,
-      int parallelism, int c, int perHostLimit, boolean kill) throws Exception {
+  private JobRun runJob(
+      LocalFlinkCluster cluster,
+      Workload workload,
+      Path input,
+      String name,
+      int parallelism,
+      int c,
+      int perHostLimit,
+      boolean kill)
+      throws Exception {
     Path dir = Files.createDirectories(work.resolve(name));
     Path output = dir.resolve("out");
     Path bodies = Files.createDirectories(dir.resolve("bodies"));
     workload.resetCounters();
     long submitted = System.nanoTime();
-    String id = cluster.submit(jobJar, ENTRY, parallelism,
-        jobArgs(input, output, bodies, name, c, perHostLimit, workload));
-    out.printf("%s: submitted job %s (P=%d, C=%d%s) in %s%n", name, id, parallelism, c,
+    String id =
+        cluster.submit(
+            jobJar,
+            ENTRY,
+            parallelism,
+            jobArgs(input, output, bodies, name, c, perHostLimit, workload));
+    out.printf(
+        "%s: submitted job %s (P=%d, C=%d%s) in %s%n",
+        name,
+        id,
+        parallelism,
+        c,
         perHostLimit > 0 ? ", --per-host " + perHostLimit : "",
         seconds(System.nanoTime() - submitted));
     String[] victim = {""};
     int[] requestsBefore = {0};
-    long killEpoch = kill
-        ? killOneTaskManager(cluster, workload, id, victim, requestsBefore) : 0;
+    long killEpoch = kill ? killOneTaskManager(cluster, workload, id, victim, requestsBefore) : 0;
     String state = cluster.awaitTerminal(id, Duration.ofMinutes(4));
     long wall = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - submitted);
     JsonNode job = cluster.job(id);
     Failover failover = null;
     if (kill) {
       failover = failoverReport(cluster, workload, id, killEpoch, victim[0], requestsBefore[0]);
-      out.printf("failover: after the kill: job RESTARTING at %d ms (%s); every task restoring at"
+      out.printf(
+          "failover: after the kill: job RESTARTING at %d ms (%s); every task restoring at"
               + " %d ms; requests to the killed subtask's hosts resumed at %d ms; every task"
               + " RUNNING (restored in-flight URLs fetched) at %d ms; first checkpoint after the"
-              + " kill completed at %d ms; restored checkpoint %d%n", failover.jobRestarting(),
-          failover.rootCause(), failover.tasksRestoring(), failover.requestsResumed(),
-          failover.tasksRunning(), failover.checkpointAfter(), failover.restoredCheckpoint());
-      check("failover: the job noticed the loss, restarted and ran every task again",
+              + " kill completed at %d ms; restored checkpoint %d%n",
+          failover.jobRestarting(),
+          failover.rootCause(),
+          failover.tasksRestoring(),
+          failover.requestsResumed(),
+          failover.tasksRunning(),
+          failover.checkpointAfter(),
+          failover.restoredCheckpoint());
+      check(
+          "failover: the job noticed the loss, restarted and ran every task again",
           failover.jobRestarting() > 0 && failover.tasksRunning() > failover.jobRestarting(),
           failover.toString());
-      check("failover: restored from checkpoint " + failover.restoredCheckpoint()
-              + ", taken before the kill", failover.restoredTakenBeforeKill(),
+      check(
+          "failover: restored from checkpoint "
+              + failover.restoredCheckpoint()
+              + ", taken before the kill",
+          failover.restoredTakenBeforeKill(),
           failover.toString());
     }
-    JobRun run = new JobRun(name, id, state, job.path("duration").asLong(), wall, output, bodies,
-        workload.peaks(), workload.requests(), failover);
-    out.printf("%s: %s, job %.2f s (%.0f URLs/s), wall %.2f s from submission, %d requests,"
-            + " peak in flight per host %s; load %s%n", name, state,
-        run.durationMillis() / 1e3, n / (run.durationMillis() / 1e3), wall / 1e3, run.requests(),
-        run.peaks(), load());
-    check(name + ": job FINISHED", state.equals("FINISHED"), state + "; see "
-        + cluster.logs());
+    JobRun run =
+        new JobRun(
+            name,
+            id,
+            state,
+            job.path("duration").asLong(),
+            wall,
+            output,
+            bodies,
+            workload.peaks(),
+            workload.requests(),
+            failover);
+    out.printf(
+        "%s: %s, job %.2f s (%.0f URLs/s), wall %.2f s from submission, %d requests,"
+            + " peak in flight per host %s; load %s%n",
+        name,
+        state,
+        run.durationMillis() / 1e3,
+        n / (run.durationMillis() / 1e3),
+        wall / 1e3,
+        run.requests(),
+        run.peaks(),
+        load());
+    check(name + ": job FINISHED", state.equals("FINISHED"), state + "; see " + cluster.logs());
     return run;
   }
 
@@ -221,10 +307,17 @@ public final class ClusterCheck {
    * kills the task manager that runs fetch subtask 0 and at once starts a replacement, as a
    * supervisor would; returns the kill's wall-clock time.
    */
-  private long killOneTaskManager(LocalFlinkCluster cluster, Workload workload, String id,
-      String[] victim, int[] requestsBefore) throws Exception {
-    LocalFlinkCluster.await("job " + id + " has completed a checkpoint and requested a third of"
-        + " its URLs", Duration.ofMinutes(2), () -> {
+  private long killOneTaskManager(
+      LocalFlinkCluster cluster,
+      Workload workload,
+      String id,
+      String[] victim,
+      int[] requestsBefore)
+      throws Exception {
+    LocalFlinkCluster.await(
+        "job " + id + " has completed a checkpoint and requested a third of" + " its URLs",
+        Duration.ofMinutes(2),
+        () -> {
           try {
             return completedCheckpoints(cluster, id) >= 1 && workload.requests() >= n / 3;
           } catch (IOException e) {
@@ -235,29 +328,38 @@ public final class ClusterCheck {
           }
         });
     String state = cluster.job(id).path("state").asText();
-    check("failover: job still RUNNING when the task manager is killed", state.equals("RUNNING"),
+    check(
+        "failover: job still RUNNING when the task manager is killed",
+        state.equals("RUNNING"),
         state);
     victim[0] = fetchSubtaskHost(cluster, id, 0);
     requestsBefore[0] = workload.requests();
     long killEpoch = System.currentTimeMillis();
     cluster.killOnPurpose(cluster.node(victim[0]));
     cluster.startTaskManager();
-    out.printf("failover: kill -9 %s (ran fetch subtask 0) after %d of %d requests; started a"
-        + " replacement%n", victim[0], requestsBefore[0], n);
+    out.printf(
+        "failover: kill -9 %s (ran fetch subtask 0) after %d of %d requests; started a"
+            + " replacement%n",
+        victim[0], requestsBefore[0], n);
     return killEpoch;
   }
 
   /** What the JobManager recorded about the failover, read once the job is over. */
-  private Failover failoverReport(LocalFlinkCluster cluster, Workload workload, String id,
-      long killEpoch, String victim, int requestsBefore)
+  private Failover failoverReport(
+      LocalFlinkCluster cluster,
+      Workload workload,
+      String id,
+      long killEpoch,
+      String victim,
+      int requestsBefore)
       throws IOException, InterruptedException {
     JsonNode job = cluster.job(id);
     long restarting = job.path("timestamps").path("RESTARTING").asLong(0);
     long restoring = 0;
     long running = 0;
     for (JsonNode v : job.path("vertices")) {
-      JsonNode times = cluster.get("/jobs/" + id + "/vertices/" + v.path("id").asText()
-          + "/subtasktimes");
+      JsonNode times =
+          cluster.get("/jobs/" + id + "/vertices/" + v.path("id").asText() + "/subtasktimes");
       for (JsonNode subtask : times.path("subtasks")) {
         restoring = Math.max(restoring, subtask.path("timestamps").path("INITIALIZING").asLong());
         running = Math.max(running, subtask.path("timestamps").path("RUNNING").asLong());
@@ -266,8 +368,8 @@ public final class ClusterCheck {
     long restartingAt = restarting;
     long firstRestore = Long.MAX_VALUE;
     for (JsonNode v : job.path("vertices")) {
-      JsonNode times = cluster.get("/jobs/" + id + "/vertices/" + v.path("id").asText()
-          + "/subtasktimes");
+      JsonNode times =
+          cluster.get("/jobs/" + id + "/vertices/" + v.path("id").asText() + "/subtasktimes");
       for (JsonNode subtask : times.path("subtasks")) {
         long t = subtask.path("timestamps").path("INITIALIZING").asLong();
         if (t > 0) {
@@ -276,8 +378,10 @@ public final class ClusterCheck {
       }
     }
     int between = workload.requestsBetween(restartingAt + 500, firstRestore);
-    out.printf("failover: requests sent between the cancel of the old tasks (+0.5 s) and the"
-        + " first restore: %d%n", between);
+    out.printf(
+        "failover: requests sent between the cancel of the old tasks (+0.5 s) and the"
+            + " first restore: %d%n",
+        between);
     JsonNode checkpoints = cluster.get("/jobs/" + id + "/checkpoints");
     long restored = checkpoints.path("latest").path("restored").path("id").asLong(-1);
     boolean restoredBeforeKill = false;
@@ -285,23 +389,37 @@ public final class ClusterCheck {
     for (JsonNode c : checkpoints.path("history")) {
       long ack = c.path("latest_ack_timestamp").asLong();
       if (c.path("id").asLong() == restored) {
-        restoredBeforeKill = c.path("status").asText().equals("COMPLETED")
-            && c.path("trigger_timestamp").asLong() < killEpoch;
+        restoredBeforeKill =
+            c.path("status").asText().equals("COMPLETED")
+                && c.path("trigger_timestamp").asLong() < killEpoch;
       }
       if (c.path("status").asText().equals("COMPLETED")
           && c.path("trigger_timestamp").asLong() > killEpoch) {
         firstAfter = Math.min(firstAfter, ack);
       }
     }
-    String cause = cluster.get("/jobs/" + id + "/exceptions").path("exceptionHistory")
-        .path("entries").path(0).path("exceptionName").asText("?");
+    String cause =
+        cluster
+            .get("/jobs/" + id + "/exceptions")
+            .path("exceptionHistory")
+            .path("entries")
+            .path(0)
+            .path("exceptionName")
+            .asText("?");
     // Fetch subtask 0 was killed: its hosts got no request from the moment the job noticed (by
     // then the server has read whatever the dead process had sent) until the replacement subtask
     // fetched again.
     long resumed = workload.firstRequestAfter(Math.max(killEpoch, restarting), 0);
-    return new Failover(victim, requestsBefore, since(killEpoch, restarting),
-        since(killEpoch, restoring), since(killEpoch, running), since(killEpoch, resumed),
-        firstAfter == Long.MAX_VALUE ? -1 : firstAfter - killEpoch, restored, restoredBeforeKill,
+    return new Failover(
+        victim,
+        requestsBefore,
+        since(killEpoch, restarting),
+        since(killEpoch, restoring),
+        since(killEpoch, running),
+        since(killEpoch, resumed),
+        firstAfter == Long.MAX_VALUE ? -1 : firstAfter - killEpoch,
+        restored,
+        restoredBeforeKill,
         cause);
   }
 
@@ -309,21 +427,18 @@ public final class ClusterCheck {
     return t <= 0 ? -1 : t - epoch;
   }
 
-
   private static long completedCheckpoints(LocalFlinkCluster cluster, String id)
       throws IOException, InterruptedException {
     return cluster.get("/jobs/" + id + "/checkpoints").path("counts").path("completed").asLong();
   }
-
-
 
   /** The task manager (resource id) running fetch subtask {@code index}. */
   private static String fetchSubtaskHost(LocalFlinkCluster cluster, String id, int index)
       throws IOException, InterruptedException {
     for (JsonNode v : cluster.job(id).path("vertices")) {
       if (v.path("name").asText().contains("fetch")) {
-        JsonNode subtasks = cluster.get("/jobs/" + id + "/vertices/" + v.path("id").asText())
-            .path("subtasks");
+        JsonNode subtasks =
+            cluster.get("/jobs/" + id + "/vertices/" + v.path("id").asText()).path("subtasks");
         for (JsonNode s : subtasks) {
           if (s.path("subtask").asInt() == index) {
             return s.path("taskmanager-id").asText();
@@ -337,11 +452,21 @@ public final class ClusterCheck {
   /** Merges the run's parts with {@code fetchflux merge} and checks the answer. */
   private void verify(JobRun run, Workload workload) throws Exception {
     Path merged = work.resolve(run.name()).resolve("merged.jsonl");
-    Merge m = fetchfluxMerge(run.name(), List.of("--expect", Integer.toString(n), "-o",
-        merged.toString(), run.out().toString()), null);
+    Merge m =
+        fetchfluxMerge(
+            run.name(),
+            List.of("--expect", Integer.toString(n), "-o", merged.toString(), run.out().toString()),
+            null);
     // Status 1: complete, and some records are errors (the failing URLs), as with the fetch CLI.
-    check(run.name() + ": fetchflux merge --expect " + n + " found seq 0 to " + (n - 1)
-        + " exactly once", m.status() == 1 && Files.exists(merged), m.toString());
+    check(
+        run.name()
+            + ": fetchflux merge --expect "
+            + n
+            + " found seq 0 to "
+            + (n - 1)
+            + " exactly once",
+        m.status() == 1 && Files.exists(merged),
+        m.toString());
     if (!Files.exists(merged)) {
       return;
     }
@@ -359,8 +484,15 @@ public final class ClusterCheck {
         continue;
       }
       if (!Objects.equals(r.errorKind(), u.kind().errorKind)) {
-        wrong.add("seq " + seq + " (" + u.kind() + "): errorKind " + r.errorKind() + ": "
-            + r.errorMessage());
+        wrong.add(
+            "seq "
+                + seq
+                + " ("
+                + u.kind()
+                + "): errorKind "
+                + r.errorKind()
+                + ": "
+                + r.errorMessage());
         continue;
       }
       if (r.succeeded()) {
@@ -372,26 +504,54 @@ public final class ClusterCheck {
         }
       }
     }
-    check(run.name() + ": " + records.size() + " records, each for the URL at its seq with the"
+    check(
+        run.name()
+            + ": "
+            + records.size()
+            + " records, each for the URL at its seq with the"
             + " outcome it must have, every body file complete and matching its SHA-256",
         records.size() == n && wrong.isEmpty(),
         wrong.size() + " wrong, first: " + wrong.stream().limit(3).toList());
 
     Path raw = work.resolve(run.name()).resolve("bodies.bin");
-    Merge bodies = fetchfluxMerge(run.name() + "-raw", List.of("--raw", "--bodies",
-        run.bodies().toString(), "--expect", Integer.toString(n), run.out().toString()), raw);
+    Merge bodies =
+        fetchfluxMerge(
+            run.name() + "-raw",
+            List.of(
+                "--raw",
+                "--bodies",
+                run.bodies().toString(),
+                "--expect",
+                Integer.toString(n),
+                run.out().toString()),
+            raw);
     String expected = HexFormat.of().formatHex(expectedBodies.digest());
     String actual = sha256Hex(raw);
-    check(run.name() + ": fetchflux merge --raw writes every body in input order",
-        bodies.status() == 1 && expected.equals(actual), bodies + "; SHA-256 " + actual
-            + ", expected " + expected);
+    check(
+        run.name() + ": fetchflux merge --raw writes every body in input order",
+        bodies.status() == 1 && expected.equals(actual),
+        bodies + "; SHA-256 " + actual + ", expected " + expected);
 
     int max = run.peaks().stream().mapToInt(Integer::intValue).max().orElse(0);
-    check(run.name() + ": no host had more than --per-host " + perHost + " requests in flight"
-        + " (peaks at the servers " + run.peaks() + ")", max <= perHost && max > 0,
+    check(
+        run.name()
+            + ": no host had more than --per-host "
+            + perHost
+            + " requests in flight"
+            + " (peaks at the servers "
+            + run.peaks()
+            + ")",
+        max <= perHost && max > 0,
         run.peaks().toString());
-    check(run.name() + ": every URL was requested (" + run.requests() + " requests for " + n
-        + " URLs)", run.requests() >= n, "");
+    check(
+        run.name()
+            + ": every URL was requested ("
+            + run.requests()
+            + " requests for "
+            + n
+            + " URLs)",
+        run.requests() >= n,
+        "");
   }
 
   private static @Nullable String checkBody(Path bodies, FetchRecord r, byte[] expected)
@@ -409,8 +569,13 @@ public final class ClusterCheck {
       return "body file " + file + " does not match its record";
     }
     if (!Arrays.equals(actual, expected)) {
-      return "body file " + file + " is not what the server sent (" + actual.length + " of "
-          + expected.length + " bytes)";
+      return "body file "
+          + file
+          + " is not what the server sent ("
+          + actual.length
+          + " of "
+          + expected.length
+          + " bytes)";
     }
     return null;
   }
@@ -420,8 +585,10 @@ public final class ClusterCheck {
     Path a = work.resolve(steady.name()).resolve("merged.jsonl");
     Path b = work.resolve(failover.name()).resolve("merged.jsonl");
     if (!Files.exists(a) || !Files.exists(b)) {
-      check("the run with a killed task manager gives the same records as the run without",
-          false, "a merged file is missing");
+      check(
+          "the run with a killed task manager gives the same records as the run without",
+          false,
+          "a merged file is missing");
       return;
     }
     List<String> x = Files.readAllLines(a).stream().map(ClusterCheck::withoutTimings).toList();
@@ -433,17 +600,34 @@ public final class ClusterCheck {
         break;
       }
     }
-    check("the run with a killed task manager gives the same records as the run without"
-            + " (timings aside)", x.size() == y.size() && first < 0,
-        first < 0 ? "sizes " + x.size() + " and " + y.size()
+    check(
+        "the run with a killed task manager gives the same records as the run without"
+            + " (timings aside)",
+        x.size() == y.size() && first < 0,
+        first < 0
+            ? "sizes " + x.size() + " and " + y.size()
             : "first difference at seq " + first + ":\n  " + x.get(first) + "\n  " + y.get(first));
   }
 
   private static String withoutTimings(String line) {
     FetchRecord r = FetchRecord.parse(line);
     String message = r.errorMessage() == null ? null : r.errorMessage().replaceAll("[0-9]+", "#");
-    return new FetchRecord(r.seq(), r.url(), r.finalUrl(), r.status(), r.bytes(), r.sha256(),
-        r.body(), 0, 0, 0, r.attempts(), r.redirects(), r.errorKind(), message).toJson();
+    return new FetchRecord(
+            r.seq(),
+            r.url(),
+            r.finalUrl(),
+            r.status(),
+            r.bytes(),
+            r.sha256(),
+            r.body(),
+            0,
+            0,
+            0,
+            r.attempts(),
+            r.redirects(),
+            r.errorKind(),
+            message)
+        .toJson();
   }
 
   /** What {@code java -jar JOB_JAR merge ...} did. */
@@ -452,13 +636,20 @@ public final class ClusterCheck {
   private Merge fetchfluxMerge(String name, List<String> args, @Nullable Path stdout)
       throws IOException, InterruptedException {
     Path log = work.resolve(name.replace('/', '-') + "-merge.err");
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
-        "-jar", jobJar.toString(), "merge"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx128m",
+                "-jar",
+                jobJar.toString(),
+                "merge"));
     command.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(command).redirectError(log.toFile());
-    pb.redirectOutput(stdout != null ? ProcessBuilder.Redirect.to(stdout.toFile())
-        : ProcessBuilder.Redirect.DISCARD);
+    pb.redirectOutput(
+        stdout != null
+            ? ProcessBuilder.Redirect.to(stdout.toFile())
+            : ProcessBuilder.Redirect.DISCARD);
     Process p = pb.start();
     if (!p.waitFor(2, TimeUnit.MINUTES)) {
       p.destroyForcibly();
@@ -472,8 +663,7 @@ public final class ClusterCheck {
    * P = 2, on the check's input without the never-answering URLs (their deadline would dominate)
    * and without a per-host limit (so that parallelism can show).
    */
-  private void figures(LocalFlinkCluster cluster, JobRun steady, JobRun failover)
-      throws Exception {
+  private void figures(LocalFlinkCluster cluster, JobRun steady, JobRun failover) throws Exception {
     out.println("figures: " + n + " URLs, no stalls, no --per-host; load " + load());
     try (Workload plain = Workload.start(hostCount, n, false)) {
       Path plainInput = plain.write(work.resolve("urls-figures.txt"));
@@ -484,27 +674,47 @@ public final class ClusterCheck {
         runJob(cluster, plain, plainInput, "p2-c32-" + rep, 2, 32, 0, false);
       }
     }
-    out.printf("figures: the check's runs (P=2, C=16, --per-host %d): steady %.2f s, with the"
-            + " kill %.2f s; %s%n", perHost, steady.durationMillis() / 1e3,
-        failover.durationMillis() / 1e3, failover.failover());
+    out.printf(
+        "figures: the check's runs (P=2, C=16, --per-host %d): steady %.2f s, with the"
+            + " kill %.2f s; %s%n",
+        perHost,
+        steady.durationMillis() / 1e3,
+        failover.durationMillis() / 1e3,
+        failover.failover());
   }
 
   private void cli(Workload workload, Path input, int c) throws Exception {
     Path jsonl = work.resolve("cli-c" + c + ".jsonl");
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-        jobJar.toString(), "-i", input.toString(), "-c", Integer.toString(c), "--fail", "-s",
-        "--max-time", "2s", "--jsonl-file", jsonl.toString()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar",
+                jobJar.toString(),
+                "-i",
+                input.toString(),
+                "-c",
+                Integer.toString(c),
+                "--fail",
+                "-s",
+                "--max-time",
+                "2s",
+                "--jsonl-file",
+                jsonl.toString()));
     for (String rule : workload.resolveRules()) {
       command.addAll(List.of("--resolve", rule));
     }
     workload.resetCounters();
     long t = System.nanoTime();
-    Process p = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    Process p =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
     p.waitFor(5, TimeUnit.MINUTES);
     double s = (System.nanoTime() - t) / 1e9;
-    out.printf("cli -c %d: exit %d, %.2f s with JVM start (%.0f URLs/s), %d requests; load %s%n",
+    out.printf(
+        "cli -c %d: exit %d, %.2f s with JVM start (%.0f URLs/s), %d requests; load %s%n",
         c, p.exitValue(), s, n / s, workload.requests(), load());
   }
 

@@ -53,22 +53,23 @@ public final class LocalFlinkCluster implements AutoCloseable {
    * ({@code env.java.default-opts.all}): Flink reflects into JDK internals (Kryo, the client's
    * translators, the network stack). Written to {@code config.yaml} too, as the distribution does.
    */
-  static final List<String> JVM_MODULE_OPTIONS = List.of(
-      "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
-      "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
-      "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
-      "--add-opens=java.base/java.lang=ALL-UNNAMED",
-      "--add-opens=java.base/java.net=ALL-UNNAMED",
-      "--add-opens=java.base/java.io=ALL-UNNAMED",
-      "--add-opens=java.base/java.nio=ALL-UNNAMED",
-      "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-      "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
-      "--add-opens=java.base/java.text=ALL-UNNAMED",
-      "--add-opens=java.base/java.time=ALL-UNNAMED",
-      "--add-opens=java.base/java.util=ALL-UNNAMED",
-      "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
-      "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
-      "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED");
+  static final List<String> JVM_MODULE_OPTIONS =
+      List.of(
+          "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
+          "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+          "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang=ALL-UNNAMED",
+          "--add-opens=java.base/java.net=ALL-UNNAMED",
+          "--add-opens=java.base/java.io=ALL-UNNAMED",
+          "--add-opens=java.base/java.nio=ALL-UNNAMED",
+          "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+          "--add-opens=java.base/java.text=ALL-UNNAMED",
+          "--add-opens=java.base/java.time=ALL-UNNAMED",
+          "--add-opens=java.base/java.util=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED");
 
   /** One process this cluster started. */
   public record Node(String name, Process process) {
@@ -83,8 +84,8 @@ public final class LocalFlinkCluster implements AutoCloseable {
   private final String libClassPath;
   private final String javaBin;
   private final int restPort;
-  private final HttpClient http = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final List<Node> nodes = new CopyOnWriteArrayList<>();
   private final Thread shutdownHook = new Thread(this::stopAll, "local-flink-cluster-stop");
   private List<String> taskManagerJvm = List.of();
@@ -109,8 +110,9 @@ public final class LocalFlinkCluster implements AutoCloseable {
    * @param libClassPath the distribution's {@code lib/}: Flink's runtime, client, file connector
    *     and logging jars (see {@code src/cluster/pom.xml})
    */
-  public static LocalFlinkCluster start(Path work, String libClassPath, int taskManagers,
-      Duration timeout) throws IOException, InterruptedException {
+  public static LocalFlinkCluster start(
+      Path work, String libClassPath, int taskManagers, Duration timeout)
+      throws IOException, InterruptedException {
     LocalFlinkCluster cluster = new LocalFlinkCluster(work, libClassPath);
     try {
       cluster.writeConfiguration();
@@ -119,8 +121,11 @@ public final class LocalFlinkCluster implements AutoCloseable {
       cluster.taskManagerJvm = List.of(tm.get(0).split(" "));
       cluster.taskManagerDynamic = List.of(tm.get(1).split(" "));
       List<String> jmArgs = new ArrayList<>(List.of(jm.get(1).split(" ")));
-      cluster.spawn("jobmanager", List.of(jm.get(0).split(" ")),
-          "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint", jmArgs);
+      cluster.spawn(
+          "jobmanager",
+          List.of(jm.get(0).split(" ")),
+          "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+          jmArgs);
       for (int i = 0; i < taskManagers; i++) {
         cluster.startTaskManager();
       }
@@ -134,45 +139,50 @@ public final class LocalFlinkCluster implements AutoCloseable {
 
   private void writeConfiguration() throws IOException {
     int rpcPort = freePort();
-    String yaml = String.join("\n",
-        "# Written by LocalFlinkCluster: a Flink 2.3 session cluster on one host, for tests.",
-        "jobmanager.rpc.address: 127.0.0.1",
-        "jobmanager.rpc.port: " + rpcPort,
-        "jobmanager.bind-host: 127.0.0.1",
-        "jobmanager.memory.heap.size: 256m",
-        "taskmanager.host: 127.0.0.1",
-        "taskmanager.bind-host: 127.0.0.1",
-        // One slot each: a job at parallelism 2 runs one fetch subtask in each task manager.
-        "taskmanager.numberOfTaskSlots: 1",
-        "taskmanager.memory.task.heap.size: 256m",
-        // Streaming with heap state: no managed memory needed.
-        "taskmanager.memory.managed.size: 0m",
-        "rest.address: 127.0.0.1",
-        "rest.bind-address: 127.0.0.1",
-        "rest.port: " + restPort,
-        // A local directory standing for the shared file system every process can reach.
-        "execution.checkpointing.dir: " + work.resolve("checkpoints").toUri(),
-        "restart-strategy.type: fixed-delay",
-        "restart-strategy.fixed-delay.attempts: 10",
-        "restart-strategy.fixed-delay.delay: 1s",
-        // A killed task manager is noticed within seconds, not the default 50.
-        "heartbeat.interval: 1s",
-        "heartbeat.timeout: 10s",
-        // Enough checkpoint history in the REST API to find the one a restart restored.
-        "web.checkpoints.history: 100",
-        "io.tmp.dirs: " + Files.createDirectories(work.resolve("tmp")),
-        "env.java.default-opts.all: " + String.join(" ", JVM_MODULE_OPTIONS),
-        "");
+    String yaml =
+        String.join(
+            "\n",
+            "# Written by LocalFlinkCluster: a Flink 2.3 session cluster on one host, for tests.",
+            "jobmanager.rpc.address: 127.0.0.1",
+            "jobmanager.rpc.port: " + rpcPort,
+            "jobmanager.bind-host: 127.0.0.1",
+            "jobmanager.memory.heap.size: 256m",
+            "taskmanager.host: 127.0.0.1",
+            "taskmanager.bind-host: 127.0.0.1",
+            // One slot each: a job at parallelism 2 runs one fetch subtask in each task manager.
+            "taskmanager.numberOfTaskSlots: 1",
+            "taskmanager.memory.task.heap.size: 256m",
+            // Streaming with heap state: no managed memory needed.
+            "taskmanager.memory.managed.size: 0m",
+            "rest.address: 127.0.0.1",
+            "rest.bind-address: 127.0.0.1",
+            "rest.port: " + restPort,
+            // A local directory standing for the shared file system every process can reach.
+            "execution.checkpointing.dir: " + work.resolve("checkpoints").toUri(),
+            "restart-strategy.type: fixed-delay",
+            "restart-strategy.fixed-delay.attempts: 10",
+            "restart-strategy.fixed-delay.delay: 1s",
+            // A killed task manager is noticed within seconds, not the default 50.
+            "heartbeat.interval: 1s",
+            "heartbeat.timeout: 10s",
+            // Enough checkpoint history in the REST API to find the one a restart restored.
+            "web.checkpoints.history: 100",
+            "io.tmp.dirs: " + Files.createDirectories(work.resolve("tmp")),
+            "env.java.default-opts.all: " + String.join(" ", JVM_MODULE_OPTIONS),
+            "");
     Files.writeString(conf.resolve("config.yaml"), yaml);
-    Files.writeString(conf.resolve("log4j.properties"), String.join("\n",
-        "rootLogger.level = INFO",
-        "rootLogger.appenderRef.file.ref = MainAppender",
-        "appender.main.name = MainAppender",
-        "appender.main.type = File",
-        "appender.main.fileName = ${sys:log.file}",
-        "appender.main.layout.type = PatternLayout",
-        "appender.main.layout.pattern = %d{HH:mm:ss,SSS} %-5p %-40c{1.} - %m%n",
-        ""));
+    Files.writeString(
+        conf.resolve("log4j.properties"),
+        String.join(
+            "\n",
+            "rootLogger.level = INFO",
+            "rootLogger.appenderRef.file.ref = MainAppender",
+            "appender.main.name = MainAppender",
+            "appender.main.type = File",
+            "appender.main.fileName = ${sys:log.file}",
+            "appender.main.layout.type = PatternLayout",
+            "appender.main.layout.pattern = %d{HH:mm:ss,SSS} %-5p %-40c{1.} - %m%n",
+            ""));
   }
 
   /**
@@ -182,12 +192,21 @@ public final class LocalFlinkCluster implements AutoCloseable {
    */
   private List<String> resourceParams(String command) throws IOException, InterruptedException {
     Path out = logs.resolve(command.toLowerCase(java.util.Locale.ROOT) + ".out");
-    Process p = new ProcessBuilder(javaBin, "-Xmx64m", "-cp", libClassPath,
-        "-Dlog.file=" + logs.resolve("bash-java-utils.log"),
-        "-Dlog4j.configurationFile=" + conf.resolve("log4j.properties").toUri(),
-        "org.apache.flink.runtime.util.bash.BashJavaUtils", command, "--configDir",
-        conf.toString())
-        .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+    Process p =
+        new ProcessBuilder(
+                javaBin,
+                "-Xmx64m",
+                "-cp",
+                libClassPath,
+                "-Dlog.file=" + logs.resolve("bash-java-utils.log"),
+                "-Dlog4j.configurationFile=" + conf.resolve("log4j.properties").toUri(),
+                "org.apache.flink.runtime.util.bash.BashJavaUtils",
+                command,
+                "--configDir",
+                conf.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(out.toFile())
+            .start();
     if (!p.waitFor(60, TimeUnit.SECONDS)) {
       p.destroyForcibly();
       throw new IllegalStateException("BashJavaUtils " + command + " did not finish in 60 s");
@@ -199,8 +218,13 @@ public final class LocalFlinkCluster implements AutoCloseable {
       }
     }
     if (p.exitValue() != 0 || results.size() != 2) {
-      throw new IllegalStateException("BashJavaUtils " + command + " failed (exit "
-          + p.exitValue() + "): " + Files.readString(out));
+      throw new IllegalStateException(
+          "BashJavaUtils "
+              + command
+              + " failed (exit "
+              + p.exitValue()
+              + "): "
+              + Files.readString(out));
     }
     return results;
   }
@@ -210,8 +234,8 @@ public final class LocalFlinkCluster implements AutoCloseable {
     String name = "taskmanager-" + (++taskManagersStarted);
     List<String> args = new ArrayList<>(taskManagerDynamic);
     args.addAll(List.of("-D", "taskmanager.resource-id=" + name));
-    return spawn(name, taskManagerJvm, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
-        args);
+    return spawn(
+        name, taskManagerJvm, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner", args);
   }
 
   private Node spawn(String name, List<String> jvm, String mainClass, List<String> args)
@@ -225,24 +249,31 @@ public final class LocalFlinkCluster implements AutoCloseable {
     command.add("-Dlog4j.configurationFile=" + conf.resolve("log4j.properties").toUri());
     command.addAll(List.of("-cp", libClassPath, mainClass, "--configDir", conf.toString()));
     command.addAll(args);
-    Process p = new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .redirectOutput(logs.resolve(name + ".out").toFile())
-        .start();
+    Process p =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(logs.resolve(name + ".out").toFile())
+            .start();
     return register(name, p);
   }
 
   private Node register(String name, Process p) throws IOException {
     Node node = new Node(name, p);
     nodes.add(node);
-    Files.writeString(work.resolve("pids"), p.pid() + " " + name + "\n", StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    Files.writeString(
+        work.resolve("pids"),
+        p.pid() + " " + name + "\n",
+        StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE,
+        StandardOpenOption.APPEND);
     return node;
   }
 
   /** The task manager named {@code name}, or an exception. */
   public Node node(String name) {
-    return nodes.stream().filter(n -> n.name().equals(name)).findFirst()
+    return nodes.stream()
+        .filter(n -> n.name().equals(name))
+        .findFirst()
         .orElseThrow(() -> new IllegalArgumentException("no node " + name));
   }
 
@@ -264,9 +295,10 @@ public final class LocalFlinkCluster implements AutoCloseable {
 
   /** GETs {@code path} from the REST API and parses the JSON answer. */
   public JsonNode get(String path) throws IOException, InterruptedException {
-    HttpResponse<String> r = http.send(
-        HttpRequest.newBuilder(rest().resolve(path)).timeout(Duration.ofSeconds(10)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(rest().resolve(path)).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != 200) {
       throw new IOException("GET " + path + ": HTTP " + r.statusCode() + ": " + r.body());
     }
@@ -281,25 +313,32 @@ public final class LocalFlinkCluster implements AutoCloseable {
   }
 
   private void awaitTaskManagers(int n, Duration timeout) throws InterruptedException {
-    await("the JobManager's REST API lists " + n + " task managers", timeout, () -> {
-      checkAlive();
-      try {
-        return taskManagers().size() >= n;
-      } catch (IOException e) {
-        return false; // not listening yet
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
-    });
+    await(
+        "the JobManager's REST API lists " + n + " task managers",
+        timeout,
+        () -> {
+          checkAlive();
+          try {
+            return taskManagers().size() >= n;
+          } catch (IOException e) {
+            return false; // not listening yet
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+          }
+        });
   }
 
   /** Fails when a process this cluster started (and did not kill on purpose) has exited. */
   void checkAlive() {
     for (Node n : nodes) {
       if (!n.process().isAlive() && !n.name().startsWith("client") && !killedOnPurpose(n)) {
-        throw new IllegalStateException(n.name() + " exited with status "
-            + n.process().exitValue() + "; see " + logs.resolve(n.name() + ".log"));
+        throw new IllegalStateException(
+            n.name()
+                + " exited with status "
+                + n.process().exitValue()
+                + "; see "
+                + logs.resolve(n.name() + ".log"));
       }
     }
   }
@@ -326,17 +365,25 @@ public final class LocalFlinkCluster implements AutoCloseable {
     String name = "client-" + (++clients);
     List<String> command = new ArrayList<>(List.of(javaBin, "-Xmx256m"));
     command.addAll(JVM_MODULE_OPTIONS);
-    command.addAll(List.of(
-        "-Dfetchflux.cluster=" + work,
-        "-Dlog.file=" + logs.resolve(name + ".log"),
-        "-Dlog4j.configurationFile=" + conf.resolve("log4j.properties").toUri(),
-        "-cp", libClassPath, "org.apache.flink.client.cli.CliFrontend",
-        "run", "--detached", "-p", Integer.toString(parallelism), "-c", entryClass,
-        jobJar.toAbsolutePath().toString()));
+    command.addAll(
+        List.of(
+            "-Dfetchflux.cluster=" + work,
+            "-Dlog.file=" + logs.resolve(name + ".log"),
+            "-Dlog4j.configurationFile=" + conf.resolve("log4j.properties").toUri(),
+            "-cp",
+            libClassPath,
+            "org.apache.flink.client.cli.CliFrontend",
+            "run",
+            "--detached",
+            "-p",
+            Integer.toString(parallelism),
+            "-c",
+            entryClass,
+            jobJar.toAbsolutePath().toString()));
     command.addAll(jobArgs);
     Path out = logs.resolve(name + ".out");
-    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(out.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile());
     pb.environment().put("FLINK_CONF_DIR", conf.toString());
     Process p = pb.start();
     register(name, p);
@@ -360,18 +407,21 @@ public final class LocalFlinkCluster implements AutoCloseable {
   /** Waits up to {@code timeout} for the job to reach a globally terminal state; returns it. */
   public String awaitTerminal(String id, Duration timeout) throws InterruptedException {
     String[] state = {""};
-    await("job " + id + " ends", timeout, () -> {
-      checkAlive();
-      try {
-        state[0] = job(id).path("state").asText();
-      } catch (IOException e) {
-        return false;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
-      return List.of("FINISHED", "FAILED", "CANCELED").contains(state[0]);
-    });
+    await(
+        "job " + id + " ends",
+        timeout,
+        () -> {
+          checkAlive();
+          try {
+            state[0] = job(id).path("state").asText();
+          } catch (IOException e) {
+            return false;
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+          }
+          return List.of("FINISHED", "FAILED", "CANCELED").contains(state[0]);
+        });
     return state[0];
   }
 
@@ -381,8 +431,8 @@ public final class LocalFlinkCluster implements AutoCloseable {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("timed out after " + timeout.toSeconds()
-            + " s waiting until " + what);
+        throw new IllegalStateException(
+            "timed out after " + timeout.toSeconds() + " s waiting until " + what);
       }
       Thread.sleep(100);
     }

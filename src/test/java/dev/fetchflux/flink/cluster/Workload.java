@@ -28,8 +28,12 @@ final class Workload implements AutoCloseable {
 
   /** What a URL does, and so what its record must say. */
   enum Kind {
-    OK(null), SLOW(null), HTTP_500("HTTP_STATUS"), TRUNCATED("TRUNCATED_BODY"),
-    RESET("CONNECTION_RESET"), STALL("DEADLINE");
+    OK(null),
+    SLOW(null),
+    HTTP_500("HTTP_STATUS"),
+    TRUNCATED("TRUNCATED_BODY"),
+    RESET("CONNECTION_RESET"),
+    STALL("DEADLINE");
 
     /** The record's errorKind, or null for a success. */
     final @Nullable String errorKind;
@@ -182,8 +186,8 @@ final class Workload implements AutoCloseable {
   /** Writes the input file: one URL a line. */
   Path write(Path file) throws IOException {
     List<String> lines = new ArrayList<>();
-    lines.add("# fetchflux cluster check: " + urls.size() + " URLs over " + hosts.size()
-        + " hosts");
+    lines.add(
+        "# fetchflux cluster check: " + urls.size() + " URLs over " + hosts.size() + " hosts");
     urls.forEach(u -> lines.add(u.url()));
     return Files.write(file, lines);
   }

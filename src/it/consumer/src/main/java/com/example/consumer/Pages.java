@@ -10,9 +10,12 @@ public final class Pages {
 
   /** "index status body" for an answer, "index KIND" for a failure. */
   public static Flux<String> lines(Fetcher fetcher, Flux<String> urls) {
-    return fetcher.fetch(urls)
-        .map(r -> r instanceof FetchResult.Success ok
-            ? ok.index() + " " + ok.status() + " " + ok.body().asString()
-            : r.index() + " " + ((FetchResult.Failure) r).kind());
+    return fetcher
+        .fetch(urls)
+        .map(
+            r ->
+                r instanceof FetchResult.Success ok
+                    ? ok.index() + " " + ok.status() + " " + ok.body().asString()
+                    : r.index() + " " + ((FetchResult.Failure) r).kind());
   }
 }

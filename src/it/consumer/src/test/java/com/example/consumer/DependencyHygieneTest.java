@@ -29,9 +29,17 @@ class DependencyHygieneTest {
   @Test
   void runtimeClassPathHoldsTheLibraryAndWhatItNeeds() throws IOException {
     List<String> jars = runtimeJars();
-    for (String needed : List.of("fetchflux-", "reactor-core-", "reactor-netty-http-",
-        "reactor-netty-core-", "netty-codec-http-", "reactive-streams-", "jspecify-")) {
-      assertTrue(jars.stream().anyMatch(j -> j.startsWith(needed)),
+    for (String needed :
+        List.of(
+            "fetchflux-",
+            "reactor-core-",
+            "reactor-netty-http-",
+            "reactor-netty-core-",
+            "netty-codec-http-",
+            "reactive-streams-",
+            "jspecify-")) {
+      assertTrue(
+          jars.stream().anyMatch(j -> j.startsWith(needed)),
           () -> needed + " missing from " + jars);
     }
   }
@@ -39,14 +47,23 @@ class DependencyHygieneTest {
   @Test
   void runtimeClassPathHoldsNothingForTheCommandFlinkMetricsOrTests() throws IOException {
     List<String> jars = runtimeJars();
-    List<String> unwanted = jars.stream()
-        .filter(j -> j.startsWith("picocli-") || j.startsWith("jackson-")
-            || j.startsWith("flink-") || j.startsWith("micrometer-")
-            || j.startsWith("HdrHistogram-") || j.startsWith("junit-")
-            || j.startsWith("opentest4j-") || j.startsWith("apiguardian-")
-            || j.startsWith("reactor-test-") || j.startsWith("assertj-"))
-        .collect(Collectors.toList());
-    assertTrue(unwanted.isEmpty(), () -> "unwanted on the runtime class path: " + unwanted
-        + " (all: " + jars + ")");
+    List<String> unwanted =
+        jars.stream()
+            .filter(
+                j ->
+                    j.startsWith("picocli-")
+                        || j.startsWith("jackson-")
+                        || j.startsWith("flink-")
+                        || j.startsWith("micrometer-")
+                        || j.startsWith("HdrHistogram-")
+                        || j.startsWith("junit-")
+                        || j.startsWith("opentest4j-")
+                        || j.startsWith("apiguardian-")
+                        || j.startsWith("reactor-test-")
+                        || j.startsWith("assertj-"))
+            .collect(Collectors.toList());
+    assertTrue(
+        unwanted.isEmpty(),
+        () -> "unwanted on the runtime class path: " + unwanted + " (all: " + jars + ")");
   }
 }

@@ -30,14 +30,17 @@ import org.junit.jupiter.api.Timeout;
 class ModulePathTest {
 
   static ModuleLayer layer() throws Exception {
-    String classPath = Files.readString(
-        Path.of(System.getProperty("runtime.classpath.file"))).strip();
-    Path[] jars = Arrays.stream(classPath.split(java.io.File.pathSeparator))
-        .map(Path::of)
-        .toArray(Path[]::new);
+    String classPath =
+        Files.readString(Path.of(System.getProperty("runtime.classpath.file"))).strip();
+    Path[] jars =
+        Arrays.stream(classPath.split(java.io.File.pathSeparator))
+            .map(Path::of)
+            .toArray(Path[]::new);
     ModuleFinder finder = ModuleFinder.of(jars);
-    Configuration cf = ModuleLayer.boot().configuration()
-        .resolve(finder, ModuleFinder.of(), Set.of("dev.fetchflux"));
+    Configuration cf =
+        ModuleLayer.boot()
+            .configuration()
+            .resolve(finder, ModuleFinder.of(), Set.of("dev.fetchflux"));
     return ModuleLayer.boot().defineModulesWithOneLoader(cf, ClassLoader.getPlatformClassLoader());
   }
 
@@ -47,27 +50,33 @@ class ModulePathTest {
     ModuleDescriptor descriptor = module.getDescriptor();
 
     assertFalse(descriptor.isAutomatic(), "dev.fetchflux has a module-info");
-    Set<String> exported = descriptor.exports().stream()
-        .filter(e -> !e.isQualified())
-        .map(ModuleDescriptor.Exports::source)
-        .collect(Collectors.toCollection(TreeSet::new));
-    assertEquals(new TreeSet<>(List.of(
-        "dev.fetchflux", "dev.fetchflux.micrometer", "dev.fetchflux.testing")), exported);
+    Set<String> exported =
+        descriptor.exports().stream()
+            .filter(e -> !e.isQualified())
+            .map(ModuleDescriptor.Exports::source)
+            .collect(Collectors.toCollection(TreeSet::new));
+    assertEquals(
+        new TreeSet<>(
+            List.of("dev.fetchflux", "dev.fetchflux.micrometer", "dev.fetchflux.testing")),
+        exported);
     assertTrue(module.getPackages().contains("dev.fetchflux.internal"));
     assertFalse(module.isExported("dev.fetchflux.internal"));
     assertFalse(module.isExported("dev.fetchflux.cli"));
 
     // A public method of a public class in the internal package cannot be called from outside the
     // module; the same method is callable on the class path, where nothing is encapsulated.
-    Class<?> internal = Class.forName("dev.fetchflux.internal.Checks", false,
-        module.getClassLoader());
+    Class<?> internal =
+        Class.forName("dev.fetchflux.internal.Checks", false, module.getClassLoader());
     java.lang.reflect.Method positive =
         internal.getMethod("positive", String.class, Duration.class);
-    assertThrows(IllegalAccessException.class,
+    assertThrows(
+        IllegalAccessException.class,
         () -> positive.invoke(null, "timeout", Duration.ofSeconds(1)));
-    assertEquals(Duration.ofSeconds(1), Class.forName("dev.fetchflux.internal.Checks")
-        .getMethod("positive", String.class, Duration.class)
-        .invoke(null, "timeout", Duration.ofSeconds(1)));
+    assertEquals(
+        Duration.ofSeconds(1),
+        Class.forName("dev.fetchflux.internal.Checks")
+            .getMethod("positive", String.class, Duration.class)
+            .invoke(null, "timeout", Duration.ofSeconds(1)));
   }
 
   @Test
@@ -83,8 +92,8 @@ class ModulePathTest {
       try (AutoCloseable fetcher =
           (AutoCloseable) builder.getClass().getMethod("build").invoke(builder)) {
         Object mono = fetcherClass.getMethod("fetchOne", Object.class).invoke(fetcher, url);
-        Object result = monoClass.getMethod("block", Duration.class)
-            .invoke(mono, Duration.ofSeconds(10));
+        Object result =
+            monoClass.getMethod("block", Duration.class).invoke(mono, Duration.ofSeconds(10));
 
         assertEquals("Success", result.getClass().getSimpleName(), () -> "got " + result);
         Object status = result.getClass().getMethod("status").invoke(result);

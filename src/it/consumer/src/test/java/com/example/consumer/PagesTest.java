@@ -25,8 +25,13 @@ class PagesTest {
       server.route("/second", Reply.ok("second"));
       server.route("/gone", Reply.status(404, "gone"));
 
-      Flux<String> urls = Flux.just(server.url("/first"), server.url("/second"),
-          server.url("/gone"), "htp:/not-a-url", server.url("/reset"));
+      Flux<String> urls =
+          Flux.just(
+              server.url("/first"),
+              server.url("/second"),
+              server.url("/gone"),
+              "htp:/not-a-url",
+              server.url("/reset"));
 
       StepVerifier.create(Pages.lines(fetcher, urls))
           .expectNext("0 200 first") // answered last, comes first
@@ -48,8 +53,8 @@ class PagesTest {
       server.route("/a", Reply.ok("a"));
       server.route("/hangs", Reply.stall());
 
-      StepVerifier.create(Pages.lines(fetcher,
-              Flux.just(server.url("/a"), server.url("/hangs"))).take(1))
+      StepVerifier.create(
+              Pages.lines(fetcher, Flux.just(server.url("/a"), server.url("/hangs"))).take(1))
           .expectNext("0 200 a")
           .expectComplete()
           .verify(Duration.ofSeconds(10));
@@ -58,15 +63,20 @@ class PagesTest {
 
   @Test
   void deadlinesAndOrderInVirtualTime() {
-    StubFetcher stub = StubFetcher.builder()
-        .on("https://api.test/late", StubReply.ok("late").withDelay(Duration.ofSeconds(20)))
-        .on("https://api.test/now", StubReply.ok("now"))
-        .on("https://api.test/never", StubReply.ok("too late").withDelay(Duration.ofHours(1)))
-        .configure(fetcher -> fetcher.requestTimeout(Duration.ofSeconds(30)))
-        .build();
+    StubFetcher stub =
+        StubFetcher.builder()
+            .on("https://api.test/late", StubReply.ok("late").withDelay(Duration.ofSeconds(20)))
+            .on("https://api.test/now", StubReply.ok("now"))
+            .on("https://api.test/never", StubReply.ok("too late").withDelay(Duration.ofHours(1)))
+            .configure(fetcher -> fetcher.requestTimeout(Duration.ofSeconds(30)))
+            .build();
 
-    StepVerifier.withVirtualTime(() -> Pages.lines(stub.fetcher(),
-            Flux.just("https://api.test/late", "https://api.test/now", "https://api.test/never")))
+    StepVerifier.withVirtualTime(
+            () ->
+                Pages.lines(
+                    stub.fetcher(),
+                    Flux.just(
+                        "https://api.test/late", "https://api.test/now", "https://api.test/never")))
         .expectSubscription()
         .expectNoEvent(Duration.ofSeconds(19)) // /now is done, but waits for /late
         .thenAwait(Duration.ofSeconds(1))

@@ -30,18 +30,21 @@ class SmallHeapTest {
     int size = 256 << 10;
     AtomicLong next = new AtomicLong();
     AtomicLong bytes = new AtomicLong();
-    try (TestServer server = TestServer.start(); Fetcher fetcher = Fetcher.builder().build()) {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().build()) {
       server.route("/body", Reply.ok(new byte[size]));
-      Flux<String> urls = Flux.range(0, count).map(i -> i == 0
-          ? server.url("/delay/1000")
-          : server.url("/body?i=" + i));
+      Flux<String> urls =
+          Flux.range(0, count)
+              .map(i -> i == 0 ? server.url("/delay/1000") : server.url("/body?i=" + i));
 
-      fetcher.fetch(urls)
-          .doOnNext(r -> {
-            assertEquals(next.getAndIncrement(), r.index(), "input order");
-            assertTrue(r instanceof FetchResult.Success, () -> "failed: " + r);
-            bytes.addAndGet(((FetchResult.Success) r).body().size());
-          })
+      fetcher
+          .fetch(urls)
+          .doOnNext(
+              r -> {
+                assertEquals(next.getAndIncrement(), r.index(), "input order");
+                assertTrue(r instanceof FetchResult.Success, () -> "failed: " + r);
+                bytes.addAndGet(((FetchResult.Success) r).body().size());
+              })
           .blockLast(Duration.ofSeconds(50));
     }
     assertEquals(count, next.get());
