@@ -87,7 +87,7 @@ public final class FetcherBuilder {
 
   /**
    * Requests on the wire at once per {@code fetch} call (C). Default
-   * {@value #DEFAULT_MAX_IN_FLIGHT}. The connection pool has no limit of its own per host, so
+   * {@value Fetcher#DEFAULT_MAX_IN_FLIGHT}. The connection pool has no limit of its own per host, so
    * concurrent calls never wait for each other's connections; {@link #maxInFlightPerHost} bounds
    * what one host gets across calls.
    */
@@ -101,7 +101,7 @@ public final class FetcherBuilder {
 
   /**
    * Inputs admitted and not yet emitted (W), in flight or finished and waiting for the head. Must be
-   * at least {@code maxInFlight}. Default {@value #DEFAULT_REORDER_WINDOW}, or maxInFlight if larger.
+   * at least {@code maxInFlight}. Default {@value Fetcher#DEFAULT_REORDER_WINDOW}, or maxInFlight if larger.
    */
   public FetcherBuilder reorderWindow(int reorderWindow) {
     if (reorderWindow < 1) {
@@ -178,7 +178,7 @@ public final class FetcherBuilder {
    * bytes keep arriving. Default 60 seconds.
    *
    * <p>With {@link #retry retries}, each attempt has its own deadline (a timed-out attempt is not
-   * retried); {@link RetryPolicy.FetcherBuilder#maxRetryTime} bounds when the last attempt may start. Time
+   * retried); {@link RetryPolicy.Builder#maxRetryTime} bounds when the last attempt may start. Time
    * spent waiting for a {@link #maxInFlightPerHost per-host} or {@link #maxRequestsPerSecond rate}
    * permit does not count: the clock starts when the request is sent. No request waits for a
    * pooled connection (the pool has no limit per host), so concurrent {@code fetch} calls on one

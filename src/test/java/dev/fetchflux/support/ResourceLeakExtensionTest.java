@@ -71,7 +71,7 @@ class ResourceLeakExtensionTest {
         LauncherDiscoveryRequestBuilder.request()
             .selectors(selectClass(testClass))
             .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "true")
-            .configurationParameter(ResourceLeakExtension.WAIT_KEY, "500")
+            .configurationParameter(ResourceLeakExtension.WAIT_KEY, "1500")
             .build();
     SummaryGeneratingListener listener = new SummaryGeneratingListener();
     LauncherFactory.create().execute(request, listener);
@@ -219,7 +219,7 @@ class ResourceLeakExtensionTest {
           new Thread(
               () -> {
                 try {
-                  Thread.sleep(150);
+                  Thread.sleep(50);
                   s.close();
                 } catch (InterruptedException | IOException e) {
                   throw new IllegalStateException(e);

@@ -91,7 +91,7 @@ class ModulePathTest {
       Object builder = fetcherClass.getMethod("builder").invoke(null);
       try (AutoCloseable fetcher =
           (AutoCloseable) builder.getClass().getMethod("build").invoke(builder)) {
-        Object mono = fetcherClass.getMethod("fetchOne", Object.class).invoke(fetcher, url);
+        Object mono = fetcherClass.getMethod("fetchOne", CharSequence.class).invoke(fetcher, url);
         Object result =
             monoClass.getMethod("block", Duration.class).invoke(mono, Duration.ofSeconds(10));
 
