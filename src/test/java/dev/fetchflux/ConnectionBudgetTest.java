@@ -4,19 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.fetchflux.support.Await;
+import dev.fetchflux.support.ChildJvm;
 import dev.fetchflux.support.Results;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import javax.management.ObjectName;
 import org.junit.jupiter.api.Assumptions;
@@ -387,43 +385,21 @@ class ConnectionBudgetTest {
       }
     }
 
-    static Run run(String mode, String... args) throws Exception {
-      String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      String cp = System.getProperty("surefire.test.class.path");
-      if (cp == null || cp.isBlank()) {
-        cp = System.getProperty("java.class.path");
-      }
-      List<String> cmd =
-          new ArrayList<>(
+    static Run run(String mode, String... args) {
+      List<String> childArgs = new ArrayList<>(List.of(mode));
+      childArgs.addAll(List.of(args));
+      ChildJvm.Outcome o =
+          ChildJvm.run(
+              Child.class,
               List.of(
-                  "/bin/bash",
-                  "-c",
-                  "ulimit -n " + CHILD_DESCRIPTORS + " && exec \"$@\"",
-                  "bash",
-                  javaBin,
-                  "-Xmx256m",
-                  "-XX:TieredStopAtLevel=1",
-                  "-Dio.netty.leakDetection.level=paranoid",
-                  "-cp",
-                  cp,
-                  Child.class.getName(),
-                  mode));
-      cmd.addAll(List.of(args));
-      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-      pb.environment().keySet().removeIf(k -> k.toLowerCase(Locale.ROOT).endsWith("_proxy"));
-      Process p = pb.start();
-      String output;
-      try (var in = p.getInputStream()) {
-        output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-      }
-      boolean done = p.waitFor(90, TimeUnit.SECONDS);
-      if (!done) {
-        p.destroyForcibly();
-      }
-      assertThat(done).as("child finished; output:\n" + output).isTrue();
-      System.out.println("child " + mode + " exit " + p.exitValue() + ":\n" + output);
+                  "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Dio.netty.leakDetection.level=paranoid"),
+              CHILD_DESCRIPTORS,
+              Duration.ofSeconds(90),
+              childArgs.toArray(String[]::new));
+      String output = o.output();
+      System.out.println("child " + mode + " exit " + o.exitCode() + ":\n" + output);
       assertThat(output).as("leak reports").doesNotContain("LEAK:");
-      return new Run(p.exitValue(), output);
+      return new Run(o.exitCode(), output);
     }
 
     public static void main(String[] args) throws IOException {

@@ -2,6 +2,7 @@ package dev.fetchflux;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fetchflux.support.ChildJvm;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
 import java.io.IOException;
@@ -10,13 +11,10 @@ import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -94,36 +92,24 @@ class GapGzipBombTest {
     assertThat(oldGenPeak).as(run.output()).isPositive().isLessThan(64L << 20);
   }
 
-  private static Child.Run runChild(String mode) throws Exception {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  private static Child.Run runChild(String mode) {
     // The fetchflux children get a quarter of the direct memory the raw one gets.
     String direct = mode.equals("raw") ? "128m" : "32m";
-    List<String> cmd =
-        new ArrayList<>(
+    ChildJvm.Outcome o =
+        ChildJvm.run(
+            Child.class,
             List.of(
-                java,
                 "-Xmx128m",
                 "-XX:MaxDirectMemorySize=" + direct,
                 "-XX:+UseG1GC",
                 "-XX:+ExitOnOutOfMemoryError",
-                "-Dio.netty.leakDetection.level=disabled",
-                "-cp",
-                System.getProperty("java.class.path"),
-                Child.class.getName(),
-                mode,
-                bomb.toString()));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String output;
-    try (var in = p.getInputStream()) {
-      output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-    boolean done = p.waitFor(150, TimeUnit.SECONDS);
-    if (!done) {
-      p.destroyForcibly();
-    }
-    assertThat(done).as("child finished; output:\n" + output).isTrue();
-    System.out.println("child " + mode + " exit " + p.exitValue() + ":\n" + output);
-    return new Child.Run(p.exitValue(), output);
+                "-Dio.netty.leakDetection.level=disabled"),
+            0,
+            Duration.ofSeconds(150),
+            mode,
+            bomb.toString());
+    System.out.println("child " + mode + " exit " + o.exitCode() + ":\n" + o.output());
+    return new Child.Run(o.exitCode(), o.output());
   }
 
   /** The child JVM: serves the bomb from a TestServer and fetches it one way or the other. */

@@ -62,18 +62,14 @@ final class ResultMapping {
     if (failOnHttpError && r.status() >= 400) {
       Release.later(r.body());
       FetchException error =
-          new FetchException(
+          statusError(
               index,
-              req.uri().toString(),
-              req.uri(),
-              req.method(),
-              FetchException.Kind.HTTP_STATUS,
+              req,
               attempts,
               r.status(),
               r.status()
                   + (r.finalUri().equals(req.uri()) ? "" : " from " + r.finalUri())
-                  + attemptsNote(attempts),
-              null);
+                  + attemptsNote(attempts));
       return new FetchResult.Failure(index, req.uri().toString(), r.finalUri(), error, timings);
     }
     return new FetchResult.Success(
@@ -146,19 +142,25 @@ final class ResultMapping {
       Start start) {
     String suffix = " (attempt " + attempts + ", retried)";
     if (r != null) {
-      return new FetchException(
-          index,
-          req.uri().toString(),
-          req.uri(),
-          req.method(),
-          FetchException.Kind.HTTP_STATUS,
-          attempts,
-          r.status(),
-          "status " + r.status() + suffix,
-          null);
+      return statusError(index, req, attempts, r.status(), "status " + r.status() + suffix);
     }
     return failure(index, req, java.util.Objects.requireNonNull(e), attempts, start, suffix)
         .error();
+  }
+
+  /** An {@link FetchException.Kind#HTTP_STATUS HTTP_STATUS} failure of {@code req}. */
+  private static FetchException statusError(
+      long index, FetchRequest req, int attempts, int status, String message) {
+    return new FetchException(
+        index,
+        req.uri().toString(),
+        req.uri(),
+        req.method(),
+        FetchException.Kind.HTTP_STATUS,
+        attempts,
+        status,
+        message,
+        null);
   }
 
   private static String attemptsNote(int attempts) {

@@ -1,6 +1,7 @@
 package dev.fetchflux.cli;
 
 import dev.fetchflux.support.Await;
+import dev.fetchflux.support.ChildJvm;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -61,10 +62,9 @@ final class LauncherProcess implements AutoCloseable {
     }
   }
 
-  /** The class path of this test run (surefire passes it in a property; its own is a stub jar). */
+  /** The class path of this test run (see {@link ChildJvm#classPath()}). */
   static String classPath() {
-    String cp = System.getProperty("surefire.test.class.path");
-    return cp != null && !cp.isBlank() ? cp : System.getProperty("java.class.path");
+    return ChildJvm.classPath();
   }
 
   long pid() {

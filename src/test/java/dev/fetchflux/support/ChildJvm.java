@@ -19,6 +19,11 @@ public final class ChildJvm {
 
   /** What the child printed and how it ended. */
   public record Outcome(int exitCode, String stdout, String stderr) {
+    /** Everything the child printed: standard output, then standard error. */
+    public String output() {
+      return stderr.isEmpty() ? stdout : stdout + stderr;
+    }
+
     @Override
     public String toString() {
       return "exit " + exitCode + "\n--- stdout\n" + stdout + "\n--- stderr\n" + stderr;
@@ -53,11 +58,11 @@ public final class ChildJvm {
     command.add(mainClass.getName());
     command.addAll(List.of(args));
     if (openFiles > 0) {
-      StringBuilder script = new StringBuilder("ulimit -n " + openFiles + " && exec");
-      for (String c : command) {
-        script.append(" '").append(c.replace("'", "'\\''")).append('\'');
-      }
-      command = List.of("sh", "-c", script.toString());
+      List<String> limited =
+          new ArrayList<>(
+              List.of("/bin/bash", "-c", "ulimit -n " + openFiles + " && exec \"$@\"", "bash"));
+      limited.addAll(command);
+      command = limited;
     }
     try {
       Path out = Files.createTempFile("child-jvm-", ".out");
