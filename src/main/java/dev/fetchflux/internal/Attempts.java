@@ -17,6 +17,7 @@ import org.jspecify.annotations.Nullable;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
+import reactor.util.context.Context;
 
 /**
  * The attempt loop: one input's request, exchanged through the {@link Transport} under the
@@ -135,27 +136,38 @@ public final class Attempts {
 
     private Mono<Transport.Response> send() {
       Duration deadline = requestTimeout;
-      Mono<Transport.Response> exchange =
+      ConnectionTrace trace = new ConnectionTrace();
+      Mono<Transport.Response> attempt =
           Mono.defer(
-                  () -> {
-                    if (attempts == 1) {
-                      start = ResultMapping.Start.now();
-                      startTimer = timerMillis();
-                    }
-                    return exchange(req);
-                  })
-              .timeout(
+              () -> {
+                if (attempts == 1) {
+                  start = ResultMapping.Start.now();
+                  startTimer = timerMillis();
+                }
+                return exchange(req);
+              });
+      // At the deadline the exchange is cancelled; its failure waits until the connection it was
+      // using is closed, so the next request cannot reach the server before the close does (see
+      // ConnectionTrace). A response that comes too late is released, not dropped (Deadline).
+      Mono<Transport.Response> exchange =
+          Deadline.of(
+                  attempt,
                   deadline,
-                  Mono.error(
-                      () ->
-                          new TransportException(
-                              FetchException.Kind.DEADLINE,
-                              "no complete response within "
-                                  + ResultMapping.human(deadline)
-                                  + " (requestTimeout)",
-                              0,
-                              0,
-                              new TimeoutException("requestTimeout " + deadline + " elapsed"))))
+                  () ->
+                      trace
+                          .closed()
+                          .then(
+                              Mono.error(
+                                  new TransportException(
+                                      FetchException.Kind.DEADLINE,
+                                      "no complete response within "
+                                          + ResultMapping.human(deadline)
+                                          + " (requestTimeout)",
+                                      0,
+                                      0,
+                                      new TimeoutException(
+                                          "requestTimeout " + deadline + " elapsed")))))
+              .contextWrite(Context.of(ConnectionTrace.KEY, trace))
               .checkpoint("fetchflux #" + index + " " + req.method() + " " + req.uri());
       Politeness p = politeness;
       if (p == null) {

@@ -25,6 +25,7 @@ import javax.net.ssl.TrustManagerFactory;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
+import reactor.netty.Connection;
 import reactor.netty.http.Http11SslContextSpec;
 import reactor.netty.http.Http2SslContextSpec;
 import reactor.netty.http.client.HttpClient;
@@ -170,6 +171,15 @@ public final class HttpEngine implements Transport {
             .observe(idle)
             .mapConnect(idle::recovering)
             .doOnChannelInit((observer, channel, remote) -> channels.add(channel))
+            // The attempt's trace learns which connection this hop's request went out on.
+            .doOnRequest(
+                (request, connection) -> {
+                  ConnectionTrace trace =
+                      request.currentContextView().getOrDefault(ConnectionTrace.KEY, null);
+                  if (trace != null) {
+                    trace.attach(connection.channel());
+                  }
+                })
             .doOnResponse(
                 (response, connection) -> {
                   int status = response.status().code();
@@ -294,6 +304,7 @@ public final class HttpEngine implements Transport {
                       .then(
                           Mono.defer(
                               () -> {
+                                readWhole(response, connection);
                                 Redirects.Hop next =
                                     this.redirects.next(
                                         current, hops, visited, status, location, headersAt);
@@ -306,6 +317,7 @@ public final class HttpEngine implements Transport {
                 }
               }
               return Bodies.response(response, connection, headersAt, settings)
+                  .doOnNext(body -> readWhole(response, connection))
                   .map(
                       body ->
                           new Response(
@@ -319,6 +331,14 @@ public final class HttpEngine implements Transport {
             })
         .next()
         .onErrorMap(e -> hops > 0, e -> at(e, current.uri()));
+  }
+
+  /** The hop's response was read whole: its connection is no longer the attempt's to close. */
+  private static void readWhole(HttpClientResponse response, Connection connection) {
+    ConnectionTrace trace = response.currentContextView().getOrDefault(ConnectionTrace.KEY, null);
+    if (trace != null) {
+      trace.detach(connection.channel());
+    }
   }
 
   /**
@@ -392,6 +412,9 @@ public final class HttpEngine implements Transport {
       return Mono.empty();
     }
     ChannelGroupFuture closing = channels.close();
-    return Mono.create(sink -> closing.addListener(f -> sink.success()));
+    // The group's future completes on Netty's global executor, a thread that must not block; the
+    // rest of the close (disposing pools and loops) takes locks, so it goes on elsewhere.
+    return Mono.<Void>create(sink -> closing.addListener(f -> sink.success()))
+        .publishOn(Schedulers.boundedElastic());
   }
 }
