@@ -364,11 +364,26 @@ final class FetchCommand implements Callable<Integer> {
    */
   static CommandLine commandLine(
       InputStream stdin, OutputStream stdout, Map<String, String> environment) {
+    return commandLine(stdin, stdout, environment, true);
+  }
+
+  /**
+   * The command line, with the subcommands only when {@code subcommands} is set: picocli builds
+   * each one's model (reflection on its annotated fields) when it is added, which a plain fetch
+   * never needs. {@link #needsSubcommands} says when they must be there.
+   */
+  static CommandLine commandLine(
+      InputStream stdin,
+      OutputStream stdout,
+      Map<String, String> environment,
+      boolean subcommands) {
     FetchCommand command = new FetchCommand(stdin, stdout, environment);
     CommandLine cl = new CommandLine(command);
-    cl.addSubcommand("demo", new DemoCommand(stdout));
-    cl.addSubcommand("serve", new ServeCommand());
-    cl.addSubcommand("merge", new MergeCommand(stdout));
+    if (subcommands) {
+      cl.addSubcommand("demo", new DemoCommand(stdout));
+      cl.addSubcommand("serve", new ServeCommand());
+      cl.addSubcommand("merge", new MergeCommand(stdout));
+    }
     cl.setParameterExceptionHandler(FetchCommand::usageError);
     cl.setExecutionExceptionHandler(
         (e, line, parsed) -> {
@@ -379,6 +394,24 @@ final class FetchCommand implements Callable<Integer> {
           return 1;
         });
     return cl;
+  }
+
+  /**
+   * Whether {@code args} may name a subcommand or ask for the help that lists them: an argument
+   * equal to a subcommand's name (wherever it is: picocli decides what it is), {@code --help}, or
+   * a cluster of short options with {@code -h} in it. Anything else runs the same without them.
+   */
+  static boolean needsSubcommands(String[] args) {
+    for (String a : args) {
+      if (a.equals("demo")
+          || a.equals("serve")
+          || a.equals("merge")
+          || a.startsWith("--help")
+          || (a.startsWith("-") && !a.startsWith("--") && a.indexOf('h') > 0)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** One line naming the option and the value; exit status 2. */

@@ -15,7 +15,10 @@ public final class Main {
     // would hide write errors (a closed pipe, a full disk).
     int status =
         FetchCommand.commandLine(
-                System.in, new FileOutputStream(FileDescriptor.out), System.getenv())
+                System.in,
+                new FileOutputStream(FileDescriptor.out),
+                System.getenv(),
+                FetchCommand.needsSubcommands(args))
             .execute(args);
     System.exit(status);
   }

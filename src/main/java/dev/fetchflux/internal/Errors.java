@@ -21,6 +21,9 @@ public final class Errors {
   /** Causes looked at, at most: a real chain is a handful deep. */
   private static final int MAX_DEPTH = 64;
 
+  /** The message of a handshake failure from Netty's native TLS engine; the reason is its cause. */
+  private static final String OPENSSL_GENERIC = "General OpenSslEngine problem";
+
   private Errors() {}
 
   /** The kind and detail for {@code error}, looking through its causes. */
@@ -60,7 +63,11 @@ public final class Errors {
       return new Classified(Kind.CONNECT_REFUSED, describe(t));
     }
     if (t instanceof SSLException) {
-      return new Classified(Kind.TLS, describe(t));
+      // Netty's native TLS reports a failed handshake as "General OpenSslEngine problem" with the
+      // reason (the trust manager's verdict, say) as its cause: name the reason.
+      Throwable cause = t.getCause();
+      boolean generic = String.valueOf(t.getMessage()).equals(OPENSSL_GENERIC);
+      return new Classified(Kind.TLS, describe(generic && cause != null ? cause : t));
     }
     if (t instanceof PrematureCloseException) {
       String m = String.valueOf(t.getMessage());

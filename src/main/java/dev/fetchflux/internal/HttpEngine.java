@@ -13,6 +13,7 @@ import io.netty.channel.group.ChannelGroupFuture;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.URI;
@@ -81,10 +82,21 @@ public final class HttpEngine implements Transport {
   private final Mono<Routing> secureRouting;
 
   private final AtomicReference<@Nullable Routing> secureBuilt = new AtomicReference<>();
+
+  /**
+   * System property: {@code false} keeps https on the JDK's TLS even where Netty's native TLS
+   * loads. Read when an engine (a fetcher) is made.
+   */
+  public static final String NATIVE_TLS = "fetchflux.tls.native";
+
+  /** {@link #NATIVE_TLS} as this engine was made. */
+  private final boolean nativeTls;
+
   private final Redirects redirects;
 
   public HttpEngine(String name, FetcherConfig settings) {
     this.settings = settings;
+    this.nativeTls = Boolean.parseBoolean(System.getProperty(NATIVE_TLS, "true"));
     this.defaultHeaders = settings.defaultHeaders();
     this.idle = new IdleConnections(settings.effectiveMaxIdleConnections());
     this.provider = pool(name, settings.maxIdleTime());
@@ -108,7 +120,7 @@ public final class HttpEngine implements Transport {
                 () -> {
                   Routing r =
                       Routing.create(
-                          secure(client, settings),
+                          secure(client, settings, tlsProvider(nativeTls)),
                           settings.proxies(),
                           rules,
                           loops,
@@ -194,8 +206,13 @@ public final class HttpEngine implements Transport {
     return c;
   }
 
-  /** {@code base} with TLS (and ALPN h2 when asked for): used for https URIs only. */
-  private static HttpClient secure(HttpClient base, FetcherConfig s) {
+  /**
+   * {@code base} with TLS (and ALPN h2 when asked for): used for https URIs only. The TLS engine is
+   * {@code provider}'s; certificate and host-name checks are on unless the fetcher is insecure,
+   * whichever it is.
+   */
+  private static HttpClient secure(
+      HttpClient base, FetcherConfig s, io.netty.handler.ssl.SslProvider provider) {
     HttpClient c = base;
     if (s.protocol() == HttpProtocol.HTTP_2) {
       c = c.protocol(reactor.netty.http.HttpProtocol.H2, reactor.netty.http.HttpProtocol.HTTP11);
@@ -204,18 +221,37 @@ public final class HttpEngine implements Transport {
     }
     TrustManagerFactory tmf =
         s.insecure() ? InsecureTrustManagerFactory.INSTANCE : s.trustManagerFactory();
-    if (s.protocol() == HttpProtocol.HTTP_2) {
-      Http2SslContextSpec spec = Http2SslContextSpec.forClient();
-      SslProvider.GenericSslContextSpec<?> configured =
-          tmf == null ? spec : spec.configure(b -> b.trustManager(tmf));
-      c = c.secure(ssl -> ssl.sslContext(configured));
-    } else {
-      Http11SslContextSpec spec = Http11SslContextSpec.forClient();
-      SslProvider.GenericSslContextSpec<?> configured =
-          tmf == null ? spec : spec.configure(b -> b.trustManager(tmf));
-      c = c.secure(ssl -> ssl.sslContext(configured));
-    }
-    return c;
+    SslProvider.GenericSslContextSpec<?> spec =
+        (s.protocol() == HttpProtocol.HTTP_2
+                ? Http2SslContextSpec.forClient()
+                : Http11SslContextSpec.forClient())
+            .configure(
+                b -> {
+                  b.sslProvider(provider);
+                  if (tmf != null) {
+                    b.trustManager(tmf);
+                  }
+                });
+    return c.secure(ssl -> ssl.sslContext(spec));
+  }
+
+  /**
+   * The TLS engine for https: Netty's native one (BoringSSL, from {@code
+   * netty-tcnative-boringssl-static}) when it is on the class path and loads on this platform, the
+   * JDK's otherwise, or when the system property {@value #NATIVE_TLS} is {@code false} as this
+   * engine is made. The native one builds its context in a fraction of the JDK's time and runs
+   * handshakes and records in native code (docs/benchmarks-method.md, "HTTPS"). Looking costs
+   * nothing in a plain-http run: it happens on the first https request.
+   */
+  static io.netty.handler.ssl.SslProvider tlsProvider(boolean nativeAllowed) {
+    return nativeAllowed && OpenSsl.isAvailable()
+        ? io.netty.handler.ssl.SslProvider.OPENSSL
+        : io.netty.handler.ssl.SslProvider.JDK;
+  }
+
+  /** The TLS engine this engine's https requests run on (see {@link #tlsProvider(boolean)}). */
+  public io.netty.handler.ssl.SslProvider tlsProvider() {
+    return tlsProvider(nativeTls);
   }
 
   /**

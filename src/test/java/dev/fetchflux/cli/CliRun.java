@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.Map;
 import picocli.CommandLine;
 
-/** Runs the command in-process, as picocli teaches: captured writers, exit status returned. */
+/**
+ * Runs the command in-process, as picocli teaches: captured writers, exit status returned. The
+ * command line is built as {@link Main} builds it.
+ */
 record CliRun(int status, byte[] stdoutBytes, String stdoutText, String stderr) {
 
   static CliRun of(String... args) {
@@ -42,7 +45,9 @@ record CliRun(int status, byte[] stdoutBytes, String stdoutText, String stderr) 
       InputStream stdin, OutputStream stdout, Map<String, String> environment, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cl = FetchCommand.commandLine(stdin, stdout, environment);
+    // As Main builds it: the subcommands only when the arguments may need them.
+    CommandLine cl =
+        FetchCommand.commandLine(stdin, stdout, environment, FetchCommand.needsSubcommands(args));
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
     int status = cl.execute(args);

@@ -12,6 +12,7 @@ import dev.fetchflux.testing.TestServerExtension;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 @Timeout(60)
 class FetchCommandTest {
@@ -144,6 +146,59 @@ class FetchCommandTest {
             "--verbose",
             "demo",
             "serve");
+  }
+
+  @Test
+  void helpListsTheSubcommandsHoweverItIsAskedFor() {
+    for (String[] args :
+        List.of(
+            new String[] {"--help"},
+            new String[] {"-h"},
+            new String[] {"-sh"},
+            new String[] {"-c", "4", "--help"},
+            new String[] {"http://127.0.0.1:1/", "-h"})) {
+      CliRun help = CliRun.of(args);
+
+      assertThat(help.status()).as(String.join(" ", args)).isZero();
+      assertThat(help.stdoutText())
+          .as(String.join(" ", args))
+          .containsPattern("Commands:\\R\\s+demo\\s")
+          .containsPattern("\\R\\s+serve\\s")
+          .containsPattern("\\R\\s+merge\\s");
+    }
+  }
+
+  @Test
+  void subcommandsAreBuiltOnlyWhenTheArgumentsMayNeedThem() {
+    assertThat(FetchCommand.needsSubcommands(new String[] {"-s", "-c", "8", "http://x/demo"}))
+        .isFalse();
+    assertThat(FetchCommand.needsSubcommands(new String[] {})).isFalse();
+    assertThat(FetchCommand.needsSubcommands(new String[] {"-V"})).isFalse();
+    for (String[] args :
+        List.of(
+            new String[] {"demo"},
+            new String[] {"serve", "--port", "0"},
+            new String[] {"-v", "merge", "dir"},
+            new String[] {"--help"},
+            new String[] {"-vh"})) {
+      assertThat(FetchCommand.needsSubcommands(args)).as(String.join(" ", args)).isTrue();
+    }
+    CommandLine lean =
+        FetchCommand.commandLine(
+            InputStream.nullInputStream(), OutputStream.nullOutputStream(), Map.of(), false);
+    assertThat(lean.getSubcommands()).isEmpty();
+    CommandLine full =
+        FetchCommand.commandLine(
+            InputStream.nullInputStream(), OutputStream.nullOutputStream(), Map.of(), true);
+    assertThat(full.getSubcommands()).containsOnlyKeys("demo", "serve", "merge");
+  }
+
+  @Test
+  void aSubcommandAfterOptionsStillRuns() {
+    CliRun run = CliRun.of("-v", "demo", "--help");
+
+    assertThat(run.status()).isZero();
+    assertThat(run.stdoutText()).contains("Usage: fetchflux demo");
   }
 
   // ---- runs ----

@@ -12,8 +12,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What a user of fetchflux gets on the compile and run-time class path: fetchflux, Reactor,
- * reactor-netty (with Netty) and JSpecify; nothing of the command (picocli, Jackson), Flink,
- * Micrometer or the test libraries.
+ * reactor-netty (with Netty) and JSpecify; nothing of the command (picocli, Jackson), Netty's
+ * native TLS (netty-tcnative, optional: https then runs on the JDK's TLS), Flink, Micrometer or the
+ * test libraries.
  */
 class DependencyHygieneTest {
 
@@ -53,6 +54,7 @@ class DependencyHygieneTest {
                 j ->
                     j.startsWith("picocli-")
                         || j.startsWith("jackson-")
+                        || j.startsWith("netty-tcnative-")
                         || j.startsWith("flink-")
                         || j.startsWith("micrometer-")
                         || j.startsWith("HdrHistogram-")
