@@ -81,11 +81,11 @@ enum PeerTool {
 
     /**
      * The Java peers' JVM flags for a run of {@code urls} URLs: the launcher's start-up flags, and
-     * like the launcher both JIT compilers (no {@code TieredStopAtLevel=1}) from 50,000 URLs on,
+     * like the launcher both JIT compilers (no {@code TieredStopAtLevel=1}) from 250,000 URLs on,
      * where C2's code pays for its compilations; heap left to the JVM.
      */
     List<String> peerJvm(int urls) {
-      if (urls < 50_000) {
+      if (urls < 250_000) {
         return peerJvm;
       }
       return peerJvm.stream().filter(f -> !f.startsWith("-XX:TieredStopAtLevel")).toList();

@@ -633,7 +633,7 @@ final class PeersReport {
                 + "(reactor-netty, one event loop, its own JVM) for the delay URLs. Java peers run with `")
         .append(String.join(" ", Peers.PEER_JVM))
         .append(
-            "` (the launcher's start-up flags; both JIT compilers from 50,000 URLs on, as the "
+            "` (the launcher's start-up flags; both JIT compilers from 250,000 URLs on, as the "
                 + "launcher does), default heap, except the bare reactor-netty program "
                 + "(`-Xmx256m`, as fetchflux); fetchflux through its launcher `./fetchflux` (which "
                 + "adds its CDS archive and `-Xmx256m`), on JDK 25 with `JAVA_HOME` set to `")
