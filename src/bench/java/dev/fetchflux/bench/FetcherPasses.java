@@ -18,7 +18,7 @@ import reactor.core.publisher.Flux;
  * process CPU time on stderr. Bodies are checked for their size only (the peers benchmark checks
  * bytes); the twin of {@code BareReactorPeer --repeat}.
  *
- * <p>Usage: {@code FetcherPasses -c C [--repeat K] [--unordered] < urls}
+ * <p>Usage: {@code FetcherPasses -c C [--repeat K] [--unordered] [--loops N] < urls}
  */
 public final class FetcherPasses {
   private FetcherPasses() {}
@@ -28,6 +28,10 @@ public final class FetcherPasses {
     int c = Integer.parseInt(a.get(a.indexOf("-c") + 1));
     int repeat = a.contains("--repeat") ? Integer.parseInt(a.get(a.indexOf("--repeat") + 1)) : 3;
     boolean unordered = a.contains("--unordered");
+    int loops =
+        a.contains("--loops")
+            ? Integer.parseInt(a.get(a.indexOf("--loops") + 1))
+            : Runtime.getRuntime().availableProcessors();
     BufferedReader in =
         new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     List<String> urls = new ArrayList<>();
@@ -36,7 +40,7 @@ public final class FetcherPasses {
         urls.add(line.strip());
       }
     }
-    try (Fetcher fetcher = Fetcher.builder().maxInFlight(c).build()) {
+    try (Fetcher fetcher = Fetcher.builder().maxInFlight(c).eventLoopThreads(loops).build()) {
       for (int pass = 1; pass <= repeat; pass++) {
         long wall0 = System.nanoTime();
         long cpu0 = BareReactorPeer.processCpuNanos();
