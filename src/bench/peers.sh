@@ -8,7 +8,7 @@
 # on exit.
 #
 #   bash src/bench/peers.sh            # the full run (about 15-20 minutes on 2 cores)
-#   bash src/bench/peers.sh --quick    # smoke check: fewer URLs, one round (about 3 minutes)
+#   bash src/bench/peers.sh --quick    # smoke check: fewer URLs, one round (about 4 minutes)
 #
 # Other arguments go to the driver: --runs N, --scenarios s1,s3, --tools fetchflux,curl-z,
 # --s5-seconds N, --doc - (print instead of writing the doc). Logs: target/peers/logs/.
@@ -136,6 +136,7 @@ if [[ -z "${missing[nginx-light]:-}" && -n "$tls_ok" ]]; then
       -storetype PKCS12 -storepass changeit >"$logs/keytool.log" 2>&1
   fi
 fi
+s7_pad="$(printf 'abcdefghijklmnopqrstuvwxyz%.0s' $(seq 39))"
 if [[ -z "${missing[nginx-light]:-}" ]]; then
   mkdir -p "$work/nginx/tmp"
   for attempt in 1 2 3 4 5; do
@@ -176,6 +177,8 @@ http {
   server {
     listen 127.0.0.1:$http_port;
     location = /n { return 200 "n \$arg_i\n"; }
+    # S7: 1 KiB bodies made from the URL; the filler is PeerScenario.PAD (the two must agree).
+    location = /k { return 200 "k \$arg_i $s7_pad\n"; }
     location = /_status { stub_status; }
   }
 $tls_server
@@ -220,10 +223,27 @@ fi
 say "delay server on http://127.0.0.1:$delay_port"
 args+=(--delay "http://127.0.0.1:$delay_port")
 
+# ---- JDK 25 for the fetchflux-on-25 rows: JDK25_HOME, else the first 25+ JDK in /usr/lib/jvm --
+jdk25="${JDK25_HOME:-}"
+if [[ -z "$jdk25" ]]; then
+  for d in /usr/lib/jvm/*; do
+    v="$("$d/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)" || true
+    if [[ -n "$v" && "$v" -ge 25 ]]; then jdk25="$d"; break; fi
+  done
+fi
+if [[ -n "$jdk25" && -x "$jdk25/bin/java" ]]; then
+  say "JDK 25 for the fetchflux-on-25 rows: $jdk25"
+  args+=(--jdk25 "$jdk25")
+else
+  say "SKIPPING the fetchflux-on-JDK-25 rows: no JDK 25 or newer in /usr/lib/jvm (set JDK25_HOME)"
+  missing_arg+="jdk25=is not installed (no JDK 25 or newer in /usr/lib/jvm; set JDK25_HOME);"
+fi
+
 # ---- versions, then the driver -----------------------------------------------------------
 {
   # sed, not head: head would leave early and SIGPIPE the probe under pipefail; and wrk -v exits 1.
   "$java" -version 2>&1 | sed -n 1p || true
+  [[ -z "$jdk25" ]] || "$jdk25/bin/java" -version 2>&1 | sed -n 1p || true
   [[ -n "${missing[nginx-light]:-}" ]] || nginx -v 2>&1 || true
   [[ -n "${missing[curl]:-}" ]] || curl --version | sed -n 1p | cut -d' ' -f1-3 || true
   [[ -n "${missing[parallel]:-}" ]] || parallel --version | sed -n 1p || true

@@ -70,7 +70,7 @@ class FailureKindsTest {
 
     assertThat(f.error().getCause()).isInstanceOf(ConnectException.class);
     assertThat(f.timings().timeToFirstByte()).isZero();
-    // reactor's checkpoint marks the original exception with the request it belonged to.
+    // A suppressed note marks the original exception with the request it belonged to.
     assertThat(f.error().getCause().getSuppressed())
         .singleElement()
         .satisfies(s -> assertThat(s.getMessage()).contains("fetchflux #1 GET " + url));
@@ -273,14 +273,14 @@ class FailureKindsTest {
   }
 
   @Test
-  void failureKeepsTheOriginalCauseAndNamesTheRequestInACheckpoint() {
+  void failureKeepsTheOriginalCauseAndNamesTheRequestInASuppressedNote() {
     String url = server.url("/too-big");
     server.route("/too-big", Reply.ok(Reply.pattern(2000)));
     try (Fetcher small = Fetcher.builder().maxBodySize(1000).build()) {
       FetchResult.Failure f = failure(small, url, Kind.BODY_TOO_LARGE);
 
       // A failure the engine detected itself: the cause is its TransportException, whose trace
-      // shows where; reactor's checkpoint adds the request it belonged to.
+      // shows where; a suppressed note names the request it belonged to.
       Throwable cause = f.error().getCause();
       assertThat(cause).isInstanceOf(TransportException.class);
       assertThat(cause.getStackTrace()).isNotEmpty();

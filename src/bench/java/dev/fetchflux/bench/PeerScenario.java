@@ -104,7 +104,34 @@ enum PeerScenario {
     byte[] body(int i) {
       return kib(i);
     }
+  },
+
+  /**
+   * 100,000 URLs on stdin with bodies of about 1 KiB (issue 14's per-request cost), C = 64: nginx's
+   * {@code return} makes each body from the URL ({@code k <i> <PAD>\n}, 1,019–1,023 bytes), so
+   * every body is different, none is read from disk, and output in any order can still be checked.
+   */
+  S7(100_000, 64, Server.HTTP, "100,000 URLs on stdin, 1 KiB bodies") {
+    @Override
+    String path(int i) {
+      return "/k?i=" + i;
+    }
+
+    @Override
+    byte[] body(int i) {
+      return ("k " + i + " " + PAD + "\n").getBytes(StandardCharsets.US_ASCII);
+    }
   };
+
+  // S8, 5 × 1 GiB streamed in order, belongs to the streaming work (issue 14, "Large bodies
+  // streamed in order"): a constant here, a static-file generator beside writeBig, and its tools in
+  // PeerTool.runsOn.
+
+  /**
+   * The filler of S7's bodies: the alphabet 39 times (1,014 bytes). {@code src/bench/peers.sh} writes
+   * the same text into nginx's {@code location = /k}; the two must agree.
+   */
+  static final String PAD = "abcdefghijklmnopqrstuvwxyz".repeat(39);
 
   /** Which local server a scenario's URLs point at. */
   enum Server {

@@ -17,6 +17,15 @@ enum PeerTool {
       "fetchflux --unordered",
       Output.UNORDERED,
       ""),
+  /** The same launcher on the JDK 25 that {@code --jdk25} names ({@code JAVA_HOME}). */
+  FETCHFLUX_JDK25(
+      "fetchflux-jdk25", "fetchflux on JDK 25", "fetchflux (JDK 25)", Output.ORDERED, "jdk25"),
+  FETCHFLUX_UNORDERED_JDK25(
+      "fetchflux-unordered-jdk25",
+      "fetchflux `--unordered` on JDK 25",
+      "fetchflux --unordered (JDK 25)",
+      Output.UNORDERED,
+      "jdk25"),
   CURL_Z("curl-z", "`curl -Z`, to stdout", "curl -Z (stdout)", Output.UNORDERED, "curl"),
   CURL_Z_FILES(
       "curl-z-files", "`curl -Z`, a file per URL", "curl -Z (file per URL)", Output.FILES, "curl"),
@@ -36,6 +45,13 @@ enum PeerTool {
       Output.ORDERED,
       ""),
   REACTOR_FLATMAP("reactor-flatmap", "Reactor `flatMap`", "Reactor flatMap", Output.UNORDERED, ""),
+  /** {@link BareReactorPeer}: reactor-netty as cheaply as this job allows, in input order. */
+  BARE(
+      "bare-reactor",
+      "bare reactor-netty, cheapest (ordered)",
+      "bare reactor-netty",
+      Output.ORDERED,
+      ""),
   JDK("jdk", "JDK `HttpClient`, window of C", "JDK HttpClient window", Output.ORDERED, ""),
   CURL_LOOP("curl-loop", "sequential curl loop", "sequential curl loop", Output.ORDERED, "curl");
 
@@ -60,7 +76,20 @@ enum PeerTool {
       List<String> peerJvm,
       String classpath,
       Path cert,
-      Path trustStore) {
+      Path trustStore,
+      String jdk25) {
+
+    /**
+     * The Java peers' JVM flags for a run of {@code urls} URLs: the launcher's start-up flags, and
+     * like the launcher both JIT compilers (no {@code TieredStopAtLevel=1}) from 250,000 URLs on,
+     * where C2's code pays for its compilations; heap left to the JVM.
+     */
+    List<String> peerJvm(int urls) {
+      if (urls < 250_000) {
+        return peerJvm;
+      }
+      return peerJvm.stream().filter(f -> !f.startsWith("-XX:TieredStopAtLevel")).toList();
+    }
 
     /** JVM system properties that make the JDK trust the benchmark's certificate. */
     List<String> trust() {
@@ -100,10 +129,28 @@ enum PeerTool {
   boolean runsOn(PeerScenario s) {
     if (s == PeerScenario.S5) {
       // The S5 compares these three: one of each kind, streaming or not.
-      return Set.of(FETCHFLUX, CURL_Z, AIOHTTP).contains(this);
+      return Set.of(FETCHFLUX, FETCHFLUX_JDK25, CURL_Z, AIOHTTP).contains(this);
     }
-    // curl -Z writes to stdout whatever arrives on any transfer: 20 MiB bodies interleave.
-    return !(s == PeerScenario.S4 && this == CURL_Z);
+    if (s == PeerScenario.S7) {
+      // Per-request cost: fetchflux against reactor-netty alone and against curl; the tools that
+      // take minutes for 100,000 URLs (a process per URL, aiohttp, a file per URL) are left out.
+      return Set.of(
+              FETCHFLUX,
+              FETCHFLUX_UNORDERED,
+              FETCHFLUX_JDK25,
+              FETCHFLUX_UNORDERED_JDK25,
+              CURL_Z,
+              REACTOR_SEQ,
+              REACTOR_FLATMAP,
+              BARE)
+          .contains(this);
+    }
+    if (this == FETCHFLUX_UNORDERED_JDK25) {
+      return false;
+    }
+    // curl -Z writes to stdout whatever arrives on any transfer: 20 MiB bodies interleave; the
+    // cheapest reactor-netty program holds whole bodies, C of 20 MiB each, in its 256 MB heap.
+    return !(s == PeerScenario.S4 && (this == CURL_Z || this == BARE));
   }
 
   /**
@@ -119,15 +166,18 @@ enum PeerTool {
     return this == CURL_Z ? "curl.cfg" : this == CURL_Z_FILES ? "curl-files.cfg" : "urls.txt";
   }
 
-  /** The command line; stdin is {@link #input()}, stdout the output file. */
-  List<String> command(Env env, PeerScenario s) {
+  /** The command line for {@code urls} URLs of {@code s}; stdin is {@link #input()}, stdout the output file. */
+  List<String> command(Env env, PeerScenario s, int urls) {
     boolean tls = s.server == PeerScenario.Server.HTTPS;
     String c = Integer.toString(s.concurrency);
     List<String> cmd = new ArrayList<>();
     switch (this) {
-      case FETCHFLUX, FETCHFLUX_UNORDERED -> {
+      case FETCHFLUX, FETCHFLUX_UNORDERED, FETCHFLUX_JDK25, FETCHFLUX_UNORDERED_JDK25 -> {
+        if (this == FETCHFLUX_JDK25 || this == FETCHFLUX_UNORDERED_JDK25) {
+          cmd.addAll(List.of("env", "JAVA_HOME=" + env.jdk25()));
+        }
         cmd.addAll(List.of(env.root().resolve("fetchflux").toString(), "-s", "-c", c));
-        if (this == FETCHFLUX_UNORDERED) {
+        if (this == FETCHFLUX_UNORDERED || this == FETCHFLUX_UNORDERED_JDK25) {
           cmd.add("--unordered");
         }
         if (tls) {
@@ -164,7 +214,7 @@ enum PeerTool {
       }
       case REACTOR_SEQ, REACTOR_FLATMAP -> {
         cmd.add(env.java());
-        cmd.addAll(env.peerJvm());
+        cmd.addAll(env.peerJvm(urls));
         cmd.addAll(env.trust());
         cmd.addAll(
             List.of(
@@ -178,9 +228,20 @@ enum PeerTool {
           cmd.add("--http2");
         }
       }
+      case BARE -> {
+        cmd.add(env.java());
+        cmd.addAll(env.peerJvm(urls));
+        // The heap fetchflux's launcher gives it, so that neither pays more for garbage collection.
+        cmd.add("-Xmx256m");
+        cmd.addAll(env.trust());
+        cmd.addAll(List.of("-cp", env.classpath(), BareReactorPeer.class.getName(), "-c", c));
+        if (tls) {
+          cmd.add("--http2");
+        }
+      }
       case JDK -> {
         cmd.add(env.java());
-        cmd.addAll(env.peerJvm());
+        cmd.addAll(env.peerJvm(urls));
         cmd.addAll(env.trust());
         cmd.addAll(List.of("-cp", env.classpath(), JdkHttpClientPeer.class.getName(), "-c", c));
       }

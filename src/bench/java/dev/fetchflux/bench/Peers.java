@@ -43,7 +43,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Options (all given by {@code peers.sh}): {@code --http URL --https URL --delay URL --status
  * URL} (the servers), {@code --work DIR} (target/peers), {@code --cert PEM --truststore P12},
- * {@code --python PATH}, {@code --missing "pkg=why;…"} (peers that could not be installed),
+ * {@code --python PATH}, {@code --jdk25 JAVA_HOME} (the JDK 25 of the fetchflux-on-25 rows),
+ * {@code --missing "pkg=why;…"} (peers that could not be installed),
  * {@code --quick}, {@code --runs N}, {@code --scenarios s1,…}, {@code --tools id,…},
  * {@code --s5-seconds N}, {@code --doc PATH|-}, {@code --chart PATH}, {@code --gnuplot PATH},
  * {@code --wrk PATH}, {@code --command TEXT}, {@code --commit SHA}, {@code --versions FILE}.
@@ -116,7 +117,8 @@ public final class Peers {
             PEER_JVM,
             System.getProperty("java.class.path"),
             Paths.get(option("cert", "")).toAbsolutePath(),
-            Paths.get(option("truststore", "")).toAbsolutePath());
+            Paths.get(option("truststore", "")).toAbsolutePath(),
+            option("jdk25", ""));
     for (String m : option("missing", "").split(";")) {
       if (m.contains("=")) {
         missing.put(m.substring(0, m.indexOf('=')), m.substring(m.indexOf('=') + 1));
@@ -163,6 +165,7 @@ public final class Peers {
       case S3 -> 200;
       case S4 -> 10;
       case S5 -> 100_000;
+      case S7 -> 20_000;
     };
   }
 
@@ -194,7 +197,7 @@ public final class Peers {
   private void run() throws Exception {
     int rounds = Integer.parseInt(option("runs", quick ? "1" : "3"));
     List<PeerScenario> scenarios = new ArrayList<>();
-    for (String id : option("scenarios", "s1,s2,s3,s4,s5,s6").split(",")) {
+    for (String id : option("scenarios", "s1,s2,s3,s4,s5,s6,s7").split(",")) {
       if (!id.isBlank()) {
         scenarios.add(PeerScenario.valueOf(id.strip().toUpperCase(Locale.ROOT)));
       }
@@ -215,7 +218,7 @@ public final class Peers {
     }
     if (missing.containsKey("nginx-light")) {
       scenarios.removeIf(s -> s.server != Server.DELAY);
-      log("skipping S1, S4, S5, S6: nginx-light " + missing.get("nginx-light"));
+      log("skipping S1, S4, S5, S6, S7: nginx-light " + missing.get("nginx-light"));
     }
     if (missing.containsKey("openssl")) {
       scenarios.remove(PeerScenario.S6);
@@ -262,15 +265,24 @@ public final class Peers {
                 : "docs/benchmarks-peers.svg");
     boolean drew = report.chart(work.resolve("chart"), Paths.get(chart), option("gnuplot", ""));
     if (doc.equals("-")) {
+      System.out.println(report.winners());
       System.out.println(report.summary(drew ? chart : null));
       System.out.println(report.details());
     } else {
+      // The one-screen page beside the method page gets the table of who wins.
+      Path front = Paths.get(doc).toAbsolutePath().resolveSibling("benchmarks.md");
+      DocSections.replace(front, "peers-winners", report.winners());
       DocSections.replace(
           Paths.get(doc),
           "peers-summary",
           report.summary(drew ? relative(Paths.get(doc), Paths.get(chart)) : null));
       DocSections.replace(Paths.get(doc), "peers", report.details());
-      log("wrote " + doc + (drew ? " and " + chart : " (no chart: " + report.chartProblem() + ")"));
+      log(
+          "wrote "
+              + doc
+              + ", "
+              + root.relativize(front)
+              + (drew ? " and " + chart : " (no chart: " + report.chartProblem() + ")"));
     }
   }
 
@@ -292,11 +304,11 @@ public final class Peers {
     // Everything here, subsets included, names the servers' ports: start afresh.
     deleteTree(dir);
     Files.createDirectories(dir);
-    // S5 has no file-per-URL tool: no million-line config for one.
+    // S5 and S7 have no file-per-URL tool: no config of 100,000s of files for one.
     try (BufferedWriter urls = Files.newBufferedWriter(dir.resolve("urls.txt"));
         BufferedWriter cfg = Files.newBufferedWriter(dir.resolve("curl.cfg"));
         BufferedWriter files =
-            s == PeerScenario.S5
+            s == PeerScenario.S5 || s == PeerScenario.S7
                 ? new BufferedWriter(Writer.nullWriter())
                 : Files.newBufferedWriter(dir.resolve("curl-files.cfg"))) {
       for (int i = 0; i < n; i++) {
@@ -352,7 +364,7 @@ public final class Peers {
     String load = loadAverage();
     List<String> cmd =
         new ArrayList<>(List.of("/usr/bin/time", "-f", "%e %M %U %S", "-o", time.toString()));
-    cmd.addAll(t.command(env, s));
+    cmd.addAll(t.command(env, s, urls));
     ProcessBuilder pb =
         new ProcessBuilder(cmd)
             .directory(files.toFile())
@@ -616,6 +628,10 @@ public final class Peers {
     String seconds = quick ? "2s" : "3s";
     for (PeerScenario s : scenarios) {
       if (s == PeerScenario.S2 || s == PeerScenario.S3 || s == PeerScenario.S4) {
+        continue;
+      }
+      if (s == PeerScenario.S7 && scenarios.contains(PeerScenario.S1)) {
+        // The same server and concurrency as S1's hot URL; measured once more only if S1 is not.
         continue;
       }
       String url = base(s) + s.path(0);

@@ -483,7 +483,11 @@ final class FetchCommand implements Callable<Integer> {
     }
     Stderr stderr = new Stderr(spec.commandLine().getErr());
     List<Inputs.Source> sources = openSources();
-    Scheduler reader = BlockingThreads.single("fetchflux-input");
+    // The reader gets each request for more input from an event loop: a lock-free hand-off that
+    // wakes it only when it sleeps (a ScheduledThreadPoolExecutor cost the loop a lock and a
+    // futex wake-up per URL; docs/benchmarks-method.md, "Per-request cost").
+    HandOffThread readerThread = HandOffThread.start("fetchflux-input");
+    Scheduler reader = readerThread.scheduler();
     // As curl, no live line over bodies printed on the same terminal, unless asked for; then each
     // body is written with the line wiped and redrawn below it.
     boolean bodiesOnTerminal = stdoutIsTty() && jsonlFile == null && (outputDir == null || jsonl);
@@ -537,6 +541,7 @@ final class FetchCommand implements Callable<Integer> {
         previous.close();
       }
       reader.dispose();
+      readerThread.close();
       for (Inputs.Source source : sources) {
         if (source.stream() != stdin) {
           closeQuietly(source.stream());

@@ -11,13 +11,12 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
-import reactor.util.context.Context;
 
 /**
  * The attempt loop: one input's request, exchanged through the {@link Transport} under the
@@ -29,7 +28,7 @@ import reactor.util.context.Context;
 public final class Attempts {
   private final Transport transport;
   private final String transportName;
-  private final Duration requestTimeout;
+  private final Deadlines deadlines;
   private final boolean failOnHttpError;
   private final RetrySchedule retry;
   private final @Nullable Politeness politeness;
@@ -43,7 +42,7 @@ public final class Attempts {
       FetcherConfig config, Transport transport, RetrySchedule retry, FetchCounters counters) {
     this.transport = transport;
     this.transportName = transport.getClass().getName();
-    this.requestTimeout = config.requestTimeout();
+    this.deadlines = new Deadlines(config.requestTimeout(), Schedulers::parallel);
     this.failOnHttpError = config.failOnHttpError();
     this.retry = retry;
     // Waits and their clock come from the same scheduler, looked up on each use: virtual time in
@@ -110,7 +109,7 @@ public final class Attempts {
    * step happens-after the previous one through the reactive chain). Each attempt takes its politeness
    * permits, then gets {@code requestTimeout} for the exchange; between attempts it waits on a timer.
    */
-  private final class Run {
+  private final class Run implements Supplier<Mono<Transport.Response>> {
     private final long index;
     private final FetchRequest req;
     private final List<FetchException> earlier = new ArrayList<>(0);
@@ -135,40 +134,9 @@ public final class Attempts {
     }
 
     private Mono<Transport.Response> send() {
-      Duration deadline = requestTimeout;
-      ConnectionTrace trace = new ConnectionTrace();
-      Mono<Transport.Response> attempt =
-          Mono.defer(
-              () -> {
-                if (attempts == 1) {
-                  start = ResultMapping.Start.now();
-                  startTimer = timerMillis();
-                }
-                return exchange(req);
-              });
-      // At the deadline the exchange is cancelled; its failure waits until the connection it was
-      // using is closed, so the next request cannot reach the server before the close does (see
-      // ConnectionTrace). A response that comes too late is released, not dropped (Deadline).
-      Mono<Transport.Response> exchange =
-          Deadline.of(
-                  attempt,
-                  deadline,
-                  () ->
-                      trace
-                          .closed()
-                          .then(
-                              Mono.error(
-                                  new TransportException(
-                                      FetchException.Kind.DEADLINE,
-                                      "no complete response within "
-                                          + ResultMapping.human(deadline)
-                                          + " (requestTimeout)",
-                                      0,
-                                      0,
-                                      new TimeoutException(
-                                          "requestTimeout " + deadline + " elapsed")))))
-              .contextWrite(Context.of(ConnectionTrace.KEY, trace))
-              .checkpoint("fetchflux #" + index + " " + req.method() + " " + req.uri());
+      // One operator for the deadline and the request's name in its errors; this Run is the
+      // exchange's supplier (subscribed to once per attempt).
+      Mono<Transport.Response> exchange = deadlines.watch(this, index, req);
       Politeness p = politeness;
       if (p == null) {
         return exchange;
@@ -192,6 +160,16 @@ public final class Attempts {
                 }
                 return sent.doFinally(signal -> permit.release());
               });
+    }
+
+    /** The exchange of this attempt; the first one starts the input's clocks. */
+    @Override
+    public Mono<Transport.Response> get() {
+      if (attempts == 1) {
+        start = ResultMapping.Start.now();
+        startTimer = timerMillis();
+      }
+      return exchange(req);
     }
 
     private Mono<FetchResult> settle(Outcome o) {

@@ -46,4 +46,17 @@ public final class ConnectionTrace {
     }
     return Mono.create(sink -> ch.close().addListener(f -> sink.success()));
   }
+
+  /**
+   * As {@link #closed()}, without a publisher: runs {@code then} once the connection is closed, on
+   * its event loop, or at once on this thread when there is none.
+   */
+  void whenClosed(Runnable then) {
+    Channel ch = channel.getAndSet(null);
+    if (ch == null) {
+      then.run();
+    } else {
+      ch.close().addListener(f -> then.run());
+    }
+  }
 }

@@ -94,6 +94,9 @@ public final class HttpEngine implements Transport {
 
   private final Redirects redirects;
 
+  /** See {@link #requestOn}; racing threads may each make one, which is harmless. */
+  private volatile @Nullable PlainGet plainGet;
+
   public HttpEngine(String name, FetcherConfig settings) {
     this.settings = settings;
     this.nativeTls = Boolean.parseBoolean(System.getProperty(NATIVE_TLS, "true"));
@@ -261,7 +264,7 @@ public final class HttpEngine implements Transport {
    */
   @Override
   public Mono<Response> exchange(FetchRequest request) {
-    return Mono.defer(() -> hop(request, 0, new HashSet<>(), false));
+    return Mono.defer(() -> hop(request, 0, null, false));
   }
 
   /**
@@ -295,8 +298,11 @@ public final class HttpEngine implements Transport {
   }
 
   private Mono<Response> hop(
-      FetchRequest current, int hops, Set<String> visited, boolean crossedOrigin) {
-    visited.add(current.method() + " " + current.uri());
+      FetchRequest current, int hops, @Nullable Set<String> visited, boolean crossedOrigin) {
+    // The set of hops seen is made at the first redirect: most requests have none.
+    if (visited != null) {
+      visited.add(hopKey(current));
+    }
     URI uri = current.uri();
     if ("https".equalsIgnoreCase(uri.getScheme())) {
       return secureRouting.flatMap(r -> send(r.client(uri), current, hops, visited, crossedOrigin));
@@ -304,14 +310,38 @@ public final class HttpEngine implements Transport {
     return send(routing.client(uri), current, hops, visited, crossedOrigin);
   }
 
+  private static String hopKey(FetchRequest request) {
+    return request.method() + " " + request.uri();
+  }
+
+  /**
+   * A GET on {@code route} with no headers of its own: reactor-netty's {@code request(method)}
+   * copies the client's whole configuration, and {@code uri(...)} copies it again, so the first copy
+   * is made once per route and kept ({@code uri} leaves it as it is).
+   */
+  private HttpClient.RequestSender requestOn(
+      HttpClient route, FetchRequest current, boolean crossed) {
+    if (current.headers().isEmpty() && !crossed && "GET".equals(current.method())) {
+      PlainGet cached = plainGet;
+      if (cached == null || cached.route() != route) {
+        cached = new PlainGet(route, route.request(HttpMethod.GET));
+        plainGet = cached;
+      }
+      return cached.sender();
+    }
+    return clientFor(route, current, crossed).request(HttpMethod.valueOf(current.method()));
+  }
+
+  /** The GET sender of the route last used (usually the only one). */
+  private record PlainGet(HttpClient route, HttpClient.RequestSender sender) {}
+
   private Mono<Response> send(
       HttpClient route,
       FetchRequest current,
       int hops,
-      Set<String> visited,
+      @Nullable Set<String> visited,
       boolean crossedOrigin) {
-    HttpClient.RequestSender sender =
-        clientFor(route, current, crossedOrigin).request(HttpMethod.valueOf(current.method()));
+    HttpClient.RequestSender sender = requestOn(route, current, crossedOrigin);
     // reactor-netty's uri(URI) needs URI.getHost(), which names like my_service do not have.
     sender =
         Urls.needsString(current.uri())
@@ -341,13 +371,18 @@ public final class HttpEngine implements Transport {
                           Mono.defer(
                               () -> {
                                 readWhole(response, connection);
+                                Set<String> seen = visited;
+                                if (seen == null) {
+                                  seen = new HashSet<>();
+                                  seen.add(hopKey(current));
+                                }
                                 Redirects.Hop next =
                                     this.redirects.next(
-                                        current, hops, visited, status, location, headersAt);
+                                        current, hops, seen, status, location, headersAt);
                                 return hop(
                                     next.request(),
                                     hops + 1,
-                                    visited,
+                                    seen,
                                     crossedOrigin || next.crossesOrigin());
                               }));
                 }

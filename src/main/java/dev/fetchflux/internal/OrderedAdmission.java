@@ -157,8 +157,6 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
     source.subscribe(new Main<T, R>(actual, this));
   }
 
-  private record Done<R>(long index, R value) {}
-
   static final class Main<T, R> implements CoreSubscriber<T>, Subscription {
 
     private final CoreSubscriber<? super R> actual;
@@ -176,8 +174,12 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
     /** Received from upstream, not yet admitted; single producer (onNext), single consumer (drain). */
     private final Queue<T> inputs = Queues.<T>unbounded(16).get();
 
-    /** Finished inners; many producers (event loops), single consumer (drain). */
-    private final Queue<Done<R>> done = Queues.<Done<R>>unboundedMultiproducer().get();
+    /**
+     * Finished inners, each holding its result; many producers (event loops), single consumer
+     * (drain). The inner itself is queued, not a record of its index and value: one object less per
+     * result.
+     */
+    private final Queue<Inner<R>> done = Queues.<Inner<R>>unboundedMultiproducer().get();
 
     /**
      * Inners in flight, to cancel them all. A concurrent set rather than reactor's
@@ -342,9 +344,9 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       return true;
     }
 
-    void innerDone(Inner<R> inner, R value) {
+    void innerDone(Inner<R> inner) {
       active.remove(inner);
-      done.offer(new Done<>(inner.index, value));
+      done.offer(inner);
       drain();
     }
 
@@ -422,10 +424,11 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
     }
 
     private void collectFinished() {
-      Done<R> d;
+      Inner<R> d;
       while ((d = done.poll()) != null) {
+        R value = d.take();
         inFlight--;
-        long w = Math.max(0, weigher.applyAsLong(d.value()));
+        long w = Math.max(0, weigher.applyAsLong(value));
         waitingBytes += w;
         waitingCount++;
         metrics.inFlight.decrement();
@@ -433,9 +436,9 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
         metrics.waitingBytes.add(w);
         if (ordered) {
           Object[] ring = slots;
-          ring[(int) (d.index() % ring.length)] = d.value();
+          ring[(int) (d.index % ring.length)] = value;
         } else {
-          ready.offer(d.value());
+          ready.offer(value);
         }
       }
     }
@@ -562,9 +565,9 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       waitingBytes = 0;
       Context ctx = actual.currentContext();
       Operators.onDiscardQueueWithClear(inputs, ctx, null);
-      Done<R> d;
+      Inner<R> d;
       while ((d = done.poll()) != null) {
-        Operators.onDiscard(d.value(), ctx);
+        Operators.onDiscard(d.take(), ctx);
       }
       Object[] ring = slots;
       if (ring != null) {
@@ -585,6 +588,12 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
     private final Main<?, R> parent;
     final long index;
     private boolean finished;
+
+    /**
+     * The result, from {@link #onNext} until drain takes it; published to drain by the done queue's
+     * offer and poll.
+     */
+    private @Nullable R value;
 
     private volatile @Nullable Subscription subscription;
 
@@ -616,7 +625,15 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
         return;
       }
       finished = true;
-      parent.innerDone(this, value);
+      this.value = value;
+      parent.innerDone(this);
+    }
+
+    /** The result, once: the inner is not kept by anything after drain took it. */
+    R take() {
+      R v = value;
+      value = null;
+      return Objects.requireNonNull(v);
     }
 
     @Override
