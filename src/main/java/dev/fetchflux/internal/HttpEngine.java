@@ -25,6 +25,7 @@ import javax.net.ssl.TrustManagerFactory;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
+import reactor.netty.Connection;
 import reactor.netty.http.Http11SslContextSpec;
 import reactor.netty.http.Http2SslContextSpec;
 import reactor.netty.http.client.HttpClient;
@@ -41,7 +42,7 @@ import reactor.netty.tcp.SslProvider;
  * after about 50 hops and forwards custom secret headers to other hosts, so redirects are followed here,
  * with a hop limit, loop detection, sensitive-header stripping and no https→http downgrade.
  */
-public final class HttpEngine implements Transport {
+public final class HttpEngine implements Transport, StreamingTransport {
 
   /**
    * How often idle connections are checked against {@code maxIdleTime}, closed ones dropped from
@@ -215,7 +216,67 @@ public final class HttpEngine implements Transport {
    */
   @Override
   public Mono<Response> exchange(FetchRequest request) {
-    return Mono.defer(() -> hop(request, 0, new HashSet<>(), false));
+    return Mono.defer(() -> hop(request, 0, new HashSet<>(), false, this::collect));
+  }
+
+  /**
+   * Like {@link #exchange}, but the final response is emitted at its headers, its body streaming
+   * through a {@link BodyRelay} (see {@link StreamingTransport}).
+   */
+  @Override
+  public Mono<Streamed> exchangeStreaming(
+      FetchRequest request, Hold hold, long deadlineNanos, RelaySlot slot) {
+    Final<Streamed> streamed =
+        (response, connection, current, headersAt, hops) -> {
+          BodyRelay relay;
+          try {
+            relay =
+                Bodies.stream(response, connection, headersAt, settings, hold, deadlineNanos, slot);
+          } catch (TransportException e) {
+            return Mono.error(e);
+          }
+          relay.mapFailures(e -> afterStatusLine(e, response, headersAt));
+          if (hops > 0) {
+            relay.mapFailures(e -> at(e, current.uri()));
+          }
+          return Mono.just(
+              new Streamed(
+                  current.uri(),
+                  response.status().code(),
+                  Bodies.headers(response),
+                  relay,
+                  Bodies.announcedLength(response),
+                  headersAt,
+                  hops));
+        };
+    return Mono.defer(() -> hop(request, 0, new HashSet<>(), false, streamed));
+  }
+
+  /** What the engine makes of the final response of an exchange (after redirects). */
+  @FunctionalInterface
+  private interface Final<X> {
+    Mono<X> respond(
+        HttpClientResponse response,
+        Connection connection,
+        FetchRequest current,
+        long headersAt,
+        int hops);
+  }
+
+  /** The final response with its whole body, collected under the limit. */
+  private Mono<Response> collect(
+      HttpClientResponse response,
+      Connection connection,
+      FetchRequest current,
+      long headersAt,
+      int hops) {
+    int status = response.status().code();
+    return Bodies.response(response, connection, headersAt, settings)
+        .map(
+            body ->
+                new Response(
+                    current.uri(), status, Bodies.headers(response), body, headersAt, hops))
+        .onErrorMap(e -> afterStatusLine(e, response, headersAt));
   }
 
   /**
@@ -248,22 +309,24 @@ public final class HttpEngine implements Transport {
         });
   }
 
-  private Mono<Response> hop(
-      FetchRequest current, int hops, Set<String> visited, boolean crossedOrigin) {
+  private <X> Mono<X> hop(
+      FetchRequest current, int hops, Set<String> visited, boolean crossedOrigin, Final<X> fin) {
     visited.add(current.method() + " " + current.uri());
     URI uri = current.uri();
     if ("https".equalsIgnoreCase(uri.getScheme())) {
-      return secureRouting.flatMap(r -> send(r.client(uri), current, hops, visited, crossedOrigin));
+      return secureRouting.flatMap(
+          r -> send(r.client(uri), current, hops, visited, crossedOrigin, fin));
     }
-    return send(routing.client(uri), current, hops, visited, crossedOrigin);
+    return send(routing.client(uri), current, hops, visited, crossedOrigin, fin);
   }
 
-  private Mono<Response> send(
+  private <X> Mono<X> send(
       HttpClient route,
       FetchRequest current,
       int hops,
       Set<String> visited,
-      boolean crossedOrigin) {
+      boolean crossedOrigin,
+      Final<X> fin) {
     HttpClient.RequestSender sender =
         clientFor(route, current, crossedOrigin).request(HttpMethod.valueOf(current.method()));
     // reactor-netty's uri(URI) needs URI.getHost(), which names like my_service do not have.
@@ -301,21 +364,12 @@ public final class HttpEngine implements Transport {
                                     next.request(),
                                     hops + 1,
                                     visited,
-                                    crossedOrigin || next.crossesOrigin());
+                                    crossedOrigin || next.crossesOrigin(),
+                                    fin);
                               }));
                 }
               }
-              return Bodies.response(response, connection, headersAt, settings)
-                  .map(
-                      body ->
-                          new Response(
-                              current.uri(),
-                              status,
-                              Bodies.headers(response),
-                              body,
-                              headersAt,
-                              hops))
-                  .onErrorMap(e -> afterStatusLine(e, response, headersAt));
+              return fin.respond(response, connection, current, headersAt, hops);
             })
         .next()
         .onErrorMap(e -> hops > 0, e -> at(e, current.uri()));
