@@ -75,6 +75,13 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
   /** Bytes gathered before one write to the spill file (as {@link BodySink#SPILL_BATCH}). */
   static final int SPILL_BATCH = 1 << 20;
 
+  /**
+   * What a held buffer costs beyond its bytes (the buffer object, its leak tracker, a slice's
+   * parent): counted against the hold, so a flood of tiny buffers (a server dribbling a byte per
+   * packet) is bounded like a few large ones.
+   */
+  static final int BUFFER_OVERHEAD = 1024;
+
   /** The largest read from the spill file when it is replayed. */
   static final int READ_CHUNK = 1 << 20;
 
@@ -191,7 +198,10 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
 
   // ---- owned by the drain loop ----
   private final ArrayDeque<ByteBuf> memory = new ArrayDeque<>();
+
+  /** Weight ({@link #weight}) of the buffers in {@link #memory}. */
   private long memoryBytes;
+
   private long reserved;
   private long outstanding;
   private long emitted;
@@ -525,27 +535,27 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
       return;
     }
     bytes += n;
+    long w = weight(n);
     Spill s = spill;
     if (s != null) {
-      s.batch.add(b);
-      s.batchBytes += n;
+      s.add(b);
       return;
     }
     if (consumer) {
       memory.add(b);
-      memoryBytes += n;
+      memoryBytes += w;
       return;
     }
-    if (!overLimit && memoryBytes + n <= hold.perBody() && hold.tryReserve(n)) {
+    if (!overLimit && memoryBytes + w <= hold.perBody() && hold.tryReserve(w)) {
       memory.add(b);
-      memoryBytes += n;
-      reserved += n;
+      memoryBytes += w;
+      reserved += w;
       return;
     }
     if (!spillAllowed && timeouts != null && !hold.pauseBeforeSpill().isZero()) {
       // Past the hold: keep what the source already sent, and stop reading for a while.
       memory.add(b);
-      memoryBytes += n;
+      memoryBytes += w;
       overLimit = true;
       if (!graceStarted) {
         graceStarted = true;
@@ -562,9 +572,7 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
       }
       return;
     }
-    Spill started = startSpill();
-    started.batch.add(b);
-    started.batchBytes += n;
+    startSpill().add(b);
   }
 
   private void sourceEnded(@Nullable Throwable e) {
@@ -592,9 +600,9 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
       }
       ByteBuf next = memory.poll();
       if (next != null) {
-        int n = next.readableBytes();
-        memoryBytes -= n;
-        long r = Math.min(n, reserved);
+        long w = weight(next.readableBytes());
+        memoryBytes -= w;
+        long r = Math.min(w, reserved);
         reserved -= r;
         hold.release(r);
         e++;
@@ -616,6 +624,7 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
         // All that went to the file was replayed: the rest of the batch follows it directly.
         ByteBuf direct = s.batch.remove(0);
         s.batchBytes -= direct.readableBytes();
+        s.batchWeight -= weight(direct.readableBytes());
         e++;
         a.onNext(direct);
         continue;
@@ -662,13 +671,14 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
     }
     if (!s.writing
         && s.batchBytes > 0
-        && (s.batchBytes >= SPILL_BATCH
+        && (s.batchWeight >= SPILL_BATCH
             || (sourceEnded && !consumer)
             || (consumer && !s.caughtUp()))) {
       List<ByteBuf> batch = s.batch;
       long n = s.batchBytes;
       s.batch = new ArrayList<>();
       s.batchBytes = 0;
+      s.batchWeight = 0;
       s.writing = true;
       s.run(() -> s.write(batch, n));
     }
@@ -758,7 +768,7 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
     } else if (consumer) {
       want = s != null ? 0 : Math.max(0, READ_AHEAD - memory.size());
     } else if (s != null) {
-      want = s.batchBytes < SPILL_BATCH ? READ_AHEAD : 0;
+      want = s.batchWeight < SPILL_BATCH ? READ_AHEAD : 0;
     } else {
       want = overLimit ? 0 : READ_AHEAD;
     }
@@ -824,6 +834,10 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
                     TimeUnit.NANOSECONDS);
       }
     }
+  }
+
+  private static long weight(int bytes) {
+    return (long) bytes + BUFFER_OVERHEAD;
   }
 
   private static long saturatedAdd(long a, long b) {
@@ -926,6 +940,7 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
     private final Scheduler.Worker worker;
     private List<ByteBuf> batch = new ArrayList<>();
     private long batchBytes;
+    private long batchWeight;
     private boolean opened;
     private boolean writerClosed;
     private boolean writing;
@@ -941,6 +956,12 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
 
     Spill(Scheduler.Worker worker) {
       this.worker = worker;
+    }
+
+    void add(ByteBuf b) {
+      batch.add(b);
+      batchBytes += b.readableBytes();
+      batchWeight += weight(b.readableBytes());
     }
 
     boolean caughtUp() {
