@@ -57,6 +57,9 @@ public interface BodyStream {
    * heap), and returns the number of bytes written; blocking, on the calling thread, while the body
    * arrives. The channel's writes decide how fast the connection is read.
    *
+   * <p>A channel that is also {@link java.io.Flushable} is flushed whenever the transfer waits for
+   * the network, so that what it buffered is not held back meanwhile.
+   *
    * <p>Call it on a thread that may block (a writer thread, {@code boundedElastic}), never on an
    * event loop or another non-blocking thread, where it throws {@link IllegalStateException}.
    *

@@ -4,6 +4,7 @@ import dev.fetchflux.Body;
 import dev.fetchflux.BodyStream;
 import dev.fetchflux.Timings;
 import io.netty.buffer.ByteBuf;
+import java.io.Flushable;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -72,10 +73,11 @@ public final class StreamedBody implements BodyStream {
     }
     Transfer t = new Transfer();
     relay.subscribe(t);
+    Flushable flushable = channel instanceof Flushable f ? f : null;
     long written = 0;
     try {
       for (; ; ) {
-        Object next = t.take();
+        Object next = t.take(flushable);
         if (next instanceof ByteBuf buf) {
           try {
             written += writeFully(channel, buf);
@@ -245,11 +247,21 @@ public final class StreamedBody implements BodyStream {
       }
     }
 
-    Object take() throws InterruptedIOException {
+    /**
+     * The next buffer, error or {@link #COMPLETE}; parks while there is none, after flushing {@code
+     * flushable} once (bytes written before are not held back while the body waits).
+     */
+    Object take(@Nullable Flushable flushable) throws IOException {
+      boolean flushed = false;
       for (; ; ) {
         Object o = queue.poll();
         if (o != null) {
           return o;
+        }
+        if (flushable != null && !flushed) {
+          flushable.flush();
+          flushed = true;
+          continue;
         }
         parked = true;
         if (queue.isEmpty()) {
