@@ -37,7 +37,13 @@ enum PeerTool {
       ""),
   REACTOR_FLATMAP("reactor-flatmap", "Reactor `flatMap`", "Reactor flatMap", Output.UNORDERED, ""),
   JDK("jdk", "JDK `HttpClient`, window of C", "JDK HttpClient window", Output.ORDERED, ""),
-  CURL_LOOP("curl-loop", "sequential curl loop", "sequential curl loop", Output.ORDERED, "curl");
+  CURL_LOOP("curl-loop", "sequential curl loop", "sequential curl loop", Output.ORDERED, "curl"),
+  /**
+   * The same command built from an earlier commit ({@code --before DIR}, a checkout with its own
+   * {@code ./fetchflux}), for before/after figures in one interleaved run; large bodies only.
+   */
+  FETCHFLUX_BEFORE(
+      "fetchflux-before", "fetchflux before streaming", "fetchflux (before)", Output.ORDERED, "");
 
   /** What a tool's output is, and so how it is checked ({@link OutputCheck}). */
   enum Output {
@@ -60,7 +66,8 @@ enum PeerTool {
       List<String> peerJvm,
       String classpath,
       Path cert,
-      Path trustStore) {
+      Path trustStore,
+      String before) {
 
     /** JVM system properties that make the JDK trust the benchmark's certificate. */
     List<String> trust() {
@@ -98,9 +105,18 @@ enum PeerTool {
 
   /** Whether the tool takes part in scenario {@code s}. */
   boolean runsOn(PeerScenario s) {
+    if (this == FETCHFLUX_BEFORE) {
+      return s == PeerScenario.S4 || s == PeerScenario.S8;
+    }
     if (s == PeerScenario.S5) {
       // The S5 compares these three: one of each kind, streaming or not.
       return Set.of(FETCHFLUX, CURL_Z, AIOHTTP).contains(this);
+    }
+    if (s == PeerScenario.S8) {
+      // 5 GiB: the tools that hold bodies in memory (aiohttp gather, the Reactor and JDK
+      // programs) would need 5 GiB of heap; curl -Z to stdout interleaves, as in S4.
+      return Set.of(FETCHFLUX, FETCHFLUX_UNORDERED, CURL_Z_FILES, CURL_LOOP, PARALLEL)
+          .contains(this);
     }
     // curl -Z writes to stdout whatever arrives on any transfer: 20 MiB bodies interleave.
     return !(s == PeerScenario.S4 && this == CURL_Z);
@@ -125,13 +141,17 @@ enum PeerTool {
     String c = Integer.toString(s.concurrency);
     List<String> cmd = new ArrayList<>();
     switch (this) {
-      case FETCHFLUX, FETCHFLUX_UNORDERED -> {
-        cmd.addAll(List.of(env.root().resolve("fetchflux").toString(), "-s", "-c", c));
+      case FETCHFLUX, FETCHFLUX_UNORDERED, FETCHFLUX_BEFORE -> {
+        Path home = this == FETCHFLUX_BEFORE ? Path.of(env.before()) : env.root();
+        cmd.addAll(List.of(home.resolve("fetchflux").toString(), "-s", "-c", c));
         if (this == FETCHFLUX_UNORDERED) {
           cmd.add("--unordered");
         }
         if (tls) {
           cmd.add("--http2");
+        }
+        if (s == PeerScenario.S8) {
+          cmd.addAll(List.of("--max-filesize", "1100M")); // the default is 32M
         }
       }
       case CURL_Z, CURL_Z_FILES -> {

@@ -28,8 +28,21 @@ import reactor.util.concurrent.Queues;
  * which releases every network buffer it is handed, whatever happens.
  */
 public final class StreamedBody implements BodyStream {
-  /** Buffers a blocking transfer lets the relay hand it ahead of its writes. */
-  static final int TRANSFER_PREFETCH = 4;
+  /**
+   * Buffers a blocking transfer lets the relay hand it ahead of its writes (about 2 MiB of 64 KiB
+   * socket reads): enough to cover its naps; it asks for half of them again once it wrote half.
+   */
+  static final int TRANSFER_PREFETCH = 32;
+
+  /**
+   * How long a transfer that found nothing to write naps before it looks again, and how many naps
+   * it takes before it sleeps until woken. While it naps, the event loop hands buffers over without
+   * waking it: a wake-up per buffer (a futex call on the event loop) cost more CPU than the reads
+   * themselves (docs/benchmarks-method.md, "Large bodies streamed in order").
+   */
+  static final long NAP_NANOS = 500_000;
+
+  static final int NAPS_BEFORE_SLEEP = 2;
 
   private static final Object COMPLETE = new Object();
 
@@ -207,8 +220,9 @@ public final class StreamedBody implements BodyStream {
 
   /**
    * The relay's consumer for {@link #transferTo}: a queue between the relay's threads and the one
-   * thread that writes, which parks while the queue is empty. It asks for {@link
-   * #TRANSFER_PREFETCH} buffers ahead, one more for each written.
+   * thread that writes, which naps, then parks, while the queue is empty (only a parked writer is
+   * woken). It asks for {@link #TRANSFER_PREFETCH} buffers ahead, half of them again once it wrote
+   * half.
    */
   private static final class Transfer implements Subscriber<ByteBuf> {
     private final Queue<Object> queue = Queues.unboundedMultiproducer().get();
@@ -216,6 +230,9 @@ public final class StreamedBody implements BodyStream {
     private final AtomicReference<@Nullable Subscription> subscription = new AtomicReference<>();
     private volatile boolean parked;
     private volatile boolean gaveUp;
+
+    /** Buffers written since the last request (the writer's own). */
+    private int taken;
 
     @Override
     public void onSubscribe(Subscription s) {
@@ -253,6 +270,7 @@ public final class StreamedBody implements BodyStream {
      */
     Object take(@Nullable Flushable flushable) throws IOException {
       boolean flushed = false;
+      int naps = 0;
       for (; ; ) {
         Object o = queue.poll();
         if (o != null) {
@@ -263,11 +281,16 @@ public final class StreamedBody implements BodyStream {
           flushed = true;
           continue;
         }
-        parked = true;
-        if (queue.isEmpty()) {
-          LockSupport.park(this);
+        if (naps < NAPS_BEFORE_SLEEP) {
+          naps++;
+          LockSupport.parkNanos(this, NAP_NANOS);
+        } else {
+          parked = true;
+          if (queue.isEmpty()) {
+            LockSupport.park(this);
+          }
+          parked = false;
         }
-        parked = false;
         if (Thread.interrupted()) {
           Thread.currentThread().interrupt();
           throw new InterruptedIOException("interrupted while waiting for the body");
@@ -276,9 +299,12 @@ public final class StreamedBody implements BodyStream {
     }
 
     void taken() {
-      Subscription s = subscription.get();
-      if (s != null) {
-        s.request(1);
+      if (++taken == TRANSFER_PREFETCH / 2) {
+        taken = 0;
+        Subscription s = subscription.get();
+        if (s != null) {
+          s.request(TRANSFER_PREFETCH / 2);
+        }
       }
     }
 
