@@ -12,6 +12,9 @@
 #
 # Other arguments go to the driver: --runs N, --scenarios s1,s3, --tools fetchflux,curl-z,
 # --s5-seconds N, --doc - (print instead of writing the doc). Logs: target/peers/logs/.
+# S8 (5 x 1 GiB) writes its files into target/peers/www/gib on first use (5 GiB of disk, kept).
+# FETCHFLUX_BEFORE=DIR (a checkout of an earlier commit) adds the fetchflux-before rows (S4, S8),
+# timed in the same interleaved rounds: before/after figures of one run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 root="$PWD"
@@ -257,6 +260,12 @@ if [[ -n "$(git status --porcelain -- src pom.xml 2>/dev/null)" ]]; then
   commit="$commit+uncommitted"
 fi
 [[ -z "${missing[wrk]:-}" ]] && args+=(--wrk "$(command -v wrk)")
+if [[ -n "${FETCHFLUX_BEFORE:-}" ]]; then
+  before="$(cd "$FETCHFLUX_BEFORE" && pwd)"
+  say "fetchflux-before: $before ($(git -C "$before" rev-parse --short HEAD 2>/dev/null || echo "an archive"))"
+  "$before/fetchflux" --version >/dev/null   # builds that checkout's jar
+  args+=(--before "$before")
+fi
 [[ -z "${missing[gnuplot-nox]:-}" ]] && args+=(--gnuplot "$(command -v gnuplot)")
 "$java" -Xmx1g -XX:+UseSerialGC -cp "$BENCH_CP" dev.fetchflux.bench.Peers "${args[@]}" \
   --work "$work" --cert "$tls/cert.pem" --truststore "$tls/trust.p12" --python /usr/bin/python3 \

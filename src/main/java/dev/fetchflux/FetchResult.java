@@ -88,6 +88,7 @@ public sealed interface FetchResult permits FetchResult.Success, FetchResult.Fai
 
   /**
    * No usable response: {@link #error()} says which input, what kind of failure and the original cause.
+   * The same value in {@linkplain StreamedResult streaming mode}.
    *
    * @param index zero-based position of the input
    * @param url the URL requested (see {@link FetchResult#url()})
@@ -98,11 +99,17 @@ public sealed interface FetchResult permits FetchResult.Success, FetchResult.Fai
    */
   record Failure(
       long index, String url, @Nullable URI finalUri, FetchException error, Timings timings)
-      implements FetchResult {
+      implements FetchResult, StreamedResult {
     public Failure {
       Objects.requireNonNull(url, "url");
       Objects.requireNonNull(error, "error");
       Objects.requireNonNull(timings, "timings");
+    }
+
+    /** {@code false}: a failure is a failure in every mode. */
+    @Override
+    public boolean isSuccess() {
+      return false;
     }
 
     /** The parsed URI, or {@code null} when the input could not be parsed. */

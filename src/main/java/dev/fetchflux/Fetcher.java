@@ -3,6 +3,8 @@ package dev.fetchflux;
 import dev.fetchflux.internal.Attempts;
 import dev.fetchflux.internal.FetchCounters;
 import dev.fetchflux.internal.FetcherConfig;
+import dev.fetchflux.internal.HandlerScope;
+import dev.fetchflux.internal.Hold;
 import dev.fetchflux.internal.HttpEngine;
 import dev.fetchflux.internal.OrderedAdmission;
 import dev.fetchflux.internal.RetrySchedule;
@@ -106,6 +108,12 @@ public final class Fetcher implements AutoCloseable {
   public static final String DEFAULT_USER_AGENT = "fetchflux/" + Version.VERSION;
 
   private static final AtomicInteger INSTANCES = new AtomicInteger();
+
+  /** How long a body waiting behind the head, past its memory, stops reading before it spills. */
+  private static final Duration PAUSE_BEFORE_SPILL = Duration.ofSeconds(1);
+
+  /** Streamed results made ahead of their handler's turn (their bodies held meanwhile). */
+  private static final int HANDLER_PREFETCH = 32;
 
   /** What a waiting result weighs besides its body, for {@code reorderWindowBytes}. */
   private static final long RESULT_OVERHEAD_BYTES = 256;
@@ -237,6 +245,124 @@ public final class Fetcher implements AutoCloseable {
   public Mono<FetchResult> fetchOne(FetchRequest request, long index) {
     Objects.requireNonNull(request, "request");
     return one(attempts.fetch(index, request));
+  }
+
+  /**
+   * Fetches every URL and streams the bodies in input order: {@code handler} gets each input's
+   * {@link StreamedResult} as soon as its headers are in and every earlier handler's publisher has
+   * ended, reads the body from there as it arrives, and returns a publisher of what it made of it;
+   * their elements, in input order, are the returned {@code Flux}.
+   *
+   * <pre>{@code
+   * fetcher.fetchStreaming(urls, r -> {
+   *       if (r instanceof StreamedResult.Success ok) {
+   *         return Mono.fromCallable(() -> ok.body().transferTo(out))   // blocking writes
+   *             .subscribeOn(Schedulers.boundedElastic())
+   *             .map(bytes -> ok.index() + ": " + bytes + " bytes")
+   *             .onErrorResume(FetchException.class, e -> Mono.just(e.getMessage()));
+   *       }
+   *       return Mono.just(((FetchResult.Failure) r).error().getMessage());
+   *     })
+   *     .subscribe(System.err::println);
+   * }</pre>
+   *
+   * <h3>The body belongs to the handler's publisher</h3>
+   * The body of result <i>i</i> ({@link BodyStream}) is read while the publisher that {@code handler}
+   * returned for it runs; when that publisher ends (completes, fails or is cancelled), a body not read
+   * to its end is discarded (its connection closed, what was held for it released), and the handler of
+   * <i>i + 1</i> is called. So bodies are read one at a time, in input order, and none can be
+   * forgotten or outlive its turn. Read it inside the publisher, and do not block in the handler
+   * itself (it runs on an event loop or on the thread that ended the previous publisher).
+   *
+   * <h3>Where bodies wait</h3>
+   * The head's body streams from its connection at the pace its reader sets: back-pressure reaches
+   * the socket. A body whose turn has not come is held: in memory, up to {@code spillThreshold} bytes
+   * each and {@code reorderWindowBytes} for all of them together; past that it stops reading for up to
+   * a second (usually the head has moved on by then) and then goes on into a temporary file in
+   * {@code spillDirectory}, so its server is not left waiting. Requests in flight ({@code
+   * maxInFlight}) count until their body has been received, so connections and per-host limits hold
+   * as in the other modes.
+   *
+   * <h3>Signals</h3>
+   * Exactly one result per input reaches the handler: a {@link StreamedResult.Success} or a {@link
+   * FetchResult.Failure}, never an error for a failed request. A body that fails on its way ends with
+   * {@code onError(FetchException)} at its index, inside the handler's publisher: the handler decides
+   * whether that ends the stream (let the error through) or not (turn it into a value). The returned
+   * {@code Flux} fails only with an error of a handler's publisher, or of {@code urls} (after the
+   * results before it). Cancelling it cancels the running handler's publisher and every request,
+   * and releases every body held.
+   *
+   * @param handler called once per input, in input order, one at a time
+   */
+  public <R> Flux<R> fetchStreaming(
+      Publisher<? extends CharSequence> urls,
+      Function<? super StreamedResult, ? extends Publisher<? extends R>> handler) {
+    return streaming(urls, URL, 0, handler);
+  }
+
+  /**
+   * Like {@link #fetchStreaming(Publisher, Function)}, for inputs {@code toRequest} makes requests
+   * of (an input it refuses is a {@link FetchException.Kind#INVALID_REQUEST} failure at its index).
+   */
+  public <T, R> Flux<R> fetchStreaming(
+      Publisher<T> inputs,
+      Function<? super T, FetchRequest> toRequest,
+      Function<? super StreamedResult, ? extends Publisher<? extends R>> handler) {
+    return streaming(inputs, toRequest, 0, handler);
+  }
+
+  /**
+   * Like {@link #fetchStreaming(Publisher, Function, Function)}, the first input numbered {@code
+   * firstIndex} (see {@link #fetch(Publisher, Function, long)}).
+   *
+   * @throws IllegalArgumentException if {@code firstIndex} is negative
+   */
+  public <T, R> Flux<R> fetchStreaming(
+      Publisher<T> inputs,
+      Function<? super T, FetchRequest> toRequest,
+      long firstIndex,
+      Function<? super StreamedResult, ? extends Publisher<? extends R>> handler) {
+    if (firstIndex < 0) {
+      throw new IllegalArgumentException("firstIndex < 0: " + firstIndex);
+    }
+    return streaming(inputs, toRequest, firstIndex, handler);
+  }
+
+  private <T, R> Flux<R> streaming(
+      Publisher<T> inputs,
+      Function<? super T, FetchRequest> toRequest,
+      long firstIndex,
+      Function<? super StreamedResult, ? extends Publisher<? extends R>> handler) {
+    Objects.requireNonNull(inputs, "inputs");
+    Objects.requireNonNull(toRequest, "toRequest");
+    Objects.requireNonNull(handler, "handler");
+    return Flux.defer(
+            () -> {
+              // Each subscription holds its waiting bodies within its own budget.
+              Hold hold =
+                  new Hold(
+                      config.reorderWindowBytes(),
+                      config.reorderWindowBytes(),
+                      config.spillDirectory(),
+                      PAUSE_BEFORE_SPILL);
+              OrderedAdmission.Mapper<T, StreamedResult> mapper =
+                  (index, input) ->
+                      attempts.fetchStreaming(firstIndex + index, input, toRequest, hold);
+              return OrderedAdmission.create(
+                      inputs,
+                      mapper,
+                      config.maxInFlight(),
+                      config.effectiveReorderWindow(),
+                      config.reorderWindowBytes(),
+                      r -> RESULT_OVERHEAD_BYTES,
+                      true,
+                      counters.admission(),
+                      HandlerScope::whenReceived)
+                  .concatMap(r -> HandlerScope.run(r, handler), HANDLER_PREFETCH);
+            })
+        // Results no handler got (behind a cancel, or dropped by an operator) have their bodies
+        // discarded: connections closed, held buffers and files released.
+        .doOnDiscard(Object.class, Attempts::discarded);
   }
 
   private static Mono<FetchResult> one(Mono<FetchResult> result) {

@@ -121,6 +121,27 @@ enum PeerScenario {
     byte[] body(int i) {
       return ("k " + i + " " + PAD + "\n").getBytes(StandardCharsets.US_ASCII);
     }
+  },
+
+  /**
+   * 5 × 1 GiB static files from nginx, C = 8, ordered to stdout (issue 14, "Large bodies streamed in
+   * order"): each body is 200 times S4's, so only streaming keeps memory bounded.
+   */
+  S8(5, 8, Server.HTTP, "5 × 1 GiB static files from nginx") {
+    @Override
+    String path(int i) {
+      return "/gib/" + i;
+    }
+
+    @Override
+    long length(int i) {
+      return GIB;
+    }
+
+    @Override
+    void write(int i, OutputStream out) throws IOException {
+      writeGib(i, out);
+    }
   };
 
   // S8, 5 × 1 GiB streamed in order, belongs to the streaming work (issue 14, "Large bodies
@@ -151,6 +172,11 @@ enum PeerScenario {
 
   static final int KIB = 1024;
   static final int BIG = 20 << 20;
+
+  /** Number of static files of 1 GiB (S8), and their size. */
+  static final int GIB_FILES = 5;
+
+  static final long GIB = 1L << 30;
 
   final int count;
   final int concurrency;
@@ -194,7 +220,7 @@ enum PeerScenario {
 
   /** sha256 of body {@code i}. */
   byte[] digest(int i) {
-    if (this == S4) {
+    if (this == S4 || this == S8) {
       return BIG_DIGESTS.computeIfAbsent(i, k -> digestOf(this, k));
     }
     return digestOf(this, i);
@@ -261,6 +287,43 @@ enum PeerScenario {
       int n = (int) Math.min(chunk.length, left);
       out.write(chunk, 0, n);
       left -= n;
+    }
+  }
+
+  /**
+   * Static file {@code i} of 1 GiB (S8): {@code gib <i>\n} and random bytes seeded with {@code i},
+   * as {@link #writeBig}.
+   */
+  static void writeGib(int i, OutputStream out) throws IOException {
+    byte[] head = ("gib " + i + "\n").getBytes(StandardCharsets.US_ASCII);
+    out.write(head);
+    SplittableRandom random = new SplittableRandom(0x61b0_0000L + i);
+    byte[] chunk = new byte[1 << 16];
+    long left = GIB - head.length;
+    while (left > 0) {
+      random.nextBytes(chunk);
+      int n = (int) Math.min(chunk.length, left);
+      out.write(chunk, 0, n);
+      left -= n;
+    }
+  }
+
+  /**
+   * Writes S8's files, {@code gib/0 … gib/4}, into nginx's document root, keeping those that exist
+   * with the right size; only when S8 runs (5 GiB of disk).
+   */
+  static void generateGib(Path root) throws IOException {
+    Path dir = Files.createDirectories(root.resolve("gib"));
+    for (int i = 0; i < GIB_FILES; i++) {
+      Path f = dir.resolve(Integer.toString(i));
+      if (!Files.exists(f) || Files.size(f) != GIB) {
+        Path tmp = dir.resolve(i + ".tmp");
+        try (OutputStream out =
+            new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+          writeGib(i, out);
+        }
+        Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
     }
   }
 

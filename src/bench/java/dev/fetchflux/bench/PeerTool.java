@@ -53,7 +53,13 @@ enum PeerTool {
       Output.ORDERED,
       ""),
   JDK("jdk", "JDK `HttpClient`, window of C", "JDK HttpClient window", Output.ORDERED, ""),
-  CURL_LOOP("curl-loop", "sequential curl loop", "sequential curl loop", Output.ORDERED, "curl");
+  CURL_LOOP("curl-loop", "sequential curl loop", "sequential curl loop", Output.ORDERED, "curl"),
+  /**
+   * The same command built from an earlier commit ({@code --before DIR}, a checkout with its own
+   * {@code ./fetchflux}), for before/after figures in one interleaved run; large bodies only.
+   */
+  FETCHFLUX_BEFORE(
+      "fetchflux-before", "fetchflux before streaming", "fetchflux (before)", Output.ORDERED, "");
 
   /** What a tool's output is, and so how it is checked ({@link OutputCheck}). */
   enum Output {
@@ -77,7 +83,8 @@ enum PeerTool {
       String classpath,
       Path cert,
       Path trustStore,
-      String jdk25) {
+      String jdk25,
+      String before) {
 
     /**
      * The Java peers' JVM flags for a run of {@code urls} URLs: the launcher's start-up flags, and
@@ -127,9 +134,19 @@ enum PeerTool {
 
   /** Whether the tool takes part in scenario {@code s}. */
   boolean runsOn(PeerScenario s) {
+    if (this == FETCHFLUX_BEFORE) {
+      return s == PeerScenario.S4 || s == PeerScenario.S8;
+    }
     if (s == PeerScenario.S5) {
       // The S5 compares these three: one of each kind, streaming or not.
       return Set.of(FETCHFLUX, FETCHFLUX_JDK25, CURL_Z, AIOHTTP).contains(this);
+    }
+    if (s == PeerScenario.S8) {
+      // 5 GiB: the tools that hold bodies in memory (aiohttp gather, the Reactor and JDK
+      // programs) would need 5 GiB of heap; curl -Z to stdout interleaves, as in S4.
+      return Set.of(
+              FETCHFLUX, FETCHFLUX_UNORDERED, FETCHFLUX_JDK25, CURL_Z_FILES, CURL_LOOP, PARALLEL)
+          .contains(this);
     }
     if (s == PeerScenario.S7) {
       // Per-request cost: fetchflux against reactor-netty alone and against curl; the tools that
@@ -172,16 +189,24 @@ enum PeerTool {
     String c = Integer.toString(s.concurrency);
     List<String> cmd = new ArrayList<>();
     switch (this) {
-      case FETCHFLUX, FETCHFLUX_UNORDERED, FETCHFLUX_JDK25, FETCHFLUX_UNORDERED_JDK25 -> {
+      case FETCHFLUX,
+          FETCHFLUX_UNORDERED,
+          FETCHFLUX_JDK25,
+          FETCHFLUX_UNORDERED_JDK25,
+          FETCHFLUX_BEFORE -> {
         if (this == FETCHFLUX_JDK25 || this == FETCHFLUX_UNORDERED_JDK25) {
           cmd.addAll(List.of("env", "JAVA_HOME=" + env.jdk25()));
         }
-        cmd.addAll(List.of(env.root().resolve("fetchflux").toString(), "-s", "-c", c));
+        Path home = this == FETCHFLUX_BEFORE ? Path.of(env.before()) : env.root();
+        cmd.addAll(List.of(home.resolve("fetchflux").toString(), "-s", "-c", c));
         if (this == FETCHFLUX_UNORDERED || this == FETCHFLUX_UNORDERED_JDK25) {
           cmd.add("--unordered");
         }
         if (tls) {
           cmd.add("--http2");
+        }
+        if (s == PeerScenario.S8) {
+          cmd.addAll(List.of("--max-filesize", "1100M")); // the default is 32M
         }
       }
       case CURL_Z, CURL_Z_FILES -> {

@@ -45,6 +45,7 @@ import org.jspecify.annotations.Nullable;
  * URL} (the servers), {@code --work DIR} (target/peers), {@code --cert PEM --truststore P12},
  * {@code --python PATH}, {@code --jdk25 JAVA_HOME} (the JDK 25 of the fetchflux-on-25 rows),
  * {@code --missing "pkg=why;…"} (peers that could not be installed),
+ * {@code --before DIR} (a checkout of an earlier commit, for the {@code fetchflux-before} rows),
  * {@code --quick}, {@code --runs N}, {@code --scenarios s1,…}, {@code --tools id,…},
  * {@code --s5-seconds N}, {@code --doc PATH|-}, {@code --chart PATH}, {@code --gnuplot PATH},
  * {@code --wrk PATH}, {@code --command TEXT}, {@code --commit SHA}, {@code --versions FILE}.
@@ -118,7 +119,8 @@ public final class Peers {
             System.getProperty("java.class.path"),
             Paths.get(option("cert", "")).toAbsolutePath(),
             Paths.get(option("truststore", "")).toAbsolutePath(),
-            option("jdk25", ""));
+            option("jdk25", ""),
+            option("before", ""));
     for (String m : option("missing", "").split(";")) {
       if (m.contains("=")) {
         missing.put(m.substring(0, m.indexOf('=')), m.substring(m.indexOf('=') + 1));
@@ -166,6 +168,7 @@ public final class Peers {
       case S4 -> 10;
       case S5 -> 100_000;
       case S7 -> 20_000;
+      case S8 -> 2;
     };
   }
 
@@ -178,7 +181,7 @@ public final class Peers {
     // One process per URL: about 10 ms each for the loop, 15-60 ms for parallel (its Perl and a
     // shell per job) on this 2-core machine, so a few hundred URLs take seconds already.
     int k;
-    if (s == PeerScenario.S4) {
+    if (s == PeerScenario.S4 || s == PeerScenario.S8) {
       k = n;
     } else if (t == PeerTool.CURL_LOOP) {
       k = s == PeerScenario.S1 ? 200 : 50;
@@ -197,7 +200,7 @@ public final class Peers {
   private void run() throws Exception {
     int rounds = Integer.parseInt(option("runs", quick ? "1" : "3"));
     List<PeerScenario> scenarios = new ArrayList<>();
-    for (String id : option("scenarios", "s1,s2,s3,s4,s5,s6,s7").split(",")) {
+    for (String id : option("scenarios", "s1,s2,s3,s4,s5,s6,s7,s8").split(",")) {
       if (!id.isBlank()) {
         scenarios.add(PeerScenario.valueOf(id.strip().toUpperCase(Locale.ROOT)));
       }
@@ -208,7 +211,10 @@ public final class Peers {
             .split(",")) {
       if (!id.isBlank()) {
         PeerTool t = PeerTool.of(id.strip());
-        if (!t.needs.isEmpty() && missing.containsKey(t.needs)) {
+        if (t == PeerTool.FETCHFLUX_BEFORE && option("before", "").isEmpty()) {
+          skipped.put(t, "no --before checkout given");
+          log("skipping " + t.id + ": no --before DIR");
+        } else if (!t.needs.isEmpty() && missing.containsKey(t.needs)) {
           skipped.put(t, t.needs + " " + missing.get(t.needs));
           log("skipping " + t.id + ": " + skipped.get(t));
         } else {
@@ -229,6 +235,10 @@ public final class Peers {
     String loadBefore = loadAverage();
     for (PeerScenario s : scenarios) {
       prepareInputs(s);
+    }
+    if (scenarios.contains(PeerScenario.S8)) {
+      log("generating S8's files (5 x 1 GiB, kept between runs)");
+      PeerScenario.generateGib(work.resolve("www"));
     }
 
     ceilings(scenarios);
@@ -627,7 +637,10 @@ public final class Peers {
     }
     String seconds = quick ? "2s" : "3s";
     for (PeerScenario s : scenarios) {
-      if (s == PeerScenario.S2 || s == PeerScenario.S3 || s == PeerScenario.S4) {
+      if (s == PeerScenario.S2
+          || s == PeerScenario.S3
+          || s == PeerScenario.S4
+          || s == PeerScenario.S8) {
         continue;
       }
       if (s == PeerScenario.S7 && scenarios.contains(PeerScenario.S1)) {

@@ -248,6 +248,8 @@ final class PeersReport {
               ? notMeasured("S4: peak RSS ≤ 256 MB")
               : upToMb("S4: peak RSS ≤ 256 MB", rss.max() / MB));
     }
+    largeBodyTargets(rows, ff, PeerScenario.S4);
+    largeBodyTargets(rows, ff, PeerScenario.S8);
     if (scenarios.contains(PeerScenario.S5)) {
       Run r = s5(ff);
       Ceiling ceiling = ceiling(PeerScenario.S5);
@@ -708,6 +710,41 @@ final class PeersReport {
     return md.toString();
   }
 
+  /**
+   * Issue 14's targets for large bodies streamed in order (S4, S8): ordered to stdout no slower than
+   * {@code curl -Z} writing a file per URL, with a peak RSS of at most 256 MB.
+   */
+  private void largeBodyTargets(List<String[]> rows, PeerTool ff, PeerScenario s) {
+    if (!scenarios.contains(s)) {
+      return;
+    }
+    String id = s.id().toUpperCase(Locale.ROOT);
+    Stat o = wall(s, ff);
+    Stat curl = wall(s, PeerTool.CURL_Z_FILES);
+    if (o != null && curl != null) {
+      double mine = o.median() / 1000;
+      double theirs = curl.median() / 1000;
+      rows.add(
+          new String[] {
+            id
+                + " (14): ordered to stdout no slower than `curl -Z`, a file per URL ("
+                + sec(theirs)
+                + ")",
+            sec(mine) + " (" + times(mine / theirs) + ")",
+            mine <= theirs
+                ? "met"
+                : "**missed** by " + sec(mine - theirs) + " (" + times(mine / theirs) + ")"
+          });
+    } else {
+      rows.add(notMeasured(id + " (14): ordered no slower than `curl -Z`, a file per URL"));
+    }
+    Stat rss = peers.stat(s, ff, Run::rssKb);
+    rows.add(
+        rss == null
+            ? notMeasured(id + " (14): peak RSS ≤ 256 MB")
+            : upToMb(id + " (14): peak RSS ≤ 256 MB", rss.max() / MB));
+  }
+
   private String versions() {
     String file = peers.option("versions");
     if (file.isEmpty() || !Files.exists(Paths.get(file))) {
@@ -815,6 +852,7 @@ final class PeersReport {
       case S5 -> String.format(Locale.ROOT, "%,d URLs on stdin, small bodies (nginx)", n);
       case S6 -> String.format(Locale.ROOT, "%,d × 1 KiB over HTTPS + HTTP/2 (nginx)", n);
       case S7 -> String.format(Locale.ROOT, "%,d URLs on stdin, 1 KiB bodies (nginx)", n);
+      case S8 -> String.format(Locale.ROOT, "%,d × 1 GiB static files from nginx, to stdout", n);
     };
   }
 
@@ -828,6 +866,7 @@ final class PeersReport {
       case S5 -> String.format(Locale.ROOT, "%,d URLs on stdin", n);
       case S6 -> String.format(Locale.ROOT, "%,d × 1 KiB, HTTPS + HTTP/2", n);
       case S7 -> String.format(Locale.ROOT, "%,d × 1 KiB on stdin", n);
+      case S8 -> String.format(Locale.ROOT, "%,d × 1 GiB to stdout, nginx", n);
     };
   }
 

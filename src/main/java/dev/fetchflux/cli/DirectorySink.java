@@ -1,6 +1,7 @@
 package dev.fetchflux.cli;
 
 import dev.fetchflux.FetchResult;
+import dev.fetchflux.StreamedResult;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -98,6 +99,35 @@ final class DirectorySink implements ResultSink {
     if (echo != null) {
       echo.write(result, method, failure, true, file);
     }
+  }
+
+  @Override
+  public long writeStreamed(StreamedResult.Success ok, String method) throws IOException {
+    String file = SafeNames.of(ok.index(), ok.uri());
+    Path target = dir.resolve(file);
+    Path tmp = dir.resolve(".fetchflux-" + token + "-" + (temporaries++) + ".part");
+    boolean done = false;
+    long bytes;
+    try {
+      // Written as it arrives, straight from the network buffers, then renamed into place.
+      try (FileChannel ch =
+          FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        bytes = ok.body().transferTo(ch);
+      }
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      done = true;
+    } finally {
+      if (!done) {
+        Files.deleteIfExists(tmp);
+      }
+    }
+    JsonLines.Done record = JsonLines.Done.of(ok, bytes, null);
+    manifest.write(record, method, true, file);
+    manifest.flush();
+    if (echo != null) {
+      echo.write(record, method, true, file);
+    }
+    return bytes;
   }
 
   private void writeAtomically(FetchResult.Success ok, Path target) throws IOException {

@@ -7,12 +7,15 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.fetchflux.Body;
 import dev.fetchflux.FetchException;
 import dev.fetchflux.FetchResult;
+import dev.fetchflux.Headers;
+import dev.fetchflux.StreamedResult;
 import dev.fetchflux.Timings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.Reader;
+import java.net.URI;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
@@ -49,6 +52,57 @@ final class JsonLines {
   }
 
   /**
+   * What a record says of a success, whether its body was collected ({@link FetchResult.Success})
+   * or streamed ({@link StreamedResult.Success}, once its body has ended).
+   *
+   * @param bytes the body's length
+   * @param timings start, time to first byte, and total until the body's end
+   * @param body the body, when the record carries it ({@code --jsonl-body}), else {@code null}
+   */
+  record Done(
+      long index,
+      String url,
+      URI finalUri,
+      int status,
+      Headers headers,
+      long bytes,
+      Timings timings,
+      int attempts,
+      int redirects,
+      @Nullable Body body) {
+
+    /** A collected success. */
+    static Done of(FetchResult.Success ok) {
+      return new Done(
+          ok.index(),
+          ok.url(),
+          ok.finalUri(),
+          ok.status(),
+          ok.headers(),
+          ok.body().size(),
+          ok.timings(),
+          ok.attempts(),
+          ok.redirects(),
+          ok.body());
+    }
+
+    /** A streamed success whose body ended whole after {@code bytes} bytes. */
+    static Done of(StreamedResult.Success ok, long bytes, @Nullable Body body) {
+      return new Done(
+          ok.index(),
+          ok.url(),
+          ok.finalUri(),
+          ok.status(),
+          ok.headers(),
+          bytes,
+          ok.body().timings(),
+          ok.attempts(),
+          ok.redirects(),
+          body);
+    }
+  }
+
+  /**
    * Writes the record of {@code result}.
    *
    * @param method the request's method as reported (for a rejected JSONL line, the line's)
@@ -63,59 +117,85 @@ final class JsonLines {
       boolean withFile,
       @Nullable String file)
       throws IOException {
-    gen.writeStartObject();
-    gen.writeNumberField("index", result.index());
-    gen.writeStringField("url", result.url());
-    gen.writeStringField("method", method);
-    gen.writeBooleanField("ok", result.isSuccess());
     if (result instanceof FetchResult.Success ok) {
-      gen.writeStringField("final_url", ok.finalUri().toString());
-      gen.writeNumberField("status", ok.status());
-      gen.writeObjectFieldStart("headers");
-      for (Map.Entry<String, List<String>> h : ok.headers().toMap().entrySet()) {
-        gen.writeArrayFieldStart(h.getKey());
-        for (String v : h.getValue()) {
-          gen.writeString(v);
-        }
-        gen.writeEndArray();
-      }
-      gen.writeEndObject();
-      gen.writeNumberField("bytes", Bodies.size(ok));
-      timings(ok.timings());
-      gen.writeNumberField("attempts", ok.attempts());
-      gen.writeNumberField("redirects", ok.redirects());
-      if (withBody) {
-        body(ok.body());
-      }
-    } else if (result instanceof FetchResult.Failure f) {
-      FetchException e = f.error();
-      gen.writeNullField("final_url");
-      if (e.status() > 0) {
-        gen.writeNumberField("status", e.status());
-      } else {
-        gen.writeNullField("status");
-      }
-      gen.writeNullField("headers");
-      gen.writeNullField("bytes");
-      timings(f.timings());
-      gen.writeNumberField("attempts", e.attempts());
-      gen.writeNullField("redirects");
-      if (withBody) {
-        gen.writeNullField("body");
-        gen.writeNullField("body_encoding");
-      }
+      write(Done.of(ok), method, withFile, file);
+      return;
+    }
+    FetchResult.Failure f = (FetchResult.Failure) result;
+    start(result.index(), result.url(), method, false);
+    FetchException e = f.error();
+    gen.writeNullField("final_url");
+    if (e.status() > 0) {
+      gen.writeNumberField("status", e.status());
+    } else {
+      gen.writeNullField("status");
+    }
+    gen.writeNullField("headers");
+    gen.writeNullField("bytes");
+    timings(f.timings());
+    gen.writeNumberField("attempts", e.attempts());
+    gen.writeNullField("redirects");
+    if (withBody) {
+      gen.writeNullField("body");
+      gen.writeNullField("body_encoding");
     }
     if (withFile) {
       gen.writeStringField("file", file);
     }
-    if (result instanceof FetchResult.Failure f) {
-      gen.writeObjectFieldStart("error");
-      gen.writeStringField("kind", f.kind().name().toLowerCase(Locale.ROOT));
-      gen.writeStringField("message", failure != null ? failure : f.error().getMessage());
-      gen.writeEndObject();
-    } else {
-      gen.writeNullField("error");
+    gen.writeObjectFieldStart("error");
+    gen.writeStringField("kind", f.kind().name().toLowerCase(Locale.ROOT));
+    gen.writeStringField("message", failure != null ? failure : f.error().getMessage());
+    gen.writeEndObject();
+    end();
+  }
+
+  /**
+   * Writes the record of a success.
+   *
+   * @param withFile whether to write the {@code file} field (only with {@code -o})
+   * @param file the file the body went to, relative to the output directory
+   */
+  void write(Done ok, String method, boolean withFile, @Nullable String file) throws IOException {
+    start(ok.index(), ok.url(), method, true);
+    gen.writeStringField("final_url", ok.finalUri().toString());
+    gen.writeNumberField("status", ok.status());
+    gen.writeObjectFieldStart("headers");
+    for (Map.Entry<String, List<String>> h : ok.headers().toMap().entrySet()) {
+      gen.writeArrayFieldStart(h.getKey());
+      for (String v : h.getValue()) {
+        gen.writeString(v);
+      }
+      gen.writeEndArray();
     }
+    gen.writeEndObject();
+    gen.writeNumberField("bytes", ok.bytes());
+    timings(ok.timings());
+    gen.writeNumberField("attempts", ok.attempts());
+    gen.writeNumberField("redirects", ok.redirects());
+    if (withBody) {
+      body(java.util.Objects.requireNonNull(ok.body(), "a record with its body needs the body"));
+    }
+    if (withFile) {
+      gen.writeStringField("file", file);
+    }
+    gen.writeNullField("error");
+    end();
+  }
+
+  /** Whether records carry the body ({@code --jsonl-body}). */
+  boolean withBody() {
+    return withBody;
+  }
+
+  private void start(long index, String url, String method, boolean ok) throws IOException {
+    gen.writeStartObject();
+    gen.writeNumberField("index", index);
+    gen.writeStringField("url", url);
+    gen.writeStringField("method", method);
+    gen.writeBooleanField("ok", ok);
+  }
+
+  private void end() throws IOException {
     gen.writeEndObject();
     gen.writeRaw('\n');
   }

@@ -1,11 +1,15 @@
 package dev.fetchflux.cli;
 
+import dev.fetchflux.Body;
 import dev.fetchflux.FetchResult;
+import dev.fetchflux.StreamedResult;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import org.jspecify.annotations.Nullable;
@@ -58,6 +62,48 @@ final class JsonlSink implements ResultSink {
   public void write(FetchResult result, String method, @Nullable String failure)
       throws IOException {
     out.write(result, method, failure, false, null);
+  }
+
+  /**
+   * The record needs the body's length (and, with {@code --jsonl-body}, the body) before it can be
+   * written: without the body, the body is read through and dropped as it arrives, nothing held;
+   * with it, it is collected as the fetcher keeps bodies (in memory, or in a temporary file past the
+   * spill threshold), written into the record, and released.
+   */
+  @Override
+  public long writeStreamed(StreamedResult.Success ok, String method) throws IOException {
+    if (!out.withBody()) {
+      long bytes = ok.body().transferTo(Discard.INSTANCE);
+      out.write(JsonLines.Done.of(ok, bytes, null), method, false, null);
+      return bytes;
+    }
+    Body body = java.util.Objects.requireNonNull(ok.body().toBody().block());
+    try {
+      out.write(JsonLines.Done.of(ok, body.size(), body), method, false, null);
+      return body.size();
+    } finally {
+      body.release();
+    }
+  }
+
+  /** A channel that takes every byte and keeps none. */
+  private static final class Discard implements WritableByteChannel {
+    static final Discard INSTANCE = new Discard();
+
+    @Override
+    public int write(ByteBuffer src) {
+      int n = src.remaining();
+      src.position(src.limit());
+      return n;
+    }
+
+    @Override
+    public boolean isOpen() {
+      return true;
+    }
+
+    @Override
+    public void close() {}
   }
 
   @Override

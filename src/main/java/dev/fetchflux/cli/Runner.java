@@ -4,6 +4,7 @@ import dev.fetchflux.FetchException;
 import dev.fetchflux.FetchRequest;
 import dev.fetchflux.FetchResult;
 import dev.fetchflux.Fetcher;
+import dev.fetchflux.StreamedResult;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
@@ -15,6 +16,7 @@ import java.util.function.LongFunction;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -81,6 +83,7 @@ final class Runner {
   private final AtomicBoolean reporting = new AtomicBoolean();
   private final AtomicBoolean firstInput = new AtomicBoolean();
   private volatile boolean stopping;
+  private volatile boolean writing;
   private volatile boolean interrupted;
   private volatile @Nullable IOException outputError;
   private volatile @Nullable Throwable streamError;
@@ -142,24 +145,44 @@ final class Runner {
                 TimeUnit.MILLISECONDS);
     try {
       Flux<Object> in = options.verbose() ? inputs.doOnNext(i -> noteStartup()) : inputs;
-      Flux<FetchResult> results =
-          options.ordered()
-              ? fetcher.fetch(in, Runner::toRequest, kept.records())
-              : fetcher.fetchUnordered(in, Runner::toRequest);
-      if (options.failFast()) {
-        results = results.takeUntil(r -> !r.isSuccess());
+      if (options.ordered()) {
+        // Each body streams to the output as it arrives, the head's straight from its connection;
+        // only bodies whose turn has not come wait (memory, then temporary files).
+        Flux<Boolean> written =
+            fetcher.fetchStreaming(
+                in,
+                Runner::toRequest,
+                kept.records(),
+                r -> Mono.fromCallable(() -> deliverStreamed(r)).subscribeOn(writer));
+        if (options.failFast()) {
+          written = written.takeUntil(ok -> !ok);
+        }
+        written
+            .takeUntilOther(stop.asMono())
+            .subscribe(
+                ok -> {},
+                e -> {
+                  streamError = e;
+                  finished.countDown();
+                },
+                finished::countDown);
+      } else {
+        Flux<FetchResult> results = fetcher.fetchUnordered(in, Runner::toRequest);
+        if (options.failFast()) {
+          results = results.takeUntil(r -> !r.isSuccess());
+        }
+        results
+            .takeUntilOther(stop.asMono())
+            .publishOn(writer, PREFETCH)
+            .doOnDiscard(FetchResult.class, Bodies::releaseDiscarded)
+            .subscribe(
+                this::deliver,
+                e -> {
+                  streamError = e;
+                  finished.countDown();
+                },
+                finished::countDown);
       }
-      results
-          .takeUntilOther(stop.asMono())
-          .publishOn(writer, PREFETCH)
-          .doOnDiscard(FetchResult.class, Bodies::releaseDiscarded)
-          .subscribe(
-              this::deliver,
-              e -> {
-                streamError = e;
-                finished.countDown();
-              },
-              finished::countDown);
       awaitUninterruptibly(finished, null);
       flusher.dispose();
       if (!reporting.compareAndSet(false, true)) {
@@ -206,7 +229,7 @@ final class Runner {
       synchronized (sinkLock) {
         sink.write(result, method(result, origin), failure);
       }
-      stats.record(result, Bodies.size(result));
+      stats.record(result.isSuccess(), Bodies.size(result));
       if (result instanceof FetchResult.Failure f) {
         stderr.line("fetchflux: " + failure);
         if (options.verbose()) {
@@ -226,6 +249,53 @@ final class Runner {
       stopEarly();
     } finally {
       Bodies.release(result);
+    }
+  }
+
+  /**
+   * Writes one streamed result on the writer thread: a failure as {@link #deliver} does; a
+   * success's body as it arrives, then its record. A body that fails on its way is written up as the
+   * failure at its index that it is (the sink dropped what it could of it). Returns whether the input
+   * succeeded. After a stop (Ctrl-C, an output error), the result is skipped and its body discarded.
+   */
+  private boolean deliverStreamed(StreamedResult result) {
+    writing = true;
+    try {
+      if (stopping) {
+        return false;
+      }
+      if (result instanceof FetchResult.Failure f) {
+        deliver(f);
+        return false;
+      }
+      StreamedResult.Success ok = (StreamedResult.Success) result;
+      long bytes;
+      try {
+        synchronized (sinkLock) {
+          bytes = sink.writeStreamed(ok, ok.request().method());
+        }
+      } catch (FetchException e) {
+        deliver(
+            new FetchResult.Failure(ok.index(), ok.url(), ok.finalUri(), e, ok.body().timings()));
+        return false;
+      } catch (IOException e) {
+        outputError = e;
+        stopEarly();
+        return false;
+      } catch (IllegalStateException e) {
+        if (stopping) {
+          return false; // the run was stopped under the body: it was given up, not failed
+        }
+        throw e;
+      }
+      stats.record(true, bytes);
+      return true;
+    } finally {
+      writing = false;
+      if (stopping) {
+        // A stop waits for the result being written; this one is done, so the rest goes now.
+        stop.tryEmitEmpty();
+      }
     }
   }
 
@@ -259,7 +329,20 @@ final class Runner {
     return origin == null ? message : message + " (" + origin + ")";
   }
 
+  /**
+   * Stops the run: nothing more is written. In an ordered run a body being written is written to its
+   * end first (a stop between two results leaves a clean prefix of the output), unless {@code
+   * now}; the stop takes effect as that result is done, or at once when none is being written.
+   */
   private void stopEarly() {
+    stopping = true;
+    if (!options.ordered() || !writing) {
+      stop.tryEmitEmpty();
+    }
+  }
+
+  /** Stops the run at once, also in the middle of a body. */
+  private void stopNow() {
     stopping = true;
     stop.tryEmitEmpty();
   }
@@ -284,6 +367,11 @@ final class Runner {
       interrupted = true;
       stopEarly();
       awaitUninterruptibly(finished, INTERRUPT_GRACE);
+      if (finished.getCount() > 0) {
+        // The body being written did not end within the grace: give it up.
+        stopNow();
+        awaitUninterruptibly(finished, INTERRUPT_GRACE);
+      }
     }
     if (reporting.compareAndSet(false, true)) {
       report();

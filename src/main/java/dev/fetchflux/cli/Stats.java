@@ -1,6 +1,5 @@
 package dev.fetchflux.cli;
 
-import dev.fetchflux.FetchResult;
 import dev.fetchflux.FetcherStats;
 import java.util.List;
 import java.util.Locale;
@@ -24,9 +23,10 @@ final class Stats {
     this.fetcher = fetcher;
   }
 
-  void record(FetchResult result, long bodyBytes) {
+  /** Counts a result written: whether it succeeded, and its body's length. */
+  void record(boolean ok, long bodyBytes) {
     firstResultNanos.compareAndSet(-1, System.nanoTime() - startNanos);
-    if (!result.isSuccess()) {
+    if (!ok) {
       failed.incrementAndGet();
     }
     bytes.addAndGet(bodyBytes);

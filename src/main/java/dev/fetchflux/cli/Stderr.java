@@ -12,6 +12,7 @@ final class Stderr {
 
   private final PrintWriter err;
   private String progress = "";
+  private boolean suspended;
 
   Stderr(PrintWriter err) {
     this.err = err;
@@ -50,6 +51,23 @@ final class Stderr {
     }
   }
 
+  /**
+   * Wipes the progress line and keeps it off until {@link #resume()}: stdout, the same terminal,
+   * is getting a body that streams for a while. Lines printed meanwhile still appear.
+   */
+  synchronized void suspend() {
+    wipe();
+    err.flush();
+    suspended = true;
+  }
+
+  /** Draws the progress line again after {@link #suspend()}. */
+  synchronized void resume() {
+    suspended = false;
+    draw();
+    err.flush();
+  }
+
   /** A write that may fail. */
   interface IoAction {
     void run() throws java.io.IOException;
@@ -64,13 +82,13 @@ final class Stderr {
   }
 
   private void wipe() {
-    if (!progress.isEmpty()) {
+    if (!progress.isEmpty() && !suspended) {
       err.print(CLEAR_LINE);
     }
   }
 
   private void draw() {
-    if (!progress.isEmpty()) {
+    if (!progress.isEmpty() && !suspended) {
       err.print(progress);
     }
   }

@@ -9,6 +9,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.timeout.ReadTimeoutException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.netty.ByteBufFlux;
 import reactor.netty.Connection;
+import reactor.netty.NettyPipeline;
 import reactor.netty.http.client.HttpClientResponse;
 
 /**
@@ -61,26 +63,9 @@ final class Bodies {
       HttpClientResponse response, Connection connection, long headersAt, FetcherConfig settings) {
     long limit = settings.maxBodySize();
     int status = response.status().code();
-    boolean bodiless =
-        response.method().equals(HttpMethod.HEAD)
-            || status / 100 == 1
-            || status == 204
-            || status == 304;
-    long announced = bodiless ? 0 : contentLength(response);
+    long announced = bodiless(response) ? 0 : contentLength(response);
     if (announced > limit && !settings.compression()) {
-      // The body is never read: subscribe to it and cancel at once, so reactor-netty releases what
-      // it already buffered or still receives (left alone, a body that came with the headers
-      // leaks) and closes the connection. take(0) would not do: it never subscribes.
-      connection
-          .inbound()
-          .receive()
-          .subscribe(
-              new BaseSubscriber<ByteBuf>() {
-                @Override
-                protected void hookOnSubscribe(Subscription subscription) {
-                  subscription.cancel();
-                }
-              });
+      refuse(connection);
       return Mono.error(
           new TransportException(
               Kind.BODY_TOO_LARGE,
@@ -125,6 +110,92 @@ final class Bodies {
                         }
                       }));
         });
+  }
+
+  /**
+   * The body of {@code response} as a {@link BodyRelay} reading the connection, for a streamed
+   * exchange: the same checks as {@link #response} before any byte is read (a bodiless status reads
+   * nothing; an announced length past the limit, without decompression, fails at once), then the
+   * bytes as they come. The limit on decoded bytes is the pipeline's {@link DecodedSizeLimit}.
+   * reactor-netty's response timeout is taken off the connection: it counts time the relay spends
+   * waiting for its reader, so the relay enforces the read timeout itself, with the deadline.
+   *
+   * @throws TransportException {@link Kind#BODY_TOO_LARGE} for an announced length past the limit
+   */
+  static BodyRelay stream(
+      HttpClientResponse response,
+      Connection connection,
+      long headersAt,
+      FetcherConfig settings,
+      Hold hold,
+      long deadlineNanos,
+      StreamingTransport.RelaySlot slot) {
+    long limit = settings.maxBodySize();
+    int status = response.status().code();
+    long announced = bodiless(response) ? 0 : contentLength(response);
+    if (announced > limit && !settings.compression()) {
+      refuse(connection);
+      throw new TransportException(
+          Kind.BODY_TOO_LARGE,
+          "Content-Length " + announced + " > limit " + limit,
+          status,
+          headersAt,
+          null);
+    }
+    connection.removeHandler(NettyPipeline.ResponseTimeoutHandler);
+    java.time.Duration deadline = settings.requestTimeout();
+    BodyRelay.Timeouts timeouts =
+        new BodyRelay.Timeouts(
+            connection.channel().eventLoop(),
+            deadlineNanos,
+            settings.readTimeout().toNanos(),
+            () ->
+                new TransportException(
+                    Kind.DEADLINE,
+                    "no complete response within "
+                        + ResultMapping.human(deadline)
+                        + " (requestTimeout)",
+                    status,
+                    headersAt,
+                    new java.util.concurrent.TimeoutException(
+                        "requestTimeout " + deadline + " elapsed")),
+            () -> ReadTimeoutException.INSTANCE);
+    BodyRelay relay = new BodyRelay(hold, timeouts, true);
+    slot.put(relay);
+    relay.connect(connection.inbound().receive());
+    return relay;
+  }
+
+  /** The length a response's body will have, when known from its headers; else -1. */
+  static long announcedLength(HttpClientResponse response) {
+    return bodiless(response) ? 0 : contentLength(response);
+  }
+
+  /** HEAD, 1xx, 204 and 304 responses have no body, whatever their headers say. */
+  private static boolean bodiless(HttpClientResponse response) {
+    int status = response.status().code();
+    return response.method().equals(HttpMethod.HEAD)
+        || status / 100 == 1
+        || status == 204
+        || status == 304;
+  }
+
+  /**
+   * A body that will not be read: subscribed to and cancelled at once, so reactor-netty releases
+   * what it already buffered or still receives (left alone, a body that came with the headers
+   * leaks) and closes the connection. {@code take(0)} would not do: it never subscribes.
+   */
+  private static void refuse(Connection connection) {
+    connection
+        .inbound()
+        .receive()
+        .subscribe(
+            new BaseSubscriber<ByteBuf>() {
+              @Override
+              protected void hookOnSubscribe(Subscription subscription) {
+                subscription.cancel();
+              }
+            });
   }
 
   /** Reads and drops a redirect's body, up to a bound, so its connection can be kept. */

@@ -34,6 +34,19 @@ public final class FetchCounters {
     return result;
   }
 
+  /** Counts a streamed body once it has been received: a success, or a failure if it failed. */
+  void streamed(BodyRelay body) {
+    if (body.gaveUp()) {
+      return; // given up by its reader, as a cancelled request: neither
+    }
+    if (body.receivedError() == null) {
+      succeeded.increment();
+      bodyBytes.add(body.receivedBytes());
+    } else {
+      failed.increment();
+    }
+  }
+
   void retried() {
     retries.increment();
   }

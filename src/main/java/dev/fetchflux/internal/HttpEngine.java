@@ -43,7 +43,7 @@ import reactor.netty.tcp.SslProvider;
  * after about 50 hops and forwards custom secret headers to other hosts, so redirects are followed here,
  * with a hop limit, loop detection, sensitive-header stripping and no https→http downgrade.
  */
-public final class HttpEngine implements Transport {
+public final class HttpEngine implements Transport, StreamingTransport {
 
   /**
    * How often idle connections are checked against {@code maxIdleTime}, closed ones dropped from
@@ -96,6 +96,9 @@ public final class HttpEngine implements Transport {
 
   /** See {@link #requestOn}; racing threads may each make one, which is harmless. */
   private volatile @Nullable PlainGet plainGet;
+
+  /** {@link #collect}, made once. */
+  private final Final<Response> collect = this::collect;
 
   public HttpEngine(String name, FetcherConfig settings) {
     this.settings = settings;
@@ -264,7 +267,68 @@ public final class HttpEngine implements Transport {
    */
   @Override
   public Mono<Response> exchange(FetchRequest request) {
-    return Mono.defer(() -> hop(request, 0, null, false));
+    return Mono.defer(() -> hop(request, 0, null, false, collect));
+  }
+
+  /**
+   * Like {@link #exchange}, but the final response is emitted at its headers, its body streaming
+   * through a {@link BodyRelay} (see {@link StreamingTransport}).
+   */
+  @Override
+  public Mono<Streamed> exchangeStreaming(
+      FetchRequest request, Hold hold, long deadlineNanos, RelaySlot slot) {
+    Final<Streamed> streamed =
+        (response, connection, current, headersAt, hops) -> {
+          BodyRelay relay;
+          try {
+            relay =
+                Bodies.stream(response, connection, headersAt, settings, hold, deadlineNanos, slot);
+          } catch (TransportException e) {
+            return Mono.error(e);
+          }
+          relay.mapFailures(e -> afterStatusLine(e, response, headersAt));
+          if (hops > 0) {
+            relay.mapFailures(e -> at(e, current.uri()));
+          }
+          return Mono.just(
+              new Streamed(
+                  current.uri(),
+                  response.status().code(),
+                  Bodies.headers(response),
+                  relay,
+                  Bodies.announcedLength(response),
+                  headersAt,
+                  hops));
+        };
+    return Mono.defer(() -> hop(request, 0, null, false, streamed));
+  }
+
+  /** What the engine makes of the final response of an exchange (after redirects). */
+  @FunctionalInterface
+  private interface Final<X> {
+    Mono<X> respond(
+        HttpClientResponse response,
+        Connection connection,
+        FetchRequest current,
+        long headersAt,
+        int hops);
+  }
+
+  /** The final response with its whole body, collected under the limit. */
+  private Mono<Response> collect(
+      HttpClientResponse response,
+      Connection connection,
+      FetchRequest current,
+      long headersAt,
+      int hops) {
+    int status = response.status().code();
+    return Bodies.response(response, connection, headersAt, settings)
+        .doOnNext(body -> readWhole(response, connection))
+        .map(
+            body ->
+                new Response(
+                    current.uri(), status, Bodies.headers(response), body, headersAt, hops))
+        .onErrorMap(e -> afterStatusLine(e, response, headersAt));
   }
 
   /**
@@ -297,17 +361,22 @@ public final class HttpEngine implements Transport {
         });
   }
 
-  private Mono<Response> hop(
-      FetchRequest current, int hops, @Nullable Set<String> visited, boolean crossedOrigin) {
+  private <X> Mono<X> hop(
+      FetchRequest current,
+      int hops,
+      @Nullable Set<String> visited,
+      boolean crossedOrigin,
+      Final<X> fin) {
     // The set of hops seen is made at the first redirect: most requests have none.
     if (visited != null) {
       visited.add(hopKey(current));
     }
     URI uri = current.uri();
     if ("https".equalsIgnoreCase(uri.getScheme())) {
-      return secureRouting.flatMap(r -> send(r.client(uri), current, hops, visited, crossedOrigin));
+      return secureRouting.flatMap(
+          r -> send(r.client(uri), current, hops, visited, crossedOrigin, fin));
     }
-    return send(routing.client(uri), current, hops, visited, crossedOrigin);
+    return send(routing.client(uri), current, hops, visited, crossedOrigin, fin);
   }
 
   private static String hopKey(FetchRequest request) {
@@ -335,12 +404,13 @@ public final class HttpEngine implements Transport {
   /** The GET sender of the route last used (usually the only one). */
   private record PlainGet(HttpClient route, HttpClient.RequestSender sender) {}
 
-  private Mono<Response> send(
+  private <X> Mono<X> send(
       HttpClient route,
       FetchRequest current,
       int hops,
       @Nullable Set<String> visited,
-      boolean crossedOrigin) {
+      boolean crossedOrigin,
+      Final<X> fin) {
     HttpClient.RequestSender sender = requestOn(route, current, crossedOrigin);
     // reactor-netty's uri(URI) needs URI.getHost(), which names like my_service do not have.
     sender =
@@ -383,22 +453,12 @@ public final class HttpEngine implements Transport {
                                     next.request(),
                                     hops + 1,
                                     seen,
-                                    crossedOrigin || next.crossesOrigin());
+                                    crossedOrigin || next.crossesOrigin(),
+                                    fin);
                               }));
                 }
               }
-              return Bodies.response(response, connection, headersAt, settings)
-                  .doOnNext(body -> readWhole(response, connection))
-                  .map(
-                      body ->
-                          new Response(
-                              current.uri(),
-                              status,
-                              Bodies.headers(response),
-                              body,
-                              headersAt,
-                              hops))
-                  .onErrorMap(e -> afterStatusLine(e, response, headersAt));
+              return fin.respond(response, connection, current, headersAt, hops);
             })
         .next()
         .onErrorMap(e -> hops > 0, e -> at(e, current.uri()));

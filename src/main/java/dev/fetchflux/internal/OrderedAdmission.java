@@ -5,6 +5,7 @@ import java.util.Objects;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
@@ -66,6 +67,17 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
     Mono<R> apply(long index, T input);
   }
 
+  /**
+   * When a result stops counting as in flight, for results that are made before their work is done
+   * (a streamed response, made at its headers, whose body is still on the wire): the stage calls
+   * {@link #whenSettled} as the result arrives, and keeps its slot in flight until {@code settled}
+   * runs (exactly once; from any thread; at once if the work is done).
+   */
+  @FunctionalInterface
+  public interface Settle<R> {
+    void whenSettled(R value, Runnable settled);
+  }
+
   private final Publisher<? extends T> source;
   private final Mapper<? super T, ? extends R> mapper;
   private final int maxInFlight;
@@ -74,6 +86,7 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
   private final ToLongFunction<? super R> weigher;
   private final boolean ordered;
   private final AdmissionMetrics metrics;
+  private final @Nullable Settle<? super R> settle;
 
   private OrderedAdmission(
       Publisher<? extends T> source,
@@ -83,8 +96,10 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       long maxWaitingBytes,
       ToLongFunction<? super R> weigher,
       boolean ordered,
-      AdmissionMetrics metrics) {
+      AdmissionMetrics metrics,
+      @Nullable Settle<? super R> settle) {
     this.metrics = metrics;
+    this.settle = settle;
     this.source = source;
     this.mapper = mapper;
     this.maxInFlight = maxInFlight;
@@ -131,6 +146,25 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       ToLongFunction<? super R> weigher,
       boolean ordered,
       AdmissionMetrics metrics) {
+    return create(
+        source, mapper, maxInFlight, window, maxWaitingBytes, weigher, ordered, metrics, null);
+  }
+
+  /**
+   * Like {@link #create(Publisher, Mapper, int, int, long, ToLongFunction, boolean,
+   * AdmissionMetrics)}, where a result leaves the in-flight count when {@code settle} says, not when
+   * it arrives ({@code null}: when it arrives).
+   */
+  public static <T, R> Flux<R> create(
+      Publisher<? extends T> source,
+      Mapper<? super T, ? extends R> mapper,
+      int maxInFlight,
+      int window,
+      long maxWaitingBytes,
+      ToLongFunction<? super R> weigher,
+      boolean ordered,
+      AdmissionMetrics metrics,
+      @Nullable Settle<? super R> settle) {
     if (maxInFlight < 1) {
       throw new IllegalArgumentException("maxInFlight < 1: " + maxInFlight);
     }
@@ -149,7 +183,8 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
         maxWaitingBytes,
         Objects.requireNonNull(weigher, "weigher"),
         ordered,
-        Objects.requireNonNull(metrics, "metrics"));
+        Objects.requireNonNull(metrics, "metrics"),
+        settle);
   }
 
   @Override
@@ -167,6 +202,14 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
     private final ToLongFunction<? super R> weigher;
     private final boolean ordered;
     private final AdmissionMetrics metrics;
+    private final @Nullable Settle<? super R> settle;
+
+    /** Results that arrived before their work was done and have settled since (see Settle). */
+    private volatile long settled;
+
+    @SuppressWarnings("rawtypes")
+    private static final AtomicLongFieldUpdater<Main> SETTLED =
+        AtomicLongFieldUpdater.newUpdater(Main.class, "settled");
 
     /** Finished results held (slots or ready queue); for the metrics. */
     private long waitingCount;
@@ -256,6 +299,7 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       this.weigher = parent.weigher;
       this.ordered = parent.ordered;
       this.metrics = parent.metrics;
+      this.settle = parent.settle;
       this.slots = ordered ? new Object[initialRing(maxInFlight, window)] : null;
       this.ready = ordered ? null : new ArrayDeque<>();
     }
@@ -346,6 +390,18 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
 
     void innerDone(Inner<R> inner) {
       active.remove(inner);
+      Settle<? super R> s = settle;
+      if (s != null) {
+        AtomicBoolean once = new AtomicBoolean();
+        s.whenSettled(
+            Objects.requireNonNull(inner.value),
+            () -> {
+              if (once.compareAndSet(false, true)) {
+                SETTLED.incrementAndGet(this);
+                drain();
+              }
+            });
+      }
       done.offer(inner);
       drain();
     }
@@ -381,6 +437,7 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
             continue;
           }
           collectFinished();
+          collectSettled();
           emitReady();
           if (cancelled) {
             continue;
@@ -423,15 +480,26 @@ public final class OrderedAdmission<T, R> extends Flux<R> {
       }
     }
 
+    /** Results whose work ended since the last look leave the in-flight count (see Settle). */
+    private void collectSettled() {
+      if (settle != null && settled != 0) {
+        long n = SETTLED.getAndSet(this, 0);
+        inFlight -= (int) n;
+        metrics.inFlight.add(-n);
+      }
+    }
+
     private void collectFinished() {
       Inner<R> d;
       while ((d = done.poll()) != null) {
         R value = d.take();
-        inFlight--;
+        if (settle == null) {
+          inFlight--;
+          metrics.inFlight.decrement();
+        }
         long w = Math.max(0, weigher.applyAsLong(value));
         waitingBytes += w;
         waitingCount++;
-        metrics.inFlight.decrement();
         metrics.waiting.increment();
         metrics.waitingBytes.add(w);
         if (ordered) {

@@ -3,6 +3,7 @@ package dev.fetchflux.internal;
 import dev.fetchflux.FetchException;
 import dev.fetchflux.FetchRequest;
 import dev.fetchflux.FetchResult;
+import dev.fetchflux.StreamedResult;
 import dev.fetchflux.Timings;
 import dev.fetchflux.Transport;
 import dev.fetchflux.TransportException;
@@ -132,17 +133,17 @@ final class ResultMapping {
     return new FetchResult.Failure(index, req.uri().toString(), at, error, timings);
   }
 
-  /** An attempt that will be retried, kept as a suppressed exception of the final failure. */
+  /**
+   * An attempt that will be retried, kept as a suppressed exception of the final failure.
+   *
+   * @param status the status of the response that will be retried, or 0 when the attempt failed
+   *     with {@code e}
+   */
   static FetchException retried(
-      long index,
-      FetchRequest req,
-      Transport.@Nullable Response r,
-      @Nullable Throwable e,
-      int attempts,
-      Start start) {
+      long index, FetchRequest req, int status, @Nullable Throwable e, int attempts, Start start) {
     String suffix = " (attempt " + attempts + ", retried)";
-    if (r != null) {
-      return statusError(index, req, attempts, r.status(), "status " + r.status() + suffix);
+    if (status != 0) {
+      return statusError(index, req, attempts, status, "status " + status + suffix);
     }
     return failure(index, req, java.util.Objects.requireNonNull(e), attempts, start, suffix)
         .error();
@@ -161,6 +162,52 @@ final class ResultMapping {
         status,
         message,
         null);
+  }
+
+  /**
+   * A response whose body is streaming: a {@link StreamedResult.Success} whose body's failures are
+   * translated as {@link #failure} translates an attempt's, or, with {@code failOnHttpError} and a
+   * status of 400 or more, an {@link FetchException.Kind#HTTP_STATUS HTTP_STATUS} failure (its body
+   * discarded, its connection closed unless the body was already whole).
+   */
+  static StreamedResult streamed(
+      long index,
+      FetchRequest req,
+      StreamingTransport.Streamed r,
+      int attempts,
+      Start start,
+      boolean failOnHttpError,
+      Hold hold) {
+    BodyRelay relay = r.body();
+    if (failOnHttpError && r.status() >= 400) {
+      relay.discard(new IllegalStateException("the response failed by its status"));
+      Timings timings =
+          new Timings(
+              start.wall(),
+              Duration.ofNanos(Math.max(0, r.headersNanos() - start.nanos())),
+              Duration.ofNanos(System.nanoTime() - start.nanos()));
+      FetchException error =
+          statusError(
+              index,
+              req,
+              attempts,
+              r.status(),
+              r.status()
+                  + (r.finalUri().equals(req.uri()) ? "" : " from " + r.finalUri())
+                  + attemptsNote(attempts));
+      return new FetchResult.Failure(index, req.uri().toString(), r.finalUri(), error, timings);
+    }
+    relay.mapFailures(e -> failure(index, req, e, attempts, start, "").error());
+    return new StreamedResult.Success(
+        index,
+        req,
+        r.finalUri(),
+        r.status(),
+        r.headers(),
+        new StreamedBody(
+            relay, start, r.headersNanos(), r.announced(), hold.perBody(), hold.spillDirectory()),
+        attempts,
+        r.redirects());
   }
 
   private static String attemptsNote(int attempts) {

@@ -1,0 +1,71 @@
+package dev.fetchflux.internal;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Where the bodies of one streaming call wait while they are behind the head ({@link BodyRelay}): in
+ * memory, up to {@code perBody} bytes each and {@code total} bytes together (the call's byte budget,
+ * the fetcher's {@code reorderWindowBytes}); past either, a body stops reading from its connection
+ * for up to {@code pauseBeforeSpill} (the head usually moves on by then, and nothing was copied), and
+ * after that goes on into a temporary file in {@code spillDirectory}, so that a server is never left
+ * waiting long enough to give up on the connection.
+ */
+public final class Hold {
+  private final long perBody;
+  private final long total;
+  private final Path spillDirectory;
+  private final Duration pauseBeforeSpill;
+  private final AtomicLong used = new AtomicLong();
+
+  /**
+   * @param perBody bytes one waiting body may keep in memory (the fetcher's spill threshold)
+   * @param total bytes all waiting bodies of the call may keep in memory together
+   * @param spillDirectory where temporary files go
+   * @param pauseBeforeSpill how long a body past its memory stops reading before it spills
+   */
+  public Hold(long perBody, long total, Path spillDirectory, Duration pauseBeforeSpill) {
+    this.perBody = perBody;
+    this.total = total;
+    this.spillDirectory = spillDirectory;
+    this.pauseBeforeSpill = pauseBeforeSpill;
+  }
+
+  long perBody() {
+    return perBody;
+  }
+
+  Path spillDirectory() {
+    return spillDirectory;
+  }
+
+  Duration pauseBeforeSpill() {
+    return pauseBeforeSpill;
+  }
+
+  /** Takes {@code n} bytes of the budget if they are free. */
+  boolean tryReserve(long n) {
+    for (; ; ) {
+      long u = used.get();
+      if (u + n > total) {
+        return false;
+      }
+      if (used.compareAndSet(u, u + n)) {
+        return true;
+      }
+    }
+  }
+
+  /** Gives {@code n} bytes back. */
+  void release(long n) {
+    if (n > 0) {
+      used.addAndGet(-n);
+    }
+  }
+
+  /** Bytes held in memory right now, across the call's waiting bodies. */
+  long used() {
+    return used.get();
+  }
+}
