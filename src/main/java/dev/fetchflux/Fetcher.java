@@ -341,7 +341,7 @@ public final class Fetcher implements AutoCloseable {
               // Each subscription holds its waiting bodies within its own budget.
               Hold hold =
                   new Hold(
-                      config.reorderWindowBytes(),
+                      config.spillThreshold(),
                       config.reorderWindowBytes(),
                       config.spillDirectory(),
                       PAUSE_BEFORE_SPILL);

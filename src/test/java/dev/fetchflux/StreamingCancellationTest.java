@@ -178,7 +178,8 @@ class StreamingCancellationTest {
               .block(Duration.ofSeconds(30));
       assertThat(out).hasSize(2);
       assertThat(out.get(0)).isPositive();
-      assertThat(server.atGate()).isZero(); // its connection was closed
+      // Its connection is closed: the close reaches the server a moment later on a loaded machine.
+      await("the endless body's connection closed", () -> server.atGate() == 0);
     }
   }
 
