@@ -276,8 +276,9 @@ public final class Fetcher implements AutoCloseable {
    *
    * <h3>Where bodies wait</h3>
    * The head's body streams from its connection at the pace its reader sets: back-pressure reaches
-   * the socket. A body whose turn has not come is held: in memory, up to {@code spillThreshold} bytes
-   * each and {@code reorderWindowBytes} for all of them together; past that it stops reading for up to
+   * the socket. A body whose turn has not come is held: in memory, up to {@code reorderWindowBytes}
+   * for all of them together ({@code spillThreshold} applies only to {@code toBody()}, which collects
+   * a body whole as the other modes do); past that it stops reading for up to
    * a second (usually the head has moved on by then) and then goes on into a temporary file in
    * {@code spillDirectory}, so its server is not left waiting. Requests in flight ({@code
    * maxInFlight}) count until their body has been received, so connections and per-host limits hold
@@ -341,8 +342,9 @@ public final class Fetcher implements AutoCloseable {
               // Each subscription holds its waiting bodies within its own budget.
               Hold hold =
                   new Hold(
-                      config.spillThreshold(),
                       config.reorderWindowBytes(),
+                      config.reorderWindowBytes(),
+                      config.spillThreshold(),
                       config.spillDirectory(),
                       PAUSE_BEFORE_SPILL);
               OrderedAdmission.Mapper<T, StreamedResult> mapper =

@@ -24,7 +24,7 @@ class DocSnippetsTest {
             "// end");
     List<String> documented = Snippets.javaBlocks(Files.readString(Path.of("docs/library.md")));
 
-    assertThat(tested).hasSize(12);
+    assertThat(tested).hasSize(13);
     assertThat(documented).containsExactlyElementsOf(tested);
   }
 

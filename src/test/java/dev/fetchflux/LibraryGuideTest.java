@@ -9,8 +9,10 @@ import dev.fetchflux.testing.TestServerExtension;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.URI;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -179,6 +181,41 @@ class LibraryGuideTest {
     }
     // end
     assertThat(Files.size(outFile)).isEqualTo(4L << 20);
+  }
+
+  @Test
+  void streamingWritesEachBodyAsItArrivesInInputOrder() throws IOException {
+    Flux<String> urls =
+        Flux.just(
+            server.url("/bytes/3000000"), server.url("/truncate/100000"), "http://127.0.0.1:1/");
+    Path outFile = dir.resolve("bodies.bin");
+    List<String> out = new ArrayList<>();
+    try (Fetcher fetcher = Fetcher.builder().build()) {
+      // guide: streaming
+      try (FileChannel file =
+          FileChannel.open(outFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+        fetcher
+            .fetchStreaming(
+                urls,
+                result -> {
+                  if (result instanceof StreamedResult.Success ok) {
+                    return Mono.fromCallable(() -> ok.body().transferTo(file)) // blocks
+                        .subscribeOn(Schedulers.boundedElastic())
+                        .map(bytes -> ok.index() + ": " + bytes + " bytes")
+                        .onErrorResume( // the body failed on its way
+                            FetchException.class, e -> Mono.just(e.index() + ": " + e.kind()));
+                  }
+                  FetchException e = ((FetchResult.Failure) result).error();
+                  return Mono.just(e.index() + ": " + e.kind());
+                })
+            .doOnNext(out::add)
+            .blockLast();
+      }
+      // end
+    }
+    assertThat(out).containsExactly("0: 3000000 bytes", "1: TRUNCATED_BODY", "2: CONNECT_REFUSED");
+    // The truncated body's bytes follow the first body's only if it was read as it failed.
+    assertThat(Files.size(outFile)).isBetween(3_000_000L, 3_050_000L);
   }
 
   @Test

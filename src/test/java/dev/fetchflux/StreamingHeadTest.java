@@ -102,7 +102,12 @@ class StreamingHeadTest {
                       server.url("/head"), server.url("/b1"), server.url("/b2"), server.url("/b3")),
                   StreamingHeadTest::bytes)
               .subscribe(out::add);
-      await("the head waits at its gate", () -> server.atGate() == 1);
+      // All four responses reach their gates and stay there: the head after its first 10 bytes,
+      // the others once their whole bodies are on the wire (their gates are never opened; the
+      // client has every byte its Content-Length announces). Nothing may come out before the head.
+      await(
+          "the head and the three bodies behind it wait at their gates",
+          () -> server.atGate() == 4);
       assertThat(out).isEmpty();
       server.open("/head");
       await("four bodies", () -> out.size() == 4);

@@ -15,25 +15,38 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Hold {
   private final long perBody;
   private final long total;
+  private final long collectThreshold;
   private final Path spillDirectory;
   private final Duration pauseBeforeSpill;
   private final AtomicLong used = new AtomicLong();
 
   /**
-   * @param perBody bytes one waiting body may keep in memory (the fetcher's spill threshold)
+   * @param perBody bytes one waiting body may keep in memory
    * @param total bytes all waiting bodies of the call may keep in memory together
+   * @param collectThreshold bytes past which a body collected whole ({@code BodyStream.toBody()})
+   *     goes to a temporary file (the fetcher's spill threshold)
    * @param spillDirectory where temporary files go
    * @param pauseBeforeSpill how long a body past its memory stops reading before it spills
    */
-  public Hold(long perBody, long total, Path spillDirectory, Duration pauseBeforeSpill) {
+  public Hold(
+      long perBody,
+      long total,
+      long collectThreshold,
+      Path spillDirectory,
+      Duration pauseBeforeSpill) {
     this.perBody = perBody;
     this.total = total;
+    this.collectThreshold = collectThreshold;
     this.spillDirectory = spillDirectory;
     this.pauseBeforeSpill = pauseBeforeSpill;
   }
 
   long perBody() {
     return perBody;
+  }
+
+  long collectThreshold() {
+    return collectThreshold;
   }
 
   Path spillDirectory() {

@@ -205,7 +205,12 @@ final class ResultMapping {
         r.status(),
         r.headers(),
         new StreamedBody(
-            relay, start, r.headersNanos(), r.announced(), hold.perBody(), hold.spillDirectory()),
+            relay,
+            start,
+            r.headersNanos(),
+            r.announced(),
+            hold.collectThreshold(),
+            hold.spillDirectory()),
         attempts,
         r.redirects());
   }

@@ -28,7 +28,7 @@ public class BodyChunksTckTest extends PublisherVerification<ByteBuffer> {
   private static Publisher<ByteBuffer> body(Flux<ByteBuf> source) {
     return Flux.defer(
         () -> {
-          Hold hold = new Hold(1 << 20, 4 << 20, Path.of("target"), Duration.ZERO);
+          Hold hold = new Hold(1 << 20, 4 << 20, 1 << 20, Path.of("target"), Duration.ZERO);
           BodyRelay relay = new BodyRelay(hold, null, false);
           Flux<ByteBuffer> chunks =
               new StreamedBody(
