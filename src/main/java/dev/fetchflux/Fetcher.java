@@ -266,7 +266,7 @@ public final class Fetcher implements AutoCloseable {
    *     .subscribe(System.err::println);
    * }</pre>
    *
-   * <h3>The body belongs to the handler's publisher</h3>
+   * <h4>The body belongs to the handler's publisher</h4>
    * The body of result <i>i</i> ({@link BodyStream}) is read while the publisher that {@code handler}
    * returned for it runs; when that publisher ends (completes, fails or is cancelled), a body not read
    * to its end is discarded (its connection closed, what was held for it released), and the handler of
@@ -274,7 +274,7 @@ public final class Fetcher implements AutoCloseable {
    * forgotten or outlive its turn. Read it inside the publisher, and do not block in the handler
    * itself (it runs on an event loop or on the thread that ended the previous publisher).
    *
-   * <h3>Where bodies wait</h3>
+   * <h4>Where bodies wait</h4>
    * The head's body streams from its connection at the pace its reader sets: back-pressure reaches
    * the socket. A body whose turn has not come is held: in memory, up to {@code reorderWindowBytes}
    * for all of them together ({@code spillThreshold} applies only to {@code toBody()}, which collects
@@ -284,7 +284,7 @@ public final class Fetcher implements AutoCloseable {
    * maxInFlight}) count until their body has been received, so connections and per-host limits hold
    * as in the other modes.
    *
-   * <h3>Signals</h3>
+   * <h4>Signals</h4>
    * Exactly one result per input reaches the handler: a {@link StreamedResult.Success} or a {@link
    * FetchResult.Failure}, never an error for a failed request. A body that fails on its way ends with
    * {@code onError(FetchException)} at its index, inside the handler's publisher: the handler decides
