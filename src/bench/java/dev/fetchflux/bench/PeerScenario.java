@@ -184,7 +184,7 @@ enum PeerScenario {
   final String title;
 
   /** sha256 of the 20 MiB bodies, computed once from the generator (not from the served files). */
-  private static final ConcurrentHashMap<Integer, byte[]> BIG_DIGESTS = new ConcurrentHashMap<>();
+  private static final ConcurrentHashMap<String, byte[]> BIG_DIGESTS = new ConcurrentHashMap<>();
 
   PeerScenario(int count, int concurrency, Server server, String title) {
     this.count = count;
@@ -221,7 +221,7 @@ enum PeerScenario {
   /** sha256 of body {@code i}. */
   byte[] digest(int i) {
     if (this == S4 || this == S8) {
-      return BIG_DIGESTS.computeIfAbsent(i, k -> digestOf(this, k));
+      return BIG_DIGESTS.computeIfAbsent(name() + "/" + i, k -> digestOf(this, i));
     }
     return digestOf(this, i);
   }
