@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * The head's body reaches its reader as it arrives; bodies behind it wait in memory within the
@@ -157,6 +158,48 @@ class StreamingHeadTest {
       }
       await("no temporary file is left", () -> spillFiles() == 0);
       run.dispose();
+    }
+  }
+
+  /**
+   * While the head is read at its reader's pace, a body behind it that is past the budget pauses
+   * rather than spilling: a copy through a file would only add work when the reader, not the
+   * network, sets the pace (S4 and S8 in docs/benchmarks.md). Only a stalled head (the test above)
+   * lets a paused body spill.
+   */
+  @Test
+  void aBodyBehindAMovingHeadPausesInsteadOfSpilling() {
+    server.generate("/moving", 4_000_000);
+    int size = 16_000_000;
+    server.generate("/behind", size);
+    AtomicLong mostFiles = new AtomicLong();
+    try (Fetcher fetcher =
+        Fetcher.builder()
+            .maxInFlight(2)
+            .reorderWindowBytes(256 * 1024)
+            .spillDirectory(spill)
+            .build()) {
+      List<Long> sizes =
+          fetcher
+              .fetchStreaming(
+                  Flux.just(server.url("/moving"), server.url("/behind")),
+                  r ->
+                      ((StreamedResult.Success) r)
+                          .body()
+                          .chunks()
+                          .limitRate(1)
+                          // The head: slower than the network, for longer than the pause (1 s).
+                          .delayElements(
+                              r.index() == 0 ? Duration.ofMillis(25) : Duration.ZERO,
+                              Schedulers.boundedElastic()) // it lists a directory
+                          .doOnNext(b -> mostFiles.accumulateAndGet(spillFiles(), Math::max))
+                          .map(b -> (long) b.remaining())
+                          .reduce(0L, Long::sum))
+              .collectList()
+              .block(Duration.ofSeconds(60));
+      assertThat(sizes).containsExactly(4_000_000L, (long) size);
+      assertThat(mostFiles.get()).isZero();
+      assertThat(spillFiles()).isZero();
     }
   }
 

@@ -392,7 +392,8 @@ final class PeersReport {
     return t == PeerTool.FETCHFLUX
         || t == PeerTool.FETCHFLUX_UNORDERED
         || t == PeerTool.FETCHFLUX_JDK25
-        || t == PeerTool.FETCHFLUX_UNORDERED_JDK25;
+        || t == PeerTool.FETCHFLUX_UNORDERED_JDK25
+        || t == PeerTool.FETCHFLUX_BEFORE;
   }
 
   // ---- who wins -----------------------------------------------------------------------------
@@ -493,7 +494,9 @@ final class PeersReport {
       }
     }
     if (other == null) {
-      return new Ranked(shown(s, best, v), "the only one with a valid run");
+      return new Ranked(
+          shown(s, best, v),
+          isFetchflux(best) ? "no peer had a valid run" : "fetchflux had no valid run");
     }
     double o = figure(s, other);
     double ratio = rate ? v / o : o / v;
@@ -536,7 +539,8 @@ final class PeersReport {
   private @Nullable Fastest fastestOrderedPeer(PeerScenario s) {
     Fastest best = null;
     for (PeerTool t : tools) {
-      if (t.output != PeerTool.Output.ORDERED || t == PeerTool.FETCHFLUX || !t.runsOn(s)) {
+      // fetchflux's own rows (on JDK 25, before a change) are not its peers.
+      if (t.output != PeerTool.Output.ORDERED || isFetchflux(t) || !t.runsOn(s)) {
         continue;
       }
       Stat w = peers.stat(s, t, Run::scaledMs);

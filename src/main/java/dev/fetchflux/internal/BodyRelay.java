@@ -214,6 +214,11 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
   private boolean sourceEnded;
   private boolean overLimit;
   private boolean graceStarted;
+
+  /** When this body's pause began, and the hold's {@linkplain Hold#moved() movement} then. */
+  private long graceSince;
+
+  private long movedAtGrace;
   private boolean spillAllowed;
   private boolean consumerSeen;
   private boolean finished;
@@ -559,20 +564,25 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
       overLimit = true;
       if (!graceStarted) {
         graceStarted = true;
-        grace =
-            timeouts
-                .loop()
-                .schedule(
-                    () -> {
-                      events.offer(new GraceOver());
-                      drain();
-                    },
-                    hold.pauseBeforeSpill().toNanos(),
-                    TimeUnit.NANOSECONDS);
+        graceSince = System.nanoTime();
+        movedAtGrace = hold.moved();
+        armGrace(timeouts);
       }
       return;
     }
     startSpill().add(b);
+  }
+
+  private void armGrace(Timeouts t) {
+    grace =
+        t.loop()
+            .schedule(
+                () -> {
+                  events.offer(new GraceOver());
+                  drain();
+                },
+                hold.pauseBeforeSpill().toNanos(),
+                TimeUnit.NANOSECONDS);
   }
 
   private void sourceEnded(@Nullable Throwable e) {
@@ -633,6 +643,9 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
         startRead(s);
       }
       break;
+    }
+    if (e != emitted) {
+      hold.moved(e - emitted);
     }
     emitted = e;
   }
@@ -712,6 +725,21 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
     while ((ev = events.poll()) != null) {
       Spill s = spill;
       if (ev instanceof GraceOver) {
+        long moved = hold.moved();
+        Timeouts t = timeouts;
+        if (moved != movedAtGrace
+            && t != null
+            && overLimit
+            && !finished
+            && System.nanoTime() - graceSince < Hold.MAX_PAUSE.toNanos()) {
+          // The bodies being read moved on during the pause: the reader, not the network, sets
+          // the pace, and a copy to disk would only add work. Pause on (the server's socket
+          // buffers hold what it sends meanwhile); spill once the reader stalls, or at the
+          // longest pause a server is expected to tolerate.
+          movedAtGrace = moved;
+          armGrace(t);
+          continue;
+        }
         spillAllowed = true;
         overLimit = false;
       } else if (ev instanceof Opened) {

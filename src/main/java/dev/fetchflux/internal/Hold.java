@@ -20,6 +20,16 @@ public final class Hold {
   private final Duration pauseBeforeSpill;
   private final AtomicLong used = new AtomicLong();
 
+  /** Buffers handed to readers so far, by every body of the call: whether reading moves on. */
+  private final AtomicLong moved = new AtomicLong();
+
+  /**
+   * The longest a held body pauses while the bodies being read keep moving, before it spills all
+   * the same: well within the minute servers commonly wait on a full socket (nginx's {@code
+   * send_timeout}, Apache's {@code Timeout}).
+   */
+  static final Duration MAX_PAUSE = Duration.ofSeconds(20);
+
   /**
    * @param perBody bytes one waiting body may keep in memory
    * @param total bytes all waiting bodies of the call may keep in memory together
@@ -55,6 +65,16 @@ public final class Hold {
 
   Duration pauseBeforeSpill() {
     return pauseBeforeSpill;
+  }
+
+  /** {@code n} more buffers were handed to a reader. */
+  void moved(long n) {
+    moved.addAndGet(n);
+  }
+
+  /** Buffers handed to readers so far. */
+  long moved() {
+    return moved.get();
   }
 
   /** Takes {@code n} bytes of the budget if they are free. */
