@@ -69,8 +69,12 @@ import reactor.util.context.Context;
  */
 final class BodyRelay implements Publisher<ByteBuf>, Subscription {
 
-  /** Buffers asked of the source beyond those the relay holds for its consumer. */
-  static final int READ_AHEAD = 8;
+  /**
+   * Buffers asked of the source beyond those the relay holds for its consumer; asked for again in
+   * halves, so that a reader on another thread makes the event loop wake up once per half, not
+   * once per buffer.
+   */
+  static final int READ_AHEAD = 16;
 
   /** Bytes gathered before one write to the spill file (as {@link BodySink#SPILL_BATCH}). */
   static final int SPILL_BATCH = 1 << 20;
@@ -801,7 +805,10 @@ final class BodyRelay implements Publisher<ByteBuf>, Subscription {
       want = overLimit ? 0 : READ_AHEAD;
     }
     Subscription up = upstream;
-    if (want > outstanding && up != null && up != CANCELLED_UPSTREAM) {
+    if (want > outstanding
+        && (outstanding == 0 || want - outstanding >= READ_AHEAD / 2)
+        && up != null
+        && up != CANCELLED_UPSTREAM) {
       long k = want - outstanding;
       outstanding = want;
       up.request(k);
