@@ -278,9 +278,10 @@ public final class Fetcher implements AutoCloseable {
    * The head's body streams from its connection at the pace its reader sets: back-pressure reaches
    * the socket. A body whose turn has not come is held: in memory, up to {@code reorderWindowBytes}
    * for all of them together ({@code spillThreshold} applies only to {@code toBody()}, which collects
-   * a body whole as the other modes do); past that it stops reading for up to
-   * a second (usually the head has moved on by then) and then goes on into a temporary file in
-   * {@code spillDirectory}, so its server is not left waiting. Requests in flight ({@code
+   * a body whole as the other modes do); past that it stops reading while
+   * the bodies being read move on (up to 20 seconds), and once the reader stalls for a second, or
+   * after the 20 seconds, it goes on into a temporary file in {@code spillDirectory}, so its server
+   * is not left waiting. Requests in flight ({@code
    * maxInFlight}) count until their body has been received, so connections and per-host limits hold
    * as in the other modes.
    *
