@@ -5,19 +5,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.fetchflux.support.Await;
 import dev.fetchflux.support.GatedServer;
+import dev.fetchflux.support.StreamedBodies;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServer;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,11 +41,7 @@ class StreamingCancellationTest {
   }
 
   private long spillFiles() {
-    try (Stream<Path> s = Files.list(spill)) {
-      return s.count();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    return StreamedBodies.filesIn(spill);
   }
 
   @Test

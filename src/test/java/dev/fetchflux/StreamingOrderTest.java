@@ -2,10 +2,11 @@ package dev.fetchflux;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fetchflux.support.StreamedBodies;
 import dev.fetchflux.testing.Reply;
 import dev.fetchflux.testing.TestServerExtension;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -22,17 +23,8 @@ class StreamingOrderTest {
 
   private static Mono<String> readAll(StreamedResult r) {
     if (r instanceof StreamedResult.Success ok) {
-      return ok.body()
-          .chunks()
-          .reduce(
-              new ByteArrayOutputStream(),
-              (out, b) -> {
-                byte[] a = new byte[b.remaining()];
-                b.get(a);
-                out.write(a, 0, a.length);
-                return out;
-              })
-          .map(out -> ok.index() + ":" + ok.status() + ":" + out.toString());
+      return StreamedBodies.bytes(ok.body())
+          .map(b -> ok.index() + ":" + ok.status() + ":" + new String(b, StandardCharsets.UTF_8));
     }
     return Mono.just(r.index() + ":failed:" + ((FetchResult.Failure) r).kind());
   }

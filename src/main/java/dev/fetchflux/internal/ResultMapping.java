@@ -55,23 +55,10 @@ final class ResultMapping {
       int attempts,
       Start start,
       boolean failOnHttpError) {
-    Timings timings =
-        new Timings(
-            start.wall(),
-            Duration.ofNanos(Math.max(0, r.headersNanos() - start.nanos())),
-            Duration.ofNanos(System.nanoTime() - start.nanos()));
+    Timings timings = timings(start, r.headersNanos());
     if (failOnHttpError && r.status() >= 400) {
       Release.later(r.body());
-      FetchException error =
-          statusError(
-              index,
-              req,
-              attempts,
-              r.status(),
-              r.status()
-                  + (r.finalUri().equals(req.uri()) ? "" : " from " + r.finalUri())
-                  + attemptsNote(attempts));
-      return new FetchResult.Failure(index, req.uri().toString(), r.finalUri(), error, timings);
+      return statusFailure(index, req, attempts, r.status(), r.finalUri(), timings);
     }
     return new FetchResult.Success(
         index,
@@ -149,6 +136,29 @@ final class ResultMapping {
         .error();
   }
 
+  /** The timings of a response whose headers came at {@code headersNanos}, ending now. */
+  private static Timings timings(Start start, long headersNanos) {
+    return new Timings(
+        start.wall(),
+        Duration.ofNanos(Math.max(0, headersNanos - start.nanos())),
+        Duration.ofNanos(System.nanoTime() - start.nanos()));
+  }
+
+  /** A response failed by its status ({@code failOnHttpError}), at its index. */
+  private static FetchResult.Failure statusFailure(
+      long index, FetchRequest req, int attempts, int status, URI finalUri, Timings timings) {
+    FetchException error =
+        statusError(
+            index,
+            req,
+            attempts,
+            status,
+            status
+                + (finalUri.equals(req.uri()) ? "" : " from " + finalUri)
+                + attemptsNote(attempts));
+    return new FetchResult.Failure(index, req.uri().toString(), finalUri, error, timings);
+  }
+
   /** An {@link FetchException.Kind#HTTP_STATUS HTTP_STATUS} failure of {@code req}. */
   private static FetchException statusError(
       long index, FetchRequest req, int attempts, int status, String message) {
@@ -181,21 +191,8 @@ final class ResultMapping {
     BodyRelay relay = r.body();
     if (failOnHttpError && r.status() >= 400) {
       relay.discard(new IllegalStateException("the response failed by its status"));
-      Timings timings =
-          new Timings(
-              start.wall(),
-              Duration.ofNanos(Math.max(0, r.headersNanos() - start.nanos())),
-              Duration.ofNanos(System.nanoTime() - start.nanos()));
-      FetchException error =
-          statusError(
-              index,
-              req,
-              attempts,
-              r.status(),
-              r.status()
-                  + (r.finalUri().equals(req.uri()) ? "" : " from " + r.finalUri())
-                  + attemptsNote(attempts));
-      return new FetchResult.Failure(index, req.uri().toString(), r.finalUri(), error, timings);
+      return statusFailure(
+          index, req, attempts, r.status(), r.finalUri(), timings(start, r.headersNanos()));
     }
     relay.mapFailures(e -> failure(index, req, e, attempts, start, "").error());
     return new StreamedResult.Success(
