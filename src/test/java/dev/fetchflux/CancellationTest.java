@@ -153,7 +153,10 @@ class CancellationTest {
     try (Fetcher fetcher = Fetcher.builder().maxInFlight(6).build()) {
       Flux<String> urls =
           Flux.range(0, 10)
-              .map(i -> i < 3 ? server.url("/echo?i=" + i) : server.url("/stall?i=" + i));
+              // The first three answer after 300 ms, so that the stalling requests admitted beside
+              // them have reached the server when take(3) cancels them (with an instant answer,
+              // take(3) could end before any was sent: nothing to abort, on a loaded machine).
+              .map(i -> i < 3 ? server.url("/delay/300?i=" + i) : server.url("/stall?i=" + i));
 
       StepVerifier.create(fetcher.fetch(urls).take(3))
           .expectNextCount(3)
