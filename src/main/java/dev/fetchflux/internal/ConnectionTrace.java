@@ -3,7 +3,6 @@ package dev.fetchflux.internal;
 import io.netty.channel.Channel;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
-import reactor.core.publisher.Mono;
 
 /**
  * The connection one attempt's exchange is using right now, so that an attempt cut by its deadline
@@ -17,7 +16,7 @@ import reactor.core.publisher.Mono;
  * the exchange's Reactor context; the engine {@linkplain #attach attaches} the channel of each hop
  * when its request is written and {@linkplain #detach detaches} it once the hop's response is read
  * whole (from then on the connection may serve another request, and must not be touched). The
- * deadline's failure waits for {@link #closed()}.
+ * deadline's failure waits for {@link #whenClosed}.
  */
 public final class ConnectionTrace {
   /** The key of the trace in the exchange's context. */
@@ -36,20 +35,9 @@ public final class ConnectionTrace {
   }
 
   /**
-   * Closes the connection the cut exchange was using, if it still is, and completes once it is
-   * closed; completes at once when there is none (not connected yet, or between hops).
-   */
-  public Mono<Void> closed() {
-    Channel ch = channel.getAndSet(null);
-    if (ch == null) {
-      return Mono.empty();
-    }
-    return Mono.create(sink -> ch.close().addListener(f -> sink.success()));
-  }
-
-  /**
-   * As {@link #closed()}, without a publisher: runs {@code then} once the connection is closed, on
-   * its event loop, or at once on this thread when there is none.
+   * Closes the connection the cut exchange was using, if it still is, and runs {@code then} once it
+   * is closed, on its event loop; at once on this thread when there is none (not connected yet, or
+   * between hops).
    */
   void whenClosed(Runnable then) {
     Channel ch = channel.getAndSet(null);
