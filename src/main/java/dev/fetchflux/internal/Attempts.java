@@ -122,6 +122,9 @@ public final class Attempts {
   private interface Mode<X, R> {
     Mono<X> exchange(FetchRequest req, long deadlineNanos, StreamingTransport.RelaySlot slot);
 
+    /** Whether responses carry a streaming body, which an attempt must release if it gives up. */
+    boolean streams();
+
     int status(X response);
 
     Headers headers(X response);
@@ -137,6 +140,9 @@ public final class Attempts {
     R failure(FetchResult.Failure failure);
   }
 
+  /** The slot of every whole-body attempt: never given a relay, so never one to release. */
+  private static final StreamingTransport.RelaySlot NO_RELAY = new StreamingTransport.RelaySlot();
+
   /** Whole bodies, through {@link Transport#exchange}. */
   private final Mode<Transport.Response, FetchResult> collected =
       new Mode<>() {
@@ -144,6 +150,11 @@ public final class Attempts {
         public Mono<Transport.Response> exchange(
             FetchRequest req, long deadlineNanos, StreamingTransport.RelaySlot slot) {
           return Attempts.this.exchange(req);
+        }
+
+        @Override
+        public boolean streams() {
+          return false;
         }
 
         @Override
@@ -219,6 +230,11 @@ public final class Attempts {
                     r.headersNanos(),
                     r.redirects());
               });
+    }
+
+    @Override
+    public boolean streams() {
+      return true;
     }
 
     @Override
@@ -319,12 +335,15 @@ public final class Attempts {
       attempts++;
       // A streamed response's body, until this attempt makes a result of it (or drops it): if the
       // attempt is cancelled or times out as the response comes, the body is released here.
-      StreamingTransport.RelaySlot slot = new StreamingTransport.RelaySlot();
-      return send(slot)
-          .map(r -> new Outcome<>(r, null))
-          .onErrorResume(e -> Mono.just(new Outcome<>(null, e)))
-          .flatMap(o -> settle(o, slot))
-          .doFinally(signal -> slot.releaseUnclaimed());
+      // Whole bodies hold nothing in the slot: they share one, and need no release at the end.
+      StreamingTransport.RelaySlot slot =
+          mode.streams() ? new StreamingTransport.RelaySlot() : NO_RELAY;
+      Mono<R> result =
+          send(slot)
+              .map(r -> new Outcome<>(r, null))
+              .onErrorResume(e -> Mono.just(new Outcome<>(null, e)))
+              .flatMap(o -> settle(o, slot));
+      return slot == NO_RELAY ? result : result.doFinally(signal -> slot.releaseUnclaimed());
     }
 
     private Mono<X> send(StreamingTransport.RelaySlot slot) {
