@@ -14,6 +14,7 @@ import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousFileChannel;
 import java.nio.channels.FileChannel;
@@ -21,9 +22,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.AbstractCollection;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -36,6 +43,7 @@ import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
 import org.junit.platform.launcher.listeners.TestExecutionSummary;
+import org.reactivestreams.tck.TestEnvironment;
 import reactor.blockhound.BlockingOperationError;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -394,6 +402,86 @@ class BlockHoundTest {
         .expectError(BlockingOperationError.class)
         .verify(Duration.ofSeconds(5));
     caught("java.lang.Thread.sleep");
+  }
+
+  /**
+   * The TCK's subscriber queues each signal in an {@code ArrayBlockingQueue} whose lock the test
+   * thread takes while it polls; a signal from an event loop in that instant waits for the lock.
+   * BlockHound used to throw there, inside {@code lock()}: the signal was lost and the TCK rule
+   * failed after its timeout with "Did not receive expected element" (two CI runs). The lock is
+   * held here on purpose, by a {@code drainTo} into a collection that waits, until the event loop
+   * is parked on it.
+   */
+  @Test
+  void aTckSubscriberWaitingForItsQueueLockOnAnEventLoopIsAllowed() throws Exception {
+    TestEnvironment.ManualSubscriber<String> sub =
+        new TestEnvironment.ManualSubscriber<>(new TestEnvironment(1000));
+    Field received = TestEnvironment.ManualSubscriber.class.getDeclaredField("received");
+    received.setAccessible(true);
+    Object receptacle = received.get(sub);
+    Field abqField = receptacle.getClass().getDeclaredField("abq");
+    abqField.setAccessible(true);
+    ArrayBlockingQueue<?> abq = (ArrayBlockingQueue<?>) abqField.get(receptacle);
+    sub.onNext("first");
+
+    CountDownLatch holding = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    List<Object> drained = new ArrayList<>();
+    Thread holder =
+        new Thread(
+            () ->
+                abq.drainTo(
+                    new AbstractCollection<Object>() {
+                      @Override
+                      public boolean add(Object o) {
+                        holding.countDown();
+                        try {
+                          release.await(10, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                          Thread.currentThread().interrupt();
+                        }
+                        return drained.add(o);
+                      }
+
+                      @Override
+                      public Iterator<Object> iterator() {
+                        return drained.iterator();
+                      }
+
+                      @Override
+                      public int size() {
+                        return drained.size();
+                      }
+                    }),
+            "holds-the-tck-queue-lock");
+    holder.start();
+    assertThat(holding.await(5, TimeUnit.SECONDS)).isTrue();
+
+    Thread eventLoop = loop.submit(Thread::currentThread).get(5, TimeUnit.SECONDS);
+    Future<?> signal = loop.submit(() -> sub.onNext("second"));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (!signal.isDone()
+        && eventLoop.getState() != Thread.State.WAITING
+        && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+    boolean waited = eventLoop.getState() == Thread.State.WAITING;
+    release.countDown();
+    holder.join(5000);
+
+    assertThat(catching(signal)).as("what the waiting signal threw").isNull();
+    assertThat(waited).as("the event loop waited for the held lock").isTrue();
+    assertThat(drained).hasSize(1);
+    assertThat(sub.nextElement(1000, "the second element")).isEqualTo("second");
+  }
+
+  private static Throwable catching(Future<?> f) throws Exception {
+    try {
+      f.get(5, TimeUnit.SECONDS);
+      return null;
+    } catch (ExecutionException e) {
+      return e.getCause();
+    }
   }
 
   /**

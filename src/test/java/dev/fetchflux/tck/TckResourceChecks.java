@@ -12,7 +12,8 @@ import org.testng.ITestResult;
 /**
  * For TestNG test methods, what {@code ResourceLeakExtension} and {@code BlockingCallExtension} do
  * for Jupiter tests: a test after which BlockHound caught a blocking call, or a descriptor or one
- * of the library's temporary files is left open, fails naming it.
+ * of the library's temporary files is left open, fails naming it; a test that failed anyway gets
+ * what was found as a suppressed exception of its own failure.
  *
  * <p>A listener, not {@code IHookable}: TestNG asks the class that declares a test method whether
  * it is hookable, and the TCK's rules are declared by the TCK's own classes.
@@ -38,10 +39,19 @@ public final class TckResourceChecks implements IInvokedMethodListener {
     BlockingCalls.drain().forEach(c -> problems.add(c.toString()));
     OpenResources.leaksSince(before, List.of(), Set.of(), OpenResources.DEFAULT_WAIT)
         .forEach(l -> problems.add("left open or on disk: " + l));
-    if (!problems.isEmpty() && result.getStatus() == ITestResult.SUCCESS) {
-      result.setThrowable(
-          new AssertionError(result.getName() + ": " + String.join("\n", problems)));
+    if (problems.isEmpty()) {
+      return;
+    }
+    AssertionError found =
+        new AssertionError(result.getName() + ": " + String.join("\n", problems));
+    Throwable failure = result.getThrowable();
+    if (result.getStatus() == ITestResult.SUCCESS || failure == null) {
+      result.setThrowable(found);
       result.setStatus(ITestResult.FAILURE);
+    } else {
+      // A rule that failed on its own (a signal that never came) may have failed because of what
+      // was found: a blocking call that threw where the signal was being delivered, for one.
+      failure.addSuppressed(found);
     }
   }
 }
