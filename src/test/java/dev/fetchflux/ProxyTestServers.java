@@ -13,6 +13,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -47,6 +49,7 @@ import io.netty.handler.codec.socksx.v5.Socks5PasswordAuthStatus;
 import io.netty.handler.codec.socksx.v5.Socks5ServerEncoder;
 import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -76,6 +79,10 @@ final class ProxyTestServers {
     final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     final Map<String, String> hosts = new ConcurrentHashMap<>();
     final ConcurrentLinkedQueue<String> log = new ConcurrentLinkedQueue<>();
+
+    /** Every connection accepted or opened to a target, to close them all in {@link #close}. */
+    private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+
     private final Channel server;
 
     Base() {
@@ -87,6 +94,7 @@ final class ProxyTestServers {
                   new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                      channels.add(ch);
                       initChild(ch);
                     }
                   })
@@ -135,12 +143,17 @@ final class ProxyTestServers {
           .channel(NioSocketChannel.class)
           .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 2000)
           .handler(pipeline)
-          .connect(target);
+          .connect(target)
+          .addListener((ChannelFuture f) -> channels.add(f.channel()));
     }
 
     @Override
     public void close() {
       server.close().syncUninterruptibly();
+      // Closed and waited for here, not left to the loop's shutdown: a connection whose client
+      // half-closed it while the proxy was not reading (auto-read off during a CONNECT) stayed in
+      // CLOSE_WAIT with its descriptor open after a test (a CI run), as TestServer's once did.
+      channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
       group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
   }
