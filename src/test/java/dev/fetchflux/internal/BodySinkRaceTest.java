@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -45,6 +46,7 @@ class BodySinkRaceTest {
       // inner subscriber, and unlike a lambda subscriber (which drops a value that comes after
       // its cancel), it takes whatever arrives.
       List<String> wrong = new java.util.concurrent.CopyOnWriteArrayList<>();
+      List<String> delivered = new java.util.concurrent.CopyOnWriteArrayList<>();
       AtomicReference<Disposable> subscription = new AtomicReference<>();
       int r = round;
       // The request is cancelled (abort, as doOnCancel does) while the last chunk is written and
@@ -60,13 +62,16 @@ class BodySinkRaceTest {
                               if (body.size() != 128) {
                                 wrong.add("round " + r + ": delivered " + body);
                               }
+                              delivered.add(body + " on " + Thread.currentThread().getName());
                               body.release();
                             }
                           })),
           sink::abort);
       subscription.get().dispose();
       assertThat(wrong).isEmpty();
-      awaitNothingLeftIn(round);
+      // Should a file stay, the message says whether its body was delivered (and released by the
+      // subscriber) or not (then it was discarded, or lost), and who won the race.
+      awaitNothingLeftIn(round, () -> ", delivered " + delivered + ", aborted " + sink.isAborted());
     }
   }
 
@@ -86,10 +91,14 @@ class BodySinkRaceTest {
   }
 
   private void awaitNothingLeftIn(int round) {
+    awaitNothingLeftIn(round, () -> "");
+  }
+
+  private void awaitNothingLeftIn(int round, Supplier<String> more) {
     Await.until(
         "round " + round + ": no spill file left and no descriptor open on one",
         () -> filesIn(dir).isEmpty() && descriptorsInto(dir).isEmpty(),
-        () -> "files " + filesIn(dir) + ", descriptors " + descriptorsInto(dir));
+        () -> "files " + filesIn(dir) + ", descriptors " + descriptorsInto(dir) + more.get());
   }
 
   static List<Path> filesIn(Path dir) {
