@@ -83,8 +83,12 @@ public final class Fetcher implements AutoCloseable {
   /** The default {@link FetcherBuilder#reorderWindow(int)}: 4096 (maxInFlight when larger). */
   public static final int DEFAULT_REORDER_WINDOW = FetcherConfig.DEFAULT_REORDER_WINDOW;
 
-  /** The default {@link FetcherBuilder#reorderWindowBytes(long)}: 64 MiB. */
-  public static final long DEFAULT_REORDER_WINDOW_BYTES = 64L << 20;
+  /**
+   * The default {@link FetcherBuilder#reorderWindowBytes(long)}: 64 MiB, or a quarter of the JVM's
+   * maximum heap if that is less.
+   */
+  public static final long DEFAULT_REORDER_WINDOW_BYTES =
+      FetcherConfig.DEFAULT_REORDER_WINDOW_BYTES;
 
   /** The default {@link FetcherBuilder#maxBodySize(long)}: 32 MiB. */
   public static final long DEFAULT_MAX_BODY_SIZE = 32L << 20;
@@ -343,8 +347,8 @@ public final class Fetcher implements AutoCloseable {
               // Each subscription holds its waiting bodies within its own budget.
               Hold hold =
                   new Hold(
-                      config.reorderWindowBytes(),
-                      config.reorderWindowBytes(),
+                      config.effectiveReorderWindowBytes(),
+                      config.effectiveReorderWindowBytes(),
                       config.spillThreshold(),
                       config.spillDirectory(),
                       PAUSE_BEFORE_SPILL);
@@ -356,7 +360,7 @@ public final class Fetcher implements AutoCloseable {
                       mapper,
                       config.maxInFlight(),
                       config.effectiveReorderWindow(),
-                      config.reorderWindowBytes(),
+                      config.effectiveReorderWindowBytes(),
                       r -> RESULT_OVERHEAD_BYTES,
                       true,
                       counters.admission(),
@@ -398,7 +402,7 @@ public final class Fetcher implements AutoCloseable {
             mapper,
             config.maxInFlight(),
             config.effectiveReorderWindow(),
-            config.reorderWindowBytes(),
+            config.effectiveReorderWindowBytes(),
             Fetcher::weight,
             ordered,
             counters.admission())

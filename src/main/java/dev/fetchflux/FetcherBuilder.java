@@ -19,9 +19,10 @@ import org.jspecify.annotations.Nullable;
 public final class FetcherBuilder {
   private int maxInFlight = Fetcher.DEFAULT_MAX_IN_FLIGHT;
   private int reorderWindow = -1;
-  private long reorderWindowBytes = Fetcher.DEFAULT_REORDER_WINDOW_BYTES;
+  private long reorderWindowBytes = -1;
   private long maxBodySize = Fetcher.DEFAULT_MAX_BODY_SIZE;
   private long spillThreshold = Long.MAX_VALUE;
+  private long maxBodyMemory = -1;
   private Path spillDirectory = Path.of(System.getProperty("java.io.tmpdir"));
   private Duration connectTimeout = Fetcher.DEFAULT_CONNECT_TIMEOUT;
   private Duration readTimeout = Fetcher.DEFAULT_READ_TIMEOUT;
@@ -56,6 +57,7 @@ public final class FetcherBuilder {
     b.maxBodySize = c.maxBodySize();
     b.spillThreshold = c.spillThreshold();
     b.spillDirectory = c.spillDirectory();
+    b.maxBodyMemory = c.maxBodyMemory();
     b.connectTimeout = c.connectTimeout();
     b.readTimeout = c.readTimeout();
     b.requestTimeout = c.requestTimeout();
@@ -113,7 +115,8 @@ public final class FetcherBuilder {
 
   /**
    * Bytes that finished results may hold while they wait for the head; past it no new request starts
-   * until the head moves. Default 64 MiB.
+   * until the head moves. Default {@value Fetcher#DEFAULT_REORDER_WINDOW_BYTES} bytes (64 MiB), or a
+   * quarter of the JVM's maximum heap if that is less.
    */
   public FetcherBuilder reorderWindowBytes(long bytes) {
     if (bytes < 0) {
@@ -141,13 +144,33 @@ public final class FetcherBuilder {
   /**
    * Bodies larger than this many bytes are kept in a temporary file instead of memory (see
    * {@link Body#release()}); the file is written without blocking event loops. Spilled bodies do not
-   * count against {@link #reorderWindowBytes}, which bounds memory. Default: never spill.
+   * count against {@link #reorderWindowBytes}, which bounds memory. Default: no threshold (a body
+   * still spills when the fetcher's {@link #maxBodyMemory} is used up).
    */
   public FetcherBuilder spillThreshold(long bytes) {
     if (bytes < 0) {
       throw new IllegalArgumentException("spillThreshold < 0: " + bytes);
     }
     this.spillThreshold = bytes;
+    return this;
+  }
+
+  /**
+   * Bytes of response bodies this fetcher keeps in memory while they are received whole (in
+   * {@code fetch}, {@code fetchUnordered}, {@code fetchOrFail}), across all its calls: a body whose
+   * next bytes do not fit continues into a temporary file in the {@linkplain #spillDirectory spill
+   * directory}, as a body past {@link #spillThreshold} does, so {@link Body#release() release} what
+   * spills. A body counts until it is complete; then it is the result's, which
+   * {@link #reorderWindowBytes} counts while it waits for the head. Default: a quarter of the
+   * JVM's maximum heap ({@code -Xmx}), so that bodies too large for the heap together go to disk
+   * instead of failing with {@code OutOfMemoryError}. {@code Long.MAX_VALUE} keeps every body in
+   * memory (bounded then only by {@code maxInFlight} × {@link #maxBodySize}).
+   */
+  public FetcherBuilder maxBodyMemory(long bytes) {
+    if (bytes < 0) {
+      throw new IllegalArgumentException("maxBodyMemory < 0: " + bytes);
+    }
+    this.maxBodyMemory = bytes;
     return this;
   }
 
@@ -389,6 +412,7 @@ public final class FetcherBuilder {
         maxBodySize,
         spillThreshold,
         spillDirectory,
+        maxBodyMemory,
         connectTimeout,
         readTimeout,
         requestTimeout,

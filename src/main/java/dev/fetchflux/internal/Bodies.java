@@ -60,7 +60,11 @@ final class Bodies {
    * length never sizes memory (see {@link BodySink}).
    */
   static Mono<Body> response(
-      HttpClientResponse response, Connection connection, long headersAt, FetcherConfig settings) {
+      HttpClientResponse response,
+      Connection connection,
+      long headersAt,
+      FetcherConfig settings,
+      ByteBudget memory) {
     long limit = settings.maxBodySize();
     int status = response.status().code();
     long announced = bodiless(response) ? 0 : contentLength(response);
@@ -84,7 +88,7 @@ final class Bodies {
                   ? -1
                   : announced;
           BodySink sink =
-              new BodySink(expected, settings.spillThreshold(), settings.spillDirectory());
+              new BodySink(expected, settings.spillThreshold(), settings.spillDirectory(), memory);
           long[] received = {0};
           return sink.collect(
               connection

@@ -9,8 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
@@ -47,6 +49,9 @@ final class BodySink {
   /** Bytes gathered before one write to the spill file (per body being spilled). */
   static final int SPILL_BATCH = 1 << 20;
 
+  /** No memory budget beyond the spill threshold. */
+  static final ByteBudget UNLIMITED = new ByteBudget(Long.MAX_VALUE);
+
   /** The largest array allocated before any byte arrives, whatever the response announced. */
   static final int INITIAL_CAPACITY_MAX = 16 * 1024;
 
@@ -68,6 +73,15 @@ final class BodySink {
 
   /** The announced length, a bound on growth while the body has not reached it; -1 if unknown. */
   private final long announced;
+
+  /** The fetcher's memory for bodies being received, shared by all its sinks. */
+  private final ByteBudget memoryBudget;
+
+  /** Bytes of {@link #memoryBudget} this sink holds: its array's growth, until the bytes leave. */
+  private volatile long reserved;
+
+  private static final AtomicLongFieldUpdater<BodySink> RESERVED =
+      AtomicLongFieldUpdater.newUpdater(BodySink.class, "reserved");
 
   private volatile int state;
   private static final AtomicIntegerFieldUpdater<BodySink> STATE =
@@ -96,6 +110,15 @@ final class BodySink {
    * @param spillDirectory where spill files go
    */
   BodySink(long announced, long spillThreshold, Path spillDirectory) {
+    this(announced, spillThreshold, spillDirectory, UNLIMITED);
+  }
+
+  /**
+   * @param memoryBudget memory shared with the fetcher's other sinks: a chunk that does not fit in
+   *     it sends the body to its spill file, as the spill threshold does
+   */
+  BodySink(long announced, long spillThreshold, Path spillDirectory, ByteBudget memoryBudget) {
+    this.memoryBudget = memoryBudget;
     this.spillThreshold = spillThreshold;
     this.spillDirectory = spillDirectory;
     this.announced = announced;
@@ -124,8 +147,9 @@ final class BodySink {
     if (spilling) {
       return gather(chunk);
     }
-    if ((long) memorySize + chunk.length <= spillThreshold) {
-      appendToMemory(chunk);
+    if ((long) memorySize + chunk.length <= spillThreshold && makeRoom(chunk.length)) {
+      System.arraycopy(chunk, 0, memory, memorySize, chunk.length);
+      memorySize += chunk.length;
       return Mono.empty();
     }
     return openFile()
@@ -141,6 +165,9 @@ final class BodySink {
                   int heldSize = memorySize;
                   memory = new byte[0];
                   memorySize = 0;
+                  // The bytes held so far go to the file with this write: the budget is free
+                  // for other bodies once it is under way (the array is only read by it).
+                  releaseMemory();
                   return writeToFile(held, heldSize).then(Mono.defer(() -> gather(chunk)));
                 }));
   }
@@ -151,6 +178,14 @@ final class BodySink {
    * batch array is never touched while a write of it is in progress.
    */
   private Mono<Void> gather(byte[] chunk) {
+    if (batch == null) {
+      if (!reserve(SPILL_BATCH)) {
+        // No memory for a batch (the fetcher's budget is used up): the chunk goes to the file as
+        // it is, a smaller write but no new array.
+        return writeToFile(chunk, chunk.length);
+      }
+      batch = new byte[SPILL_BATCH];
+    }
     if (chunk.length >= SPILL_BATCH) {
       // Not smaller than a batch: write what is gathered, then the chunk itself.
       return flushBatch().then(Mono.defer(() -> writeToFile(chunk, chunk.length)));
@@ -163,11 +198,7 @@ final class BodySink {
   }
 
   private void addToBatch(byte[] chunk) {
-    byte[] b = batch;
-    if (b == null) {
-      b = new byte[SPILL_BATCH];
-      batch = b;
-    }
+    byte[] b = Objects.requireNonNull(batch);
     System.arraycopy(chunk, 0, b, batchSize, chunk.length);
     batchSize += chunk.length;
   }
@@ -182,17 +213,25 @@ final class BodySink {
     return writeToFile(b, n).doOnSuccess(v -> batchSize = 0);
   }
 
-  private void appendToMemory(byte[] chunk) {
-    long need = (long) memorySize + chunk.length;
-    if (need > memory.length) {
-      // Double, but never past what the bytes so far justify: the announced length while it is
-      // still ahead (an honest header then costs no final copy), and the spill threshold.
-      long target = announced >= need ? announced : MAX_ARRAY;
-      long grown = Math.max(need, Math.min(Math.min(2L * memory.length, target), spillThreshold));
-      memory = Arrays.copyOf(memory, (int) Math.min(grown, MAX_ARRAY));
+  /**
+   * Makes the array hold {@code n} more bytes, growing it if needed: false, with nothing changed,
+   * if the growth does not fit the fetcher's memory budget (the body then spills).
+   */
+  private boolean makeRoom(int n) {
+    long need = (long) memorySize + n;
+    if (need <= memory.length) {
+      return true;
     }
-    System.arraycopy(chunk, 0, memory, memorySize, chunk.length);
-    memorySize += chunk.length;
+    // Double, but never past what the bytes so far justify: the announced length while it is
+    // still ahead (an honest header then costs no final copy), and the spill threshold.
+    long target = announced >= need ? announced : MAX_ARRAY;
+    long grown = Math.max(need, Math.min(Math.min(2L * memory.length, target), spillThreshold));
+    int size = (int) Math.min(grown, MAX_ARRAY);
+    if (!reserve(size - memory.length)) {
+      return false;
+    }
+    memory = Arrays.copyOf(memory, size);
+    return true;
   }
 
   /** Creates and opens the spill file off the event loop; publishes it unless aborted meanwhile. */
@@ -296,6 +335,9 @@ final class BodySink {
       byte[] m = memorySize == memory.length ? memory : Arrays.copyOf(memory, memorySize);
       memory = new byte[0];
       STATE.compareAndSet(this, FINISHING, FINISHED); // a memory body holds nothing to release
+      // Received: its memory now belongs to the result, which the ordering stage's byte budget
+      // (reorderWindowBytes) counts while it waits.
+      releaseMemory();
       return Mono.just(Body.adopt(m));
     }
     // Mono.create, not fromCallable().subscribeOn(): that one drops a value computed after a
@@ -309,6 +351,7 @@ final class BodySink {
                         .schedule(
                             () -> {
                               batch = null;
+                              releaseMemory(); // the batch's
                               Spill s = spill;
                               if (s == null || !STATE.compareAndSet(this, FINISHING, FINISHED)) {
                                 out.success(); // aborted: its subscriber is gone, and an error
@@ -342,7 +385,29 @@ final class BodySink {
         break;
       }
     }
+    releaseMemory();
     releaseSpill(true);
+  }
+
+  /**
+   * Takes {@code n} bytes of the fetcher's memory for this sink, if free. Once the sink is aborted
+   * nothing stays taken: a reservation racing the abort is given back by whichever of the two
+   * comes last ({@link #releaseMemory} takes the whole count at once).
+   */
+  private boolean reserve(long n) {
+    if (!memoryBudget.tryReserve(n)) {
+      return false;
+    }
+    RESERVED.addAndGet(this, n);
+    if (state == ABORTED) {
+      releaseMemory();
+    }
+    return true;
+  }
+
+  /** Gives back the memory this sink holds in the fetcher's budget (once: any thread). */
+  private void releaseMemory() {
+    memoryBudget.release(RESERVED.getAndSet(this, 0));
   }
 
   /** Closes and deletes the spill file if this caller is the one that takes it. */

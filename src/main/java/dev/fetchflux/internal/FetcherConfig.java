@@ -20,9 +20,10 @@ import org.jspecify.annotations.Nullable;
  * {@code FetcherBuilder.build()} (which validates each option and their combinations), and
  * read by the parts of the data flow: admission ({@link OrderedAdmission}), the attempt loop
  * ({@link Attempts}) and the engine ({@link HttpEngine}). The meaning and default of each component
- * are documented on the builder method of the same name; {@code reorderWindow} and
- * {@code maxIdleConnections} are -1 when left to their defaults, which depend on
- * {@code maxInFlight} (so a variant built with {@code toBuilder()} keeps following it).
+ * are documented on the builder method of the same name; {@code reorderWindow},
+ * {@code reorderWindowBytes}, {@code maxIdleConnections} and {@code maxBodyMemory} are -1 when left to their defaults, which
+ * depend on {@code maxInFlight} or the heap (so a variant built with {@code toBuilder()} keeps
+ * following them).
  */
 public record FetcherConfig(
     int maxInFlight,
@@ -31,6 +32,7 @@ public record FetcherConfig(
     long maxBodySize,
     long spillThreshold,
     Path spillDirectory,
+    long maxBodyMemory,
     Duration connectTimeout,
     Duration readTimeout,
     Duration requestTimeout,
@@ -58,6 +60,9 @@ public record FetcherConfig(
     int maxIdleConnections,
     Duration maxIdleTime) {
 
+  /** The most the default reorderWindowBytes is (a quarter of the heap when that is less). */
+  public static final long DEFAULT_REORDER_WINDOW_BYTES = 64L << 20;
+
   /** The default reorder window, when maxInFlight is not larger. */
   public static final int DEFAULT_REORDER_WINDOW = 4096;
 
@@ -70,6 +75,24 @@ public record FetcherConfig(
   /** Inputs admitted and not yet emitted: as set, or the default (4096, or maxInFlight if larger). */
   public int effectiveReorderWindow() {
     return reorderWindow < 0 ? Math.max(DEFAULT_REORDER_WINDOW, maxInFlight) : reorderWindow;
+  }
+
+  /**
+   * Bytes that finished results may hold while they wait for the head: as set, or the default,
+   * 64 MiB or a quarter of the JVM's maximum heap if that is less.
+   */
+  public long effectiveReorderWindowBytes() {
+    return reorderWindowBytes >= 0
+        ? reorderWindowBytes
+        : Math.min(DEFAULT_REORDER_WINDOW_BYTES, Runtime.getRuntime().maxMemory() / 8);
+  }
+
+  /**
+   * Memory for bodies being received whole, across the fetcher: as set, or the default, a quarter
+   * of the JVM's maximum heap.
+   */
+  public long effectiveMaxBodyMemory() {
+    return maxBodyMemory >= 0 ? maxBodyMemory : Runtime.getRuntime().maxMemory() / 8;
   }
 
   /** Idle connections kept across hosts: as set, or the default 4 × maxInFlight. */

@@ -14,11 +14,10 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Hold {
   private final long perBody;
-  private final long total;
   private final long collectThreshold;
   private final Path spillDirectory;
   private final Duration pauseBeforeSpill;
-  private final AtomicLong used = new AtomicLong();
+  private final ByteBudget memory;
 
   /** Buffers handed to readers so far, by every body of the call: whether reading moves on. */
   private final AtomicLong moved = new AtomicLong();
@@ -45,7 +44,7 @@ public final class Hold {
       Path spillDirectory,
       Duration pauseBeforeSpill) {
     this.perBody = perBody;
-    this.total = total;
+    this.memory = new ByteBudget(total);
     this.collectThreshold = collectThreshold;
     this.spillDirectory = spillDirectory;
     this.pauseBeforeSpill = pauseBeforeSpill;
@@ -79,26 +78,16 @@ public final class Hold {
 
   /** Takes {@code n} bytes of the budget if they are free. */
   boolean tryReserve(long n) {
-    for (; ; ) {
-      long u = used.get();
-      if (u + n > total) {
-        return false;
-      }
-      if (used.compareAndSet(u, u + n)) {
-        return true;
-      }
-    }
+    return memory.tryReserve(n);
   }
 
   /** Gives {@code n} bytes back. */
   void release(long n) {
-    if (n > 0) {
-      used.addAndGet(-n);
-    }
+    memory.release(n);
   }
 
   /** Bytes held in memory right now, across the call's waiting bodies. */
   long used() {
-    return used.get();
+    return memory.used();
   }
 }

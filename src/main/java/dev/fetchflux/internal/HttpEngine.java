@@ -97,11 +97,15 @@ public final class HttpEngine implements Transport, StreamingTransport {
   /** See {@link #requestOn}; racing threads may each make one, which is harmless. */
   private volatile @Nullable PlainGet plainGet;
 
+  /** Memory for the bodies this engine is receiving whole ({@code maxBodyMemory}). */
+  private final ByteBudget bodyMemory;
+
   /** {@link #collect}, made once. */
   private final Final<Response> collect = this::collect;
 
   public HttpEngine(String name, FetcherConfig settings) {
     this.settings = settings;
+    this.bodyMemory = new ByteBudget(settings.effectiveMaxBodyMemory());
     this.nativeTls = Boolean.parseBoolean(System.getProperty(NATIVE_TLS, "true"));
     this.defaultHeaders = settings.defaultHeaders();
     this.idle = new IdleConnections(settings.effectiveMaxIdleConnections());
@@ -322,7 +326,7 @@ public final class HttpEngine implements Transport, StreamingTransport {
       long headersAt,
       int hops) {
     int status = response.status().code();
-    return Bodies.response(response, connection, headersAt, settings)
+    return Bodies.response(response, connection, headersAt, settings, bodyMemory)
         .doOnNext(body -> readWhole(response, connection))
         .map(
             body ->
