@@ -1,6 +1,7 @@
 package dev.fetchflux;
 
 import dev.fetchflux.internal.Attempts;
+import dev.fetchflux.internal.ByteBudget;
 import dev.fetchflux.internal.FetchCounters;
 import dev.fetchflux.internal.FetcherConfig;
 import dev.fetchflux.internal.HandlerScope;
@@ -131,12 +132,18 @@ public final class Fetcher implements AutoCloseable {
   private final boolean ownsTransport;
   private final Attempts attempts;
 
+  /** Memory for the bodies this fetcher receives whole ({@code maxBodyMemory}), shared. */
+  private final ByteBudget bodyMemory;
+
   Fetcher(FetcherConfig config) {
     this.config = config;
+    this.bodyMemory = new ByteBudget(config.effectiveMaxBodyMemory());
     Transport t = config.transport();
     this.ownsTransport = t == null;
     this.transport =
-        t != null ? t : new HttpEngine("fetchflux-" + INSTANCES.incrementAndGet(), config);
+        t != null
+            ? t
+            : new HttpEngine("fetchflux-" + INSTANCES.incrementAndGet(), config, bodyMemory);
     RetryPolicy rp = config.retryPolicy();
     this.attempts =
         new Attempts(
@@ -351,7 +358,8 @@ public final class Fetcher implements AutoCloseable {
                       config.effectiveReorderWindowBytes(),
                       config.spillThreshold(),
                       config.spillDirectory(),
-                      PAUSE_BEFORE_SPILL);
+                      PAUSE_BEFORE_SPILL,
+                      bodyMemory);
               OrderedAdmission.Mapper<T, StreamedResult> mapper =
                   (index, input) ->
                       attempts.fetchStreaming(firstIndex + index, input, toRequest, hold);

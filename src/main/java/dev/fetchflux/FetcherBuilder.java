@@ -157,7 +157,8 @@ public final class FetcherBuilder {
 
   /**
    * Bytes of response bodies this fetcher keeps in memory while they are received whole (in
-   * {@code fetch}, {@code fetchUnordered}, {@code fetchOrFail}), across all its calls: a body whose
+   * {@code fetch}, {@code fetchUnordered}, {@code fetchOrFail}, and {@link BodyStream#toBody()} in
+   * streaming mode), across all its calls: a body whose
    * next bytes do not fit continues into a temporary file in the {@linkplain #spillDirectory spill
    * directory}, as a body past {@link #spillThreshold} does, so {@link Body#release() release} what
    * spills. A body counts until it is complete; then it is the result's, which

@@ -38,6 +38,13 @@ class FetcherBuilderTest {
   }
 
   @Test
+  void maxBodyMemory_negative() {
+    assertThatThrownBy(() -> Fetcher.builder().maxBodyMemory(-1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("maxBodyMemory < 0: -1");
+  }
+
+  @Test
   void maxBodySize_negativeOrBeyondAnArray() {
     assertThatThrownBy(() -> Fetcher.builder().maxBodySize(-1))
         .isInstanceOf(IllegalArgumentException.class)

@@ -69,6 +69,31 @@ class SpillToDiskTest {
     }
   }
 
+  @Test
+  void bodiesPastTheFetchersBodyMemoryLandInFilesWithoutAThreshold() throws Exception {
+    try (TestServer server = TestServer.start();
+        Fetcher fetcher = Fetcher.builder().maxBodyMemory(256 * 1024).spillDirectory(dir).build()) {
+      // Each alone is past the fetcher's body memory: whole, or collected from streaming mode.
+      FetchResult r = fetcher.fetchOne(server.url("/bytes/1000000")).block(Duration.ofSeconds(20));
+      Body collected =
+          fetcher
+              .fetchStreaming(
+                  Flux.just(server.url("/bytes/1000000")),
+                  s -> ((StreamedResult.Success) s).body().toBody())
+              .blockLast(Duration.ofSeconds(20));
+      for (Body body : List.of(((FetchResult.Success) r).body(), collected)) {
+        assertThat(body.isInMemory()).isFalse();
+        assertThat(body.file()).hasParent(dir);
+        assertThat(body.toByteArray()).isEqualTo(Reply.pattern(1_000_000));
+        body.release();
+      }
+      // A small body still fits: the memory was given back by the two above.
+      FetchResult small = fetcher.fetchOne(server.url("/bytes/1000")).block(Duration.ofSeconds(20));
+      assertThat(((FetchResult.Success) small).body().isInMemory()).isTrue();
+      assertThat(listFiles(dir)).isZero();
+    }
+  }
+
   private static long listFiles(Path dir) {
     try (Stream<Path> s = Files.list(dir)) {
       return s.count();

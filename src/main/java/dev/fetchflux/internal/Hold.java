@@ -17,6 +17,7 @@ public final class Hold {
   private final long collectThreshold;
   private final Path spillDirectory;
   private final Duration pauseBeforeSpill;
+  private final ByteBudget collectMemory;
   private final ByteBudget memory;
 
   /** Buffers handed to readers so far, by every body of the call: whether reading moves on. */
@@ -36,13 +37,17 @@ public final class Hold {
    *     goes to a temporary file (the fetcher's spill threshold)
    * @param spillDirectory where temporary files go
    * @param pauseBeforeSpill how long a body past its memory stops reading before it spills
+   * @param collectMemory the fetcher's memory for bodies received whole ({@code maxBodyMemory}),
+   *     which a body collected by {@code toBody()} shares
    */
   public Hold(
       long perBody,
       long total,
       long collectThreshold,
       Path spillDirectory,
-      Duration pauseBeforeSpill) {
+      Duration pauseBeforeSpill,
+      ByteBudget collectMemory) {
+    this.collectMemory = collectMemory;
     this.perBody = perBody;
     this.memory = new ByteBudget(total);
     this.collectThreshold = collectThreshold;
@@ -52,6 +57,10 @@ public final class Hold {
 
   long perBody() {
     return perBody;
+  }
+
+  ByteBudget collectMemory() {
+    return collectMemory;
   }
 
   long collectThreshold() {

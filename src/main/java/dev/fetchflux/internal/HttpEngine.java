@@ -104,8 +104,13 @@ public final class HttpEngine implements Transport, StreamingTransport {
   private final Final<Response> collect = this::collect;
 
   public HttpEngine(String name, FetcherConfig settings) {
+    this(name, settings, new ByteBudget(settings.effectiveMaxBodyMemory()));
+  }
+
+  /** An engine whose whole bodies share {@code bodyMemory} with the fetcher's other readers. */
+  public HttpEngine(String name, FetcherConfig settings, ByteBudget bodyMemory) {
     this.settings = settings;
-    this.bodyMemory = new ByteBudget(settings.effectiveMaxBodyMemory());
+    this.bodyMemory = bodyMemory;
     this.nativeTls = Boolean.parseBoolean(System.getProperty(NATIVE_TLS, "true"));
     this.defaultHeaders = settings.defaultHeaders();
     this.idle = new IdleConnections(settings.effectiveMaxIdleConnections());

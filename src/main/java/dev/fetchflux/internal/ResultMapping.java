@@ -207,7 +207,8 @@ final class ResultMapping {
             r.headersNanos(),
             r.announced(),
             hold.collectThreshold(),
-            hold.spillDirectory()),
+            hold.spillDirectory(),
+            hold.collectMemory()),
         attempts,
         r.redirects());
   }

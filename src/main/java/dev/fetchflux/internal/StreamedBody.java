@@ -53,13 +53,18 @@ public final class StreamedBody implements BodyStream {
   private final long spillThreshold;
   private final Path spillDirectory;
 
+  /** The fetcher's memory for bodies received whole, which {@link #toBody()} shares. */
+  private final ByteBudget memory;
+
   StreamedBody(
       BodyRelay relay,
       ResultMapping.Start start,
       long headersNanos,
       long announced,
       long spillThreshold,
-      Path spillDirectory) {
+      Path spillDirectory,
+      ByteBudget memory) {
+    this.memory = memory;
     this.relay = relay;
     this.start = start;
     this.headersNanos = headersNanos;
@@ -125,7 +130,7 @@ public final class StreamedBody implements BodyStream {
   public Mono<Body> toBody() {
     return Mono.defer(
         () ->
-            new BodySink(announced, spillThreshold, spillDirectory)
+            new BodySink(announced, spillThreshold, spillDirectory, memory)
                 .collect(
                     Flux.from(s -> relay.subscribe(new Copying<>(s, StreamedBody::arrayCopy)))));
   }

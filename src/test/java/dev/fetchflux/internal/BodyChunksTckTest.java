@@ -28,11 +28,19 @@ public class BodyChunksTckTest extends PublisherVerification<ByteBuffer> {
   private static Publisher<ByteBuffer> body(Flux<ByteBuf> source) {
     return Flux.defer(
         () -> {
-          Hold hold = new Hold(1 << 20, 4 << 20, 1 << 20, Path.of("target"), Duration.ZERO);
+          Hold hold =
+              new Hold(
+                  1 << 20, 4 << 20, 1 << 20, Path.of("target"), Duration.ZERO, BodySink.UNLIMITED);
           BodyRelay relay = new BodyRelay(hold, null, false);
           Flux<ByteBuffer> chunks =
               new StreamedBody(
-                      relay, ResultMapping.Start.now(), System.nanoTime(), -1, 0, Path.of("target"))
+                      relay,
+                      ResultMapping.Start.now(),
+                      System.nanoTime(),
+                      -1,
+                      0,
+                      Path.of("target"),
+                      BodySink.UNLIMITED)
                   .chunks();
           // Connected once its reader is there, as the head's body is read from its headers on.
           return Flux.from(
