@@ -330,7 +330,9 @@ final class FetchCommand implements Callable<Integer> {
       paramLabel = "SIZE",
       converter = Converters.Size.class,
       description = "Bytes those waiting results may hold (default: 64M).")
-  @Nullable Long windowBytes;
+  // Not the library's default, which follows the heap (an eighth of it where that is less): the
+  // launcher's heap is sized for 64M, and ordered runs' held bodies use the same budget.
+  Long windowBytes = Fetcher.DEFAULT_REORDER_WINDOW_BYTES;
 
   @Option(
       names = {"-s", "--silent"},
