@@ -85,7 +85,7 @@ public final class Fetcher implements AutoCloseable {
   public static final int DEFAULT_REORDER_WINDOW = FetcherConfig.DEFAULT_REORDER_WINDOW;
 
   /**
-   * The default {@link FetcherBuilder#reorderWindowBytes(long)}: 64 MiB, or a quarter of the JVM's
+   * The default {@link FetcherBuilder#reorderWindowBytes(long)}: 64 MiB, or an eighth of the JVM's
    * maximum heap if that is less.
    */
   public static final long DEFAULT_REORDER_WINDOW_BYTES =

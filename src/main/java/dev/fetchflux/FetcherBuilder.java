@@ -116,7 +116,7 @@ public final class FetcherBuilder {
   /**
    * Bytes that finished results may hold while they wait for the head; past it no new request starts
    * until the head moves. Default {@value Fetcher#DEFAULT_REORDER_WINDOW_BYTES} bytes (64 MiB), or a
-   * quarter of the JVM's maximum heap if that is less.
+   * eighth of the JVM's maximum heap if that is less.
    */
   public FetcherBuilder reorderWindowBytes(long bytes) {
     if (bytes < 0) {
@@ -158,12 +158,11 @@ public final class FetcherBuilder {
   /**
    * Bytes of response bodies this fetcher keeps in memory while they are received whole (in
    * {@code fetch}, {@code fetchUnordered}, {@code fetchOrFail}, and {@link BodyStream#toBody()} in
-   * streaming mode), across all its calls: a body whose
-   * next bytes do not fit continues into a temporary file in the {@linkplain #spillDirectory spill
-   * directory}, as a body past {@link #spillThreshold} does, so {@link Body#release() release} what
-   * spills. A body counts until it is complete; then it is the result's, which
-   * {@link #reorderWindowBytes} counts while it waits for the head. Default: a quarter of the
-   * JVM's maximum heap ({@code -Xmx}), so that bodies too large for the heap together go to disk
+   * streaming mode), across all its calls: a body whose next bytes do not fit continues into a
+   * temporary file in the {@linkplain #spillDirectory spill directory}, as a body past
+   * {@link #spillThreshold} does, so {@link Body#release() release} what spills. A body counts
+   * until it is complete; then it is the result's, which {@link #reorderWindowBytes} counts while
+   * it waits for the head. Default: an eighth of the JVM's maximum heap ({@code -Xmx}), so that bodies too large for the heap together go to disk
    * instead of failing with {@code OutOfMemoryError}. {@code Long.MAX_VALUE} keeps every body in
    * memory (bounded then only by {@code maxInFlight} × {@link #maxBodySize}).
    */

@@ -21,9 +21,9 @@ import org.jspecify.annotations.Nullable;
  * read by the parts of the data flow: admission ({@link OrderedAdmission}), the attempt loop
  * ({@link Attempts}) and the engine ({@link HttpEngine}). The meaning and default of each component
  * are documented on the builder method of the same name; {@code reorderWindow},
- * {@code reorderWindowBytes}, {@code maxIdleConnections} and {@code maxBodyMemory} are -1 when left to their defaults, which
- * depend on {@code maxInFlight} or the heap (so a variant built with {@code toBuilder()} keeps
- * following them).
+ * {@code reorderWindowBytes}, {@code maxIdleConnections} and {@code maxBodyMemory} are -1 when left
+ * to their defaults, which depend on {@code maxInFlight} or the heap (so a variant built with
+ * {@code toBuilder()} keeps following them).
  */
 public record FetcherConfig(
     int maxInFlight,
@@ -60,7 +60,7 @@ public record FetcherConfig(
     int maxIdleConnections,
     Duration maxIdleTime) {
 
-  /** The most the default reorderWindowBytes is (a quarter of the heap when that is less). */
+  /** The most the default reorderWindowBytes is (an eighth of the heap when that is less). */
   public static final long DEFAULT_REORDER_WINDOW_BYTES = 64L << 20;
 
   /** The default reorder window, when maxInFlight is not larger. */
@@ -79,20 +79,25 @@ public record FetcherConfig(
 
   /**
    * Bytes that finished results may hold while they wait for the head: as set, or the default,
-   * 64 MiB or a quarter of the JVM's maximum heap if that is less.
+   * 64 MiB or an eighth of the JVM's maximum heap if that is less.
    */
   public long effectiveReorderWindowBytes() {
     return reorderWindowBytes >= 0
         ? reorderWindowBytes
-        : Math.min(DEFAULT_REORDER_WINDOW_BYTES, Runtime.getRuntime().maxMemory() / 8);
+        : Math.min(DEFAULT_REORDER_WINDOW_BYTES, eighthOfTheHeap());
   }
 
   /**
-   * Memory for bodies being received whole, across the fetcher: as set, or the default, a quarter
+   * Memory for bodies being received whole, across the fetcher: as set, or the default, an eighth
    * of the JVM's maximum heap.
    */
   public long effectiveMaxBodyMemory() {
-    return maxBodyMemory >= 0 ? maxBodyMemory : Runtime.getRuntime().maxMemory() / 8;
+    return maxBodyMemory >= 0 ? maxBodyMemory : eighthOfTheHeap();
+  }
+
+  /** The heap ({@code -Xmx}) each memory default may take: bodies received, bodies waiting. */
+  private static long eighthOfTheHeap() {
+    return Runtime.getRuntime().maxMemory() / 8;
   }
 
   /** Idle connections kept across hosts: as set, or the default 4 × maxInFlight. */
